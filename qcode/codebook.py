@@ -1,0 +1,422 @@
+"""Codebooks: a validated hierarchy of codes, loaded from YAML or JSON.
+
+A codebook file looks like::
+
+    name: my-study
+    title: Barriers to implementation
+    codes:
+      - id: funding
+        name: Funding
+        definition: Money for the service and who pays for it.
+        inclusion: [Talk of budgets, grants, commissioning]
+        exclusion: [Staff shortages not caused by money (use staffing)]
+        examples: ["We have to bid for the money again every year."]
+        children:
+          - id: funding.short-term
+            name: Short-term funding
+
+Codes may be nested with ``children`` or listed flat with ``parent``. Seeded
+codebooks ship as package data and load by name::
+
+    >>> from qcode.codebook import load_codebook
+    >>> cb = load_codebook("mcn-sst")
+    >>> len(cb.leaves())
+    19
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from .errors import CodebookError
+
+_LIST_FIELDS = ("inclusion", "exclusion", "examples")
+_KNOWN_FIELDS = {"id", "name", "parent", "definition", "color", "guid", "children", *_LIST_FIELDS}
+
+
+@dataclass(frozen=True)
+class Code:
+    """One code (theme) of a codebook.
+
+    ``inclusion``/``exclusion`` are criteria for when the code applies or not;
+    ``examples`` are short passages that the code fits. ``guid`` and ``color``
+    carry REFI-QDA identity and display colour through import and export.
+    """
+
+    id: str
+    name: str
+    parent: str | None = None
+    definition: str = ""
+    inclusion: tuple[str, ...] = ()
+    exclusion: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+    color: str | None = None
+    guid: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "name": self.name}
+        if self.parent is not None:
+            out["parent"] = self.parent
+        if self.definition:
+            out["definition"] = self.definition
+        for key in _LIST_FIELDS:
+            if getattr(self, key):
+                out[key] = list(getattr(self, key))
+        if self.color:
+            out["color"] = self.color
+        if self.guid:
+            out["guid"] = self.guid
+        return out
+
+
+@dataclass
+class Codebook:
+    """An ordered hierarchy of :class:`Code`.
+
+    Parameters
+    ----------
+    name : str
+        Short machine name (``"mcn-sst"``).
+    codes : list of Code
+        In display order; parents may come before or after their children.
+    title, description, source : str
+        Human description and citation of where the codes come from.
+
+    The codebook's ``version`` is a content hash: any change to a code changes
+    it, so a suggestion run records exactly which codebook it used.
+    """
+
+    name: str
+    codes: list[Code]
+    title: str = ""
+    description: str = ""
+    source: str = ""
+    _by_id: dict[str, Code] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._by_id = {c.id: c for c in self.codes}
+        validate_codes(self.codes, where=self.name)
+
+    # -- lookup -------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __iter__(self) -> Iterator[Code]:
+        return iter(self.codes)
+
+    def __contains__(self, code_id: object) -> bool:
+        return code_id in self._by_id
+
+    def __getitem__(self, code_id: str) -> Code:
+        try:
+            return self._by_id[code_id]
+        except KeyError:
+            raise CodebookError(f"codebook {self.name!r} has no code {code_id!r}") from None
+
+    def get(self, code_id: str) -> Code | None:
+        return self._by_id.get(code_id)
+
+    def children(self, code_id: str | None) -> list[Code]:
+        """Direct children of ``code_id`` (``None`` gives the top level)."""
+        return [c for c in self.codes if c.parent == code_id]
+
+    def roots(self) -> list[Code]:
+        return self.children(None)
+
+    def leaves(self) -> list[Code]:
+        """Codes with no children: the codable units that suggestions rank."""
+        parents = {c.parent for c in self.codes}
+        return [c for c in self.codes if c.id not in parents]
+
+    def ancestors(self, code_id: str) -> list[Code]:
+        """Parent, grandparent, ... of ``code_id`` (nearest first)."""
+        out = []
+        code = self[code_id]
+        while code.parent is not None:
+            code = self._by_id[code.parent]
+            out.append(code)
+        return out
+
+    def root_of(self, code_id: str) -> Code:
+        """The top-level code (e.g. the SST domain) that ``code_id`` rolls up to."""
+        chain = self.ancestors(code_id)
+        return chain[-1] if chain else self[code_id]
+
+    def path(self, code_id: str) -> str:
+        """Names from the root down, joined with `` > ``."""
+        names = [c.name for c in reversed(self.ancestors(code_id))] + [self[code_id].name]
+        return " > ".join(names)
+
+    def find(self, name_or_id: str) -> Code | None:
+        """A code by id, or by name (case-insensitive)."""
+        if name_or_id in self._by_id:
+            return self._by_id[name_or_id]
+        lowered = name_or_id.strip().casefold()
+        for code in self.codes:
+            if code.name.casefold() == lowered:
+                return code
+        return None
+
+    # -- identity and serialisation ------------------------------------------
+    @property
+    def version(self) -> str:
+        """sha256 (first 16 hex digits) of the canonical JSON of the codebook."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "source": self.source,
+            "codes": [c.to_dict() for c in self.codes],
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Write the codebook as YAML (``.yaml``/``.yml``) or JSON (``.json``), atomically."""
+        from ._io import atomic_write_text
+
+        path = Path(path)
+        data = self.to_dict()
+        if path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+        elif path.suffix.lower() == ".json":
+            text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        else:
+            raise CodebookError(f"{path}: unknown codebook format {path.suffix!r} (use .yaml, .yml or .json)")
+        atomic_write_text(path, text)
+        return path
+
+    def replace_codes(self, codes: Iterable[Code]) -> "Codebook":
+        return Codebook(name=self.name, codes=list(codes), title=self.title,
+                        description=self.description, source=self.source)
+
+
+# -- validation -----------------------------------------------------------------
+
+def validate_codes(codes: list[Code], where: str = "codebook", lines: dict[int, int] | None = None) -> None:
+    """Raise :class:`CodebookError` naming the first problem and its line or code.
+
+    Checks: non-empty ids and names, unique ids, known parents, no cycles.
+    ``lines`` maps a code's position to its line in the source file, when known.
+    """
+
+    def at(i: int) -> str:
+        if lines and i in lines:
+            return f"{where}, line {lines[i]}"
+        return where
+
+    seen: dict[str, int] = {}
+    for i, code in enumerate(codes):
+        if not isinstance(code.id, str) or not code.id.strip():
+            raise CodebookError(f"{at(i)}: code #{i + 1} has an empty id")
+        if not isinstance(code.name, str) or not code.name.strip():
+            raise CodebookError(f"{at(i)}: code {code.id!r} has an empty name")
+        if code.id in seen:
+            raise CodebookError(f"{at(i)}: duplicate code id {code.id!r} (first used by code #{seen[code.id] + 1})")
+        seen[code.id] = i
+    for i, code in enumerate(codes):
+        if code.parent is not None and code.parent not in seen:
+            raise CodebookError(f"{at(i)}: code {code.id!r} has unknown parent {code.parent!r}")
+    parent_of = {c.id: c.parent for c in codes}
+    for i, code in enumerate(codes):
+        chain = [code.id]
+        node = code.parent
+        while node is not None:
+            if node in chain:
+                cycle = " -> ".join(chain[chain.index(node):] + [node])
+                raise CodebookError(f"{at(i)}: cycle in the hierarchy: {cycle}")
+            chain.append(node)
+            node = parent_of[node]
+
+
+# -- parsing --------------------------------------------------------------------
+
+def _as_str_tuple(value: Any, field_name: str, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise CodebookError(f"{where}: field {field_name!r} must be a string or a list of strings")
+
+
+def _flatten(raw_codes: Any, where: str, parent: str | None, out: list[dict], origins: list[int | None],
+             line_of: dict[int, int]) -> None:
+    if not isinstance(raw_codes, list):
+        raise CodebookError(f"{where}: 'codes' must be a list")
+    for raw in raw_codes:
+        if not isinstance(raw, dict):
+            raise CodebookError(f"{where}: each code must be a mapping, got {type(raw).__name__}")
+        unknown = set(raw) - _KNOWN_FIELDS
+        code_where = f"{where}, line {line_of[id(raw)]}" if id(raw) in line_of else where
+        if unknown:
+            raise CodebookError(f"{code_where}: code {raw.get('id')!r} has unknown field(s) {sorted(unknown)}")
+        item = dict(raw)
+        children = item.pop("children", None)
+        if parent is not None:
+            if item.get("parent") not in (None, parent):
+                raise CodebookError(f"{code_where}: code {item.get('id')!r} is nested under {parent!r} "
+                                    f"but names parent {item.get('parent')!r}")
+            item["parent"] = parent
+        out.append(item)
+        origins.append(line_of.get(id(raw)))
+        if children:
+            _flatten(children, where, str(item.get("id")), out, origins, line_of)
+
+
+def codebook_from_dict(data: Any, where: str = "codebook", line_of: dict[int, int] | None = None,
+                       default_name: str = "codebook") -> Codebook:
+    """Build and validate a :class:`Codebook` from parsed YAML/JSON."""
+    if isinstance(data, list):
+        data = {"codes": data}
+    if not isinstance(data, dict):
+        raise CodebookError(f"{where}: a codebook must be a mapping with a 'codes' list")
+    if "codes" not in data:
+        raise CodebookError(f"{where}: missing 'codes' list")
+    flat: list[dict] = []
+    origins: list[int | None] = []
+    _flatten(data["codes"], where, None, flat, origins, line_of or {})
+    codes = []
+    lines: dict[int, int] = {}
+    for i, (item, line) in enumerate(zip(flat, origins)):
+        if line is not None:
+            lines[i] = line
+        code_where = f"{where}, line {line}" if line else where
+        raw_id = item.get("id")
+        raw_name = item.get("name")
+        if raw_id is None or (isinstance(raw_id, str) and not raw_id.strip()):
+            raise CodebookError(f"{code_where}: code #{i + 1} ({raw_name!r}) has an empty or missing id")
+        if raw_name is None:
+            raise CodebookError(f"{code_where}: code {raw_id!r} has an empty or missing name")
+        definition = item.get("definition") or ""
+        if not isinstance(definition, str):
+            raise CodebookError(f"{code_where}: code {raw_id!r}: 'definition' must be a string")
+        codes.append(Code(
+            id=str(raw_id),
+            name=str(raw_name),
+            parent=None if item.get("parent") is None else str(item["parent"]),
+            definition=definition.strip(),
+            inclusion=_as_str_tuple(item.get("inclusion"), "inclusion", code_where),
+            exclusion=_as_str_tuple(item.get("exclusion"), "exclusion", code_where),
+            examples=_as_str_tuple(item.get("examples"), "examples", code_where),
+            color=item.get("color"),
+            guid=item.get("guid"),
+        ))
+    validate_codes(codes, where=where, lines=lines)
+    return Codebook(
+        name=str(data.get("name") or default_name),
+        codes=codes,
+        title=str(data.get("title") or ""),
+        description=str(data.get("description") or ""),
+        source=str(data.get("source") or ""),
+    )
+
+
+def _yaml_with_lines(text: str, where: str) -> tuple[Any, dict[int, int]]:
+    """Parse YAML, recording the 1-based line of every mapping (by object id)."""
+    import yaml
+
+    line_of: dict[int, int] = {}
+
+    class LineLoader(yaml.SafeLoader):
+        pass
+
+    def construct_mapping(loader, node, deep=False):
+        mapping = yaml.SafeLoader.construct_mapping(loader, node, deep=True)
+        line_of[id(mapping)] = node.start_mark.line + 1
+        return mapping
+
+    LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    try:
+        data = yaml.load(text, Loader=LineLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f", line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise CodebookError(f"{where}{line}: not valid YAML: {problem}") from None
+    return data, line_of
+
+
+def _json_line_map(text: str, data: Any) -> dict[int, int]:
+    """Best-effort line numbers for JSON codes, found by their ``"id"`` key."""
+    line_of: dict[int, int] = {}
+    positions = [m.start() for m in re.finditer(r'"id"\s*:', text)]
+
+    def walk(codes: Any) -> Iterator[dict]:
+        if isinstance(codes, list):
+            for c in codes:
+                if isinstance(c, dict):
+                    yield c
+                    yield from walk(c.get("children"))
+
+    raw = data.get("codes") if isinstance(data, dict) else data
+    for code, pos in zip(walk(raw), positions):
+        line_of[id(code)] = text.count("\n", 0, pos) + 1
+    return line_of
+
+
+def read_codebook_file(path: str | Path) -> Codebook:
+    """Load a codebook from a ``.yaml``, ``.yml`` or ``.json`` file (``.qdc`` via qcode.interchange)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CodebookError(f"{path}: no such codebook file")
+    suffix = path.suffix.lower()
+    if suffix == ".qdc":
+        from .interchange.refi import read_qdc
+
+        return read_qdc(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CodebookError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    if not text.strip():
+        raise CodebookError(f"{path}: codebook file is empty")
+    if suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise CodebookError(f"{path}, line {exc.lineno}: not valid JSON: {exc.msg}") from None
+        line_of = _json_line_map(text, data)
+    elif suffix in (".yaml", ".yml"):
+        data, line_of = _yaml_with_lines(text, str(path))
+    else:
+        raise CodebookError(f"{path}: unknown codebook format {suffix!r} (use .yaml, .yml, .json or .qdc)")
+    return codebook_from_dict(data, where=str(path), line_of=line_of, default_name=path.stem)
+
+
+def builtin_codebook_names() -> list[str]:
+    """Names of the codebooks shipped with qcode."""
+    folder = resources.files("qcode") / "data" / "codebooks"
+    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_codebook(name_or_path: str | Path) -> Codebook:
+    """Load a shipped codebook by name (``"mcn-sst"``) or a codebook file by path."""
+    if isinstance(name_or_path, Codebook):
+        return name_or_path
+    candidate = Path(name_or_path)
+    if candidate.suffix.lower() in (".yaml", ".yml", ".json", ".qdc") or candidate.exists():
+        return read_codebook_file(candidate)
+    name = str(name_or_path)
+    if name in builtin_codebook_names():
+        resource = resources.files("qcode") / "data" / "codebooks" / f"{name}.yaml"
+        text = resource.read_text(encoding="utf-8")
+        data, line_of = _yaml_with_lines(text, f"qcode:{name}")
+        return codebook_from_dict(data, where=f"qcode:{name}", line_of=line_of, default_name=name)
+    known = ", ".join(builtin_codebook_names())
+    raise CodebookError(f"unknown codebook {name!r}: not a file, and not a shipped codebook ({known})")
+
+
+__all__ = ["Code", "Codebook", "load_codebook", "read_codebook_file", "codebook_from_dict",
+           "builtin_codebook_names", "validate_codes", "replace"]
