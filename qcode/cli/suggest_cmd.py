@@ -1,2 +1,117 @@
-"""Commands of this group are registered here (work in progress)."""
+"""``qcode suggest``: the main job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
 from .app import app, codebook_app  # noqa: F401
+
+
+@app.command("suggest")
+def suggest(
+    path: Path = typer.Argument(..., help="A folder of transcripts (read recursively) or one file."),
+    codebook: str = typer.Option("mcn-sst", "--codebook", "-c", help="Shipped codebook name or a .yaml/.json/.qdc file."),
+    unit: str = typer.Option("turn", "--unit", "-u", help="Segment unit: turn, sentence, paragraph or document."),
+    top_k: int = typer.Option(3, "--top-k", "-k", min=1, help="Suggestions per segment."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="Drop suggestions scoring below this."),
+    multi_label: bool = typer.Option(False, "--multi-label", help="With --threshold: keep every code above it (maybe none)."),
+    include_interviewer: bool = typer.Option(False, "--include-interviewer", help="Also suggest codes for interviewer/facilitator turns."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file: .csv, .jsonl or .parquet."),
+    project: Optional[Path] = typer.Option(None, "--project", "-p", help="Record the run in this qcode project."),
+    model: str = typer.Option("all-MiniLM-L6-v2", "--model", help="Embedding model from models/manifest.json."),
+    backend: str = typer.Option("auto", "--backend", help="Embedding backend: auto, onnx, sentence-transformers, onnx-int8."),
+    max_tokens: int = typer.Option(256, "--max-tokens", min=16, help="Token budget per segment; longer turns are split."),
+    id_column: Optional[str] = typer.Option(None, "--id-column", help="For .csv/.xlsx responses: the id column."),
+    text_column: Optional[str] = typer.Option(None, "--text-column", help="For .csv/.xlsx responses: the text column."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+) -> None:
+    """Suggest codes for every segment of a folder of transcripts.
+
+    Example: qcode suggest corpora/demo --codebook mcn-sst --unit turn --top-k 3 --out suggestions.csv
+    """
+    import sys
+
+    from ..embed import load_embedder
+    from ..errors import InputError
+    from ..pipeline import suggest_corpus
+    from ..suggest import Suggester
+
+    if out is None and project is None:
+        raise InputError("nothing to write: give --out FILE (.csv, .jsonl, .parquet) and/or --project PROJECT")
+    if out is not None and out.suffix.lower() not in (".csv", ".jsonl", ".parquet"):
+        raise InputError(f"{out}: unknown output format {out.suffix or '(none)'!r}; use .csv, .jsonl or .parquet")
+    proj = None
+    if project is not None:
+        from ..project import open_project
+
+        proj = open_project(project)
+    suggester = Suggester(codebook, model=load_embedder(model, backend=backend))
+    show = not quiet and sys.stderr.isatty()
+    progress_ctx = _progress() if show else None
+    task = None
+
+    def on_document(doc) -> None:
+        if progress_ctx is not None:
+            progress_ctx.update(task, advance=1, description=f"{doc.id[:40]}")
+
+    with (progress_ctx or _null()):
+        if progress_ctx is not None:
+            from ..ingest import read_corpus
+
+            total = len(read_corpus(path, id_column=id_column, text_column=text_column).files)
+            task = progress_ctx.add_task("reading", total=total)
+        result = suggest_corpus(
+            path, suggester, out=out, unit=unit, top_k=top_k, threshold=threshold,
+            multi_label=multi_label, include_interviewer=include_interviewer, max_tokens=max_tokens,
+            id_column=id_column, text_column=text_column, project=proj, on_document=on_document,
+        )
+    for file, reason in result.skipped_files:
+        typer.echo(f"warning: skipped {file}: {reason}", err=True)
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    if not quiet:
+        _summary(result)
+
+
+class _null:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _progress():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    transient=True)
+
+
+def _summary(result) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(stderr=False, highlight=False)
+    table = Table(title=f"qcode suggest: run {result.run_id}", show_header=False)
+    table.add_row("documents", str(result.documents))
+    table.add_row("files skipped", str(len(result.skipped_files)))
+    table.add_row("segments", str(result.segments))
+    table.add_row("suggested (interviewer turns left out)", f"{result.suggested_segments} ({result.skipped_interviewer})")
+    model = result.record["model"]
+    table.add_row("model", f"{model.get('name')} [{model.get('backend')}] sha256 {str(model.get('weights_sha256'))[:12]}")
+    table.add_row("codebook", f"{result.record['codebook']['name']} {result.record['codebook']['version']}")
+    table.add_row("time", f"{result.seconds:.1f} s")
+    if result.out is not None:
+        table.add_row("written", f"{result.out} (+ .run.json)")
+    console.print(table)
+    if result.top_codes:
+        top = Table(title="Top codes (rank 1)")
+        top.add_column("code")
+        top.add_column("segments", justify="right")
+        for name, n in result.top_codes.most_common(8):
+            top.add_row(name, str(n))
+        console.print(top)

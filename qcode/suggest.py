@@ -1,0 +1,415 @@
+"""Suggest codes for segments by sentence-embedding similarity to a codebook.
+
+The ranking is a *multi-prototype* nearest-code score. Each codable code is
+represented by several embedded texts rather than one:
+
+* a **description** prototype: the code's name and definition (with its
+  parent's name, so that "Funding" under "Infrastructure" reads in context);
+* **evidence** prototypes: each inclusion criterion and each example passage
+  on its own, plus every segment a coder has accepted for the code.
+
+A segment's score for a code is a weighted mix of its similarity to the
+description and the mean of its ``evidence_top_n`` best evidence
+similarities, plus a share of its similarity to the parent (the hierarchy:
+a segment that is clearly about *Technology* lifts every Technology theme).
+Passages that coders *rejected* for a code act as counter-evidence: when a
+segment is closer to a rejected passage than to the code's evidence, the
+score drops by the gap.
+
+Once a code has enough decisions (``min_labels`` accepted and rejected), a
+logistic regression on the embeddings is fitted per code and blended in with
+weight ``classifier_weight``: measured on the shared evaluation sets by
+``bench/bench_learning.py``.
+
+Example
+-------
+>>> from qcode import Suggester, load_codebook
+>>> s = Suggester(load_codebook("mcn-sst"))
+>>> [x.code_id for x in s.suggest(["We never know if the money will be there next year."])[0]][:1]
+['infrastructure.funding']
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from .codebook import Code, Codebook, load_codebook
+from .document import Segment
+from .errors import QcodeError
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One candidate code for one segment.
+
+    ``score`` is the blended similarity (higher is better; roughly in [-1, 1]);
+    ``rank`` starts at 1. ``parent_id``/``parent_name`` name the top-level code
+    (for ``mcn-sst``, the SST domain) that the code rolls up to.
+    """
+
+    code_id: str
+    code_name: str
+    score: float
+    rank: int
+    parent_id: str | None = None
+    parent_name: str | None = None
+
+
+@dataclass(frozen=True)
+class RankingParams:
+    """Weights of the multi-prototype score (see the module docstring)."""
+
+    description_weight: float = 0.5
+    evidence_weight: float = 0.5
+    evidence_top_n: int = 2
+    parent_weight: float = 0.3
+    counter_weight: float = 1.0
+    min_labels: int = 8
+    classifier_weight: float = 0.5
+    learned_example_limit: int = 200
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _normalise(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.maximum(norms, 1e-12)
+
+
+def description_text(code: Code, parent: Code | None) -> str:
+    """The text embedded as a code's description prototype."""
+    head = f"{parent.name}: {code.name}" if parent is not None else code.name
+    return f"{head}. {code.definition}" if code.definition else head
+
+
+def evidence_texts(code: Code) -> list[str]:
+    """Inclusion criteria and examples, each embedded on its own."""
+    return [t for t in (*code.inclusion, *code.examples) if t.strip()]
+
+
+@dataclass
+class _Learned:
+    """Decisions learned so far: texts per code, accepted and rejected."""
+
+    accepted: dict[str, list[str]] = field(default_factory=dict)
+    rejected: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, text: str, code_id: str, accepted: bool) -> None:
+        book = self.accepted if accepted else self.rejected
+        bucket = book.setdefault(code_id, [])
+        if text not in bucket:
+            bucket.append(text)
+        other = self.rejected if accepted else self.accepted
+        if text in other.get(code_id, []):  # a change of mind: the latest verdict wins
+            other[code_id].remove(text)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "rejected": self.rejected}
+
+
+class Suggester:
+    """Rank a codebook's codes for texts or segments.
+
+    Parameters
+    ----------
+    codebook : Codebook or str
+        A :class:`~qcode.codebook.Codebook`, a shipped codebook name or a path.
+    model : Embedder, str or None
+        An embedder from :func:`qcode.embed.load_embedder`, a model name, or
+        ``None`` for the default (all-MiniLM-L6-v2, loaded offline).
+    codes : "leaves" or "all"
+        Which codes to rank: the codable leaves of the hierarchy (default) or
+        every code.
+    params : RankingParams, optional
+        Weights of the score.
+
+    Examples
+    --------
+    >>> s = Suggester("mcn-sst")
+    >>> out = s.suggest(["Nobody can see the hospice notes from the GP system."], top_k=3)
+    >>> len(out[0])
+    3
+    """
+
+    def __init__(self, codebook: Codebook | str, model: Any = None, *, codes: str = "leaves",
+                 params: RankingParams | None = None) -> None:
+        self.codebook = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
+        if codes not in ("leaves", "all"):
+            raise QcodeError(f"codes must be 'leaves' or 'all', not {codes!r}")
+        self.codes = codes
+        self.params = params or RankingParams()
+        self._model_arg = model
+        self._embedder = None
+        self._index: dict[str, Any] | None = None
+        self._learned = _Learned()
+        self._classifiers: dict[str, Any] = {}
+
+    # -- pieces ----------------------------------------------------------------
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from .embed import load_embedder
+
+            model = self._model_arg
+            self._embedder = load_embedder() if model is None else (
+                load_embedder(model) if isinstance(model, str) else model)
+        return self._embedder
+
+    @property
+    def target_codes(self) -> list[Code]:
+        return self.codebook.leaves() if self.codes == "leaves" else list(self.codebook.codes)
+
+    def identity(self) -> dict[str, Any]:
+        """Everything that determines the output: model, codebook version, parameters, learned state."""
+        learned = json.dumps(self._learned.to_dict(), sort_keys=True)
+        import hashlib
+
+        return {
+            "model": self.embedder.identity,
+            "codebook": {"name": self.codebook.name, "version": self.codebook.version},
+            "codes": self.codes,
+            "params": self.params.to_dict(),
+            "learned_state": hashlib.sha256(learned.encode("utf-8")).hexdigest()[:16],
+            "learned_decisions": sum(len(v) for v in self._learned.accepted.values())
+            + sum(len(v) for v in self._learned.rejected.values()),
+        }
+
+    def _embed(self, texts: Sequence[str], progress=None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.embedder.dim), dtype=np.float32)
+        return np.asarray(self.embedder.encode(list(texts), progress=progress), dtype=np.float32)
+
+    def _build_index(self) -> dict[str, Any]:
+        """Embed every prototype text once (the embedder's cache makes rebuilds cheap)."""
+        if self._index is not None:
+            return self._index
+        cb = self.codebook
+        targets = self.target_codes
+        parent_of = {c.id: (cb.root_of(c.id) if c.parent is not None else None) for c in targets}
+        desc_texts = [description_text(c, cb.get(c.parent) if c.parent else None) for c in targets]
+        roots = cb.roots()
+        root_texts = [self._root_text(r) for r in roots]
+        evid_owner: list[int] = []
+        evid_texts: list[str] = []
+        for i, code in enumerate(targets):
+            written = evidence_texts(code)
+            learned = self._learned.accepted.get(code.id, [])[-self.params.learned_example_limit:]
+            for text in [*written, *learned]:
+                evid_owner.append(i)
+                evid_texts.append(text)
+        counter_owner: list[int] = []
+        counter_texts: list[str] = []
+        for i, code in enumerate(targets):
+            for text in self._learned.rejected.get(code.id, [])[-self.params.learned_example_limit:]:
+                counter_owner.append(i)
+                counter_texts.append(text)
+        vectors = self._embed(desc_texts + root_texts + evid_texts + counter_texts)
+        n_d, n_r, n_e = len(desc_texts), len(root_texts), len(evid_texts)
+        root_pos = {r.id: j for j, r in enumerate(roots)}
+        self._index = {
+            "desc": vectors[:n_d],
+            "roots": vectors[n_d:n_d + n_r],
+            "root_of_target": np.array([root_pos[parent_of[c.id].id] if parent_of[c.id] else -1
+                                        for c in targets], dtype=int),
+            "evidence": vectors[n_d + n_r:n_d + n_r + n_e],
+            "evidence_owner": np.array(evid_owner, dtype=int),
+            "counter": vectors[n_d + n_r + n_e:],
+            "counter_owner": np.array(counter_owner, dtype=int),
+        }
+        return self._index
+
+    def _root_text(self, root: Code) -> str:
+        """A top-level code described by its own definition and its children's names."""
+        children = [c.name for c in self.codebook.children(root.id)]
+        text = f"{root.name}. {root.definition}".strip()
+        if children:
+            text += " Includes: " + "; ".join(children) + "."
+        return text
+
+    # -- scoring ---------------------------------------------------------------
+    def score_embeddings(self, X: np.ndarray) -> np.ndarray:
+        """Scores of shape (n_texts, n_codes) for L2-normalised embeddings ``X`` (n_texts, dim)."""
+        idx = self._build_index()
+        p = self.params
+        n, k = X.shape[0], len(self.target_codes)
+        desc = X @ idx["desc"].T
+        evidence = self._top_n_mean(X @ idx["evidence"].T, idx["evidence_owner"], k, p.evidence_top_n)
+        has_evidence = np.bincount(idx["evidence_owner"], minlength=k) > 0
+        mixed = np.where(has_evidence[None, :],
+                         p.description_weight * desc + p.evidence_weight * evidence, desc)
+        if len(idx["roots"]) and (idx["root_of_target"] >= 0).any():
+            root_sims = X @ idx["roots"].T
+            lift = np.where(idx["root_of_target"] >= 0, root_sims[:, np.maximum(idx["root_of_target"], 0)], 0.0)
+            mixed = mixed + p.parent_weight * lift
+        if len(idx["counter"]):
+            counter = self._top_n_mean(X @ idx["counter"].T, idx["counter_owner"], k, 1)
+            best_evidence = np.where(has_evidence[None, :], evidence, desc)
+            gap = np.clip(counter - best_evidence, 0.0, None)
+            gap[:, np.bincount(idx["counter_owner"], minlength=k) == 0] = 0.0
+            mixed = mixed - p.counter_weight * gap
+        if self._classifiers:
+            mixed = self._blend_classifiers(X, mixed)
+        return mixed.astype(np.float32)
+
+    @staticmethod
+    def _top_n_mean(sims: np.ndarray, owner: np.ndarray, k: int, top_n: int) -> np.ndarray:
+        """For each code, the mean of the ``top_n`` highest similarities among its prototypes."""
+        out = np.full((sims.shape[0], k), -1.0, dtype=np.float32)
+        for code in np.unique(owner):
+            cols = sims[:, owner == code]
+            m = min(top_n, cols.shape[1])
+            best = -np.partition(-cols, m - 1, axis=1)[:, :m] if m < cols.shape[1] else cols
+            out[:, code] = best.mean(axis=1)
+        return out
+
+    def _blend_classifiers(self, X: np.ndarray, zero_shot: np.ndarray) -> np.ndarray:
+        """Replace part of a code's score with its classifier's probability, on the same scale."""
+        out = zero_shot.copy()
+        w = self.params.classifier_weight
+        for j, code in enumerate(self.target_codes):
+            clf = self._classifiers.get(code.id)
+            if clf is None:
+                continue
+            prob = clf.predict_proba(X)[:, 1]
+            # map the probability onto the similarity scale of this code's zero-shot scores
+            lo, hi = np.percentile(zero_shot[:, j], [5, 95]) if len(X) > 1 else (0.0, 1.0)
+            hi = max(hi, lo + 1e-3)
+            out[:, j] = (1 - w) * zero_shot[:, j] + w * (lo + prob * (hi - lo) * 1.5)
+        return out
+
+    def score(self, items: Sequence[str | Segment], progress=None) -> np.ndarray:
+        """Scores of shape (n_items, n_codes); columns follow :attr:`target_codes`."""
+        texts = [it.text if isinstance(it, Segment) else str(it) for it in items]
+        return self.score_embeddings(self._embed(texts, progress=progress))
+
+    def rank(self, scores: np.ndarray, top_k: int | None = 3, threshold: float | None = None,
+             multi_label: bool = False) -> list[list[Suggestion]]:
+        """Turn a score matrix into ranked :class:`Suggestion` lists.
+
+        ``top_k=None`` keeps every code. With ``threshold``, codes below it are
+        dropped; ``multi_label=False`` still keeps the best code of each row
+        when all fall below the threshold (so every segment gets a suggestion),
+        ``multi_label=True`` returns every code above it (possibly none).
+        """
+        targets = self.target_codes
+        cb = self.codebook
+        roots = {c.id: cb.root_of(c.id) if c.parent is not None else None for c in targets}
+        order = np.argsort(-scores, axis=1, kind="stable")
+        out: list[list[Suggestion]] = []
+        for row, ranking in zip(scores, order):
+            picked = []
+            for j in ranking[: (top_k or len(targets))]:
+                s = float(row[j])
+                if threshold is not None and s < threshold and (multi_label or picked):
+                    break
+                code = targets[j]
+                root = roots[code.id]
+                picked.append(Suggestion(code.id, code.name, round(s, 6), len(picked) + 1,
+                                         root.id if root else None, root.name if root else None))
+            out.append(picked)
+        return out
+
+    def suggest(self, items: Sequence[str | Segment] | str, top_k: int | None = 3,
+                threshold: float | None = None, multi_label: bool = False,
+                progress=None) -> list[list[Suggestion]]:
+        """Top-``top_k`` suggestions for each text or :class:`~qcode.document.Segment`.
+
+        Returns a list (one entry per input, in order) of lists of
+        :class:`Suggestion`, best first.
+        """
+        if isinstance(items, (str, Segment)):
+            items = [items]
+        items = list(items)
+        if not items:
+            return []
+        return self.rank(self.score(items, progress=progress), top_k=top_k, threshold=threshold,
+                         multi_label=multi_label)
+
+    # -- learning --------------------------------------------------------------
+    def learn(self, texts: Sequence[str], code_ids: Sequence[str], accepted: Sequence[bool]) -> "Suggester":
+        """Learn from coders' verdicts: ``accepted[i]`` says whether ``code_ids[i]`` fits ``texts[i]``.
+
+        Accepted passages become examples of their code, rejected ones
+        counter-examples; codes with at least ``params.min_labels`` accepted
+        and rejected passages also get a logistic-regression classifier on the
+        embeddings. Returns ``self``.
+        """
+        if not (len(texts) == len(code_ids) == len(accepted)):
+            raise QcodeError(f"learn() needs lists of equal length, got texts={len(texts)}, "
+                             f"code_ids={len(code_ids)}, accepted={len(accepted)}")
+        for text, code_id, ok in zip(texts, code_ids, accepted):
+            if code_id not in self.codebook:
+                raise QcodeError(f"learn(): code {code_id!r} is not in codebook {self.codebook.name!r}")
+            self._learned.add(str(text), code_id, bool(ok))
+        self._index = None
+        self._fit_classifiers()
+        return self
+
+    def learn_from(self, project: Any, coder: str | None = None) -> "Suggester":
+        """Learn from the current accept/reject decisions recorded in a project."""
+        decisions = project.decisions()
+        if coder is not None:
+            decisions = decisions[decisions["coder"] == coder]
+        decisions = decisions[decisions["verdict"].isin(["accept", "reject"])]
+        # the latest verdict of each coder on each (passage, code) is the one that stands
+        decisions = decisions.sort_values("event_id").drop_duplicates(
+            subset=["coder", "doc_id", "start", "end", "code_id"], keep="last")
+        decisions = decisions[decisions["code_id"].isin([c.id for c in self.codebook.codes])]
+        return self.learn(decisions["text"].tolist(), decisions["code_id"].tolist(),
+                          (decisions["verdict"] == "accept").tolist())
+
+    def _fit_classifiers(self) -> None:
+        from sklearn.linear_model import LogisticRegression
+
+        self._classifiers = {}
+        p = self.params
+        targets = [c.id for c in self.target_codes]
+        all_accepted = {t: set(v) for t, v in self._learned.accepted.items()}
+        for code_id in targets:
+            pos = self._learned.accepted.get(code_id, [])
+            # negatives: passages rejected for this code, and passages accepted for other codes only
+            neg = list(self._learned.rejected.get(code_id, []))
+            for other, texts in all_accepted.items():
+                if other != code_id:
+                    neg.extend(t for t in texts if t not in all_accepted.get(code_id, set()))
+            neg = list(dict.fromkeys(neg))
+            if len(pos) < p.min_labels or len(neg) < p.min_labels:
+                continue
+            X = self._embed(pos + neg)
+            y = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
+            clf = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000)
+            clf.fit(X, y)
+            self._classifiers[code_id] = clf
+
+    def save_state(self, path: str | Path) -> Path:
+        """Save what was learned (the decisions, not the model) as JSON, atomically."""
+        from ._io import atomic_write_text
+
+        state = {"format": "qcode-suggester-state/1", "codebook": self.codebook.name,
+                 "codebook_version": self.codebook.version, "params": self.params.to_dict(),
+                 "learned": self._learned.to_dict()}
+        atomic_write_text(path, json.dumps(state, ensure_ascii=False, indent=1))
+        return Path(path)
+
+    def load_state(self, path: str | Path) -> "Suggester":
+        """Reload a state saved by :meth:`save_state` (classifiers are refitted deterministically)."""
+        path = Path(path)
+        try:
+            state = json.loads(path.read_text(encoding="utf-8"))
+            learned = state["learned"]
+        except (OSError, ValueError, KeyError) as exc:
+            raise QcodeError(f"{path}: not a qcode suggester state ({exc})") from None
+        self._learned = _Learned(accepted={k: list(v) for k, v in learned["accepted"].items()},
+                                 rejected={k: list(v) for k, v in learned["rejected"].items()})
+        self._index = None
+        self._fit_classifiers()
+        return self
+
+
+__all__ = ["Suggester", "Suggestion", "RankingParams", "description_text", "evidence_texts"]
