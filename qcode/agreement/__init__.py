@@ -1,0 +1,52 @@
+"""Inter-coder agreement: coefficients, multi-label codings, reports.
+
+>>> from qcode import agreement
+>>> round(agreement.krippendorff_alpha([[1, 2, 2], [1, 2, 1]]), 3)
+0.444
+"""
+
+from .characters import CharacterCounts, character_counts, coverage_mask
+from .metrics import (
+    LEVELS,
+    OneCategory,
+    UndefinedAgreement,
+    alpha_from_coincidences,
+    brennan_prediger,
+    coincidence_matrix,
+    cohen_kappa,
+    conger_kappa,
+    counts_from_matrix,
+    encode_matrix,
+    fleiss_kappa,
+    gwet_ac1,
+    krippendorff_alpha,
+    matrix_from_counts,
+    matrix_from_table,
+    pairwise_agreement,
+    percent_agreement,
+    scott_pi,
+)
+
+__all__ = [
+    "CharacterCounts",
+    "character_counts",
+    "coverage_mask",
+    "LEVELS",
+    "OneCategory",
+    "UndefinedAgreement",
+    "alpha_from_coincidences",
+    "brennan_prediger",
+    "coincidence_matrix",
+    "cohen_kappa",
+    "conger_kappa",
+    "counts_from_matrix",
+    "encode_matrix",
+    "fleiss_kappa",
+    "gwet_ac1",
+    "krippendorff_alpha",
+    "matrix_from_counts",
+    "matrix_from_table",
+    "pairwise_agreement",
+    "percent_agreement",
+    "scott_pi",
+]
