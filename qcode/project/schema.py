@@ -1,0 +1,128 @@
+"""The SQLite schema of a qcode project, and its version.
+
+A project database holds:
+
+* ``meta``: key/value pairs (schema version, current codebook version).
+* ``documents``: every version of every document's text (``doc_id``, ``version``).
+* ``segments``: coding units, each tied to the exact document version it points into.
+* ``codebooks``: every codebook the project has used, keyed by content hash.
+* ``code_migrations``: explicit renames/merges/drops made when the codebook changed.
+* ``runs`` and ``suggestions``: suggestion runs (model, codebook, parameters) and their scores.
+* ``coders``: the people (and pseudo-coders) who decided.
+* ``events``: the append-only decision log. Triggers refuse UPDATE and DELETE.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+VERDICTS = ("accept", "reject", "skip", "undo")
+SOURCES = ("suggestion", "manual", "import")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id    TEXT NOT NULL,
+    version   INTEGER NOT NULL CHECK (version >= 1),
+    sha256    TEXT NOT NULL,
+    text      TEXT NOT NULL,
+    source    TEXT,
+    metadata  TEXT NOT NULL DEFAULT '{}',
+    turns     TEXT NOT NULL DEFAULT '[]',
+    added_at  TEXT NOT NULL,
+    PRIMARY KEY (doc_id, version)
+);
+
+CREATE TABLE IF NOT EXISTS segments (
+    seg_row     INTEGER PRIMARY KEY,
+    segment_id  TEXT NOT NULL,
+    doc_id      TEXT NOT NULL,
+    doc_version INTEGER NOT NULL,
+    start       INTEGER NOT NULL,
+    "end"       INTEGER NOT NULL,
+    text        TEXT NOT NULL,
+    unit        TEXT NOT NULL,
+    speaker     TEXT,
+    role        TEXT NOT NULL,
+    turn_index  INTEGER,
+    timestamp   REAL,
+    UNIQUE (segment_id, doc_version),
+    FOREIGN KEY (doc_id, doc_version) REFERENCES documents (doc_id, version)
+);
+CREATE INDEX IF NOT EXISTS segments_by_doc ON segments (doc_id, doc_version, start);
+
+CREATE TABLE IF NOT EXISTS codebooks (
+    version   TEXT PRIMARY KEY,
+    name      TEXT NOT NULL,
+    json      TEXT NOT NULL,
+    added_at  TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS code_migrations (
+    migration_id     INTEGER PRIMARY KEY,
+    from_code        TEXT NOT NULL,
+    to_code          TEXT,
+    codebook_version TEXT NOT NULL REFERENCES codebooks (version),
+    time             TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS runs (
+    run_id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    time             TEXT NOT NULL,
+    model            TEXT,
+    codebook_version TEXT REFERENCES codebooks (version),
+    params           TEXT NOT NULL DEFAULT '{}'
+);
+
+CREATE TABLE IF NOT EXISTS suggestions (
+    run_id   INTEGER NOT NULL REFERENCES runs (run_id),
+    seg_row  INTEGER NOT NULL REFERENCES segments (seg_row),
+    code_id  TEXT NOT NULL,
+    score    REAL NOT NULL,
+    rank     INTEGER NOT NULL,
+    PRIMARY KEY (run_id, seg_row, code_id)
+);
+
+CREATE TABLE IF NOT EXISTS coders (
+    name      TEXT PRIMARY KEY,
+    guid      TEXT,
+    added_at  TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS events (
+    event_id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    time             TEXT NOT NULL,
+    coder            TEXT NOT NULL REFERENCES coders (name),
+    doc_id           TEXT NOT NULL,
+    doc_version      INTEGER NOT NULL,
+    segment_id       TEXT,
+    start            INTEGER NOT NULL,
+    "end"            INTEGER NOT NULL,
+    text             TEXT NOT NULL,
+    code_id          TEXT,
+    verdict          TEXT NOT NULL CHECK (verdict IN ('accept', 'reject', 'skip', 'undo')),
+    note             TEXT,
+    run_id           INTEGER REFERENCES runs (run_id),
+    score            REAL,
+    source           TEXT NOT NULL CHECK (source IN ('suggestion', 'manual', 'import')),
+    undoes           INTEGER REFERENCES events (event_id),
+    codebook_version TEXT,
+    FOREIGN KEY (doc_id, doc_version) REFERENCES documents (doc_id, version)
+);
+CREATE INDEX IF NOT EXISTS events_by_coder ON events (coder, event_id);
+CREATE INDEX IF NOT EXISTS events_by_segment ON events (segment_id);
+
+CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
+BEGIN
+    SELECT RAISE(ABORT, 'decision events are append-only: UPDATE is not allowed');
+END;
+
+CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
+BEGIN
+    SELECT RAISE(ABORT, 'decision events are append-only: DELETE is not allowed');
+END;
+"""
