@@ -93,6 +93,7 @@ class RefiCoding:
     code_guid: str
     user_guid: str
     guid: str | None = None
+    created: str | None = None
 
 
 @dataclass
@@ -127,8 +128,8 @@ class RefiProject:
         return {norm_guid(u.guid): u.name for u in self.users}
 
     def code_ids(self) -> dict[str, str]:
-        """Normalised code GUID -> qcode code id."""
-        return {norm_guid(c.guid): c.id for c in self.codebook.codes if c.guid}
+        """Normalised code GUID -> qcode code id (codes without a GUID get their deterministic one)."""
+        return {norm_guid(code_guid(self.codebook.name, c)): c.id for c in self.codebook.codes}
 
     def source_by_guid(self) -> dict[str, RefiSource]:
         return {norm_guid(s.guid): s for s in self.sources}
@@ -737,8 +738,9 @@ def _read_codings(root, sources: list[RefiSource], source_els: list, maps: dict,
                     extra_users[norm_guid(user)] = RefiUser(user, f"user-{norm_guid(user)[:8]}")
                     warnings.append(f"{label}: {qde} line {coding.sourceline}: coding user {user} is not among "
                                     f"<Users>; imported as coder 'user-{norm_guid(user)[:8]}'")
+                created = coding.get("creationDateTime") or sel.get("creationDateTime")
                 codings.append(RefiCoding(source_guid=source.guid, start=start, end=end, code_guid=ref,
-                                          user_guid=user, guid=sel.get("guid")))
+                                          user_guid=user, guid=sel.get("guid"), created=created))
     if whole_source:
         warnings.append(f"{label}: skipped {whole_source} codings of whole sources (not of a text selection)")
     if empty:
@@ -831,16 +833,32 @@ def project_to_xml(proj: RefiProject, when: str | None = None):
                                       name=_clean_xml_text(source.name),
                                       plainTextPath=f"internal://{norm_guid(source.guid)}.txt",
                                       creationDateTime=when)
-            for coding in sorted(by_source.get(norm_guid(source.guid), []), key=lambda c: (c.start, c.end)):
-                sel_guid = coding.guid or stable_guid("selection", source.guid, str(coding.start), str(coding.end),
-                                                      coding.code_guid, coding.user_guid)
-                sel = etree.SubElement(src_el, f"{{{ns}}}PlainTextSelection", guid=sel_guid,
-                                       startPosition=str(coding.start), endPosition=str(coding.end),
-                                       creatingUser=coding.user_guid, creationDateTime=when)
-                cod = etree.SubElement(sel, f"{{{ns}}}Coding", guid=stable_guid("coding", sel_guid),
-                                       creatingUser=coding.user_guid, creationDateTime=when)
-                etree.SubElement(cod, f"{{{ns}}}CodeRef", targetGUID=coding.code_guid)
+            _selections_xml(src_el, source, by_source.get(norm_guid(source.guid), []), when)
     return root
+
+
+def _selections_xml(src_el, source: RefiSource, codings: list[RefiCoding], when: str) -> None:
+    """One ``<PlainTextSelection>`` per (start, end, user), holding one ``<Coding>`` per code."""
+    from lxml import etree
+
+    ns = PROJECT_NS
+    groups: dict[tuple[int, int, str], list[RefiCoding]] = {}
+    for coding in sorted(codings, key=lambda c: (c.start, c.end, norm_guid(c.user_guid))):
+        groups.setdefault((coding.start, coding.end, norm_guid(coding.user_guid)), []).append(coding)
+    for (start, end, user), group in groups.items():
+        sel_guid = stable_guid("selection", norm_guid(source.guid), str(start), str(end), user)
+        first = group[0]
+        sel = etree.SubElement(src_el, f"{{{ns}}}PlainTextSelection", guid=sel_guid, startPosition=str(start),
+                               endPosition=str(end), creatingUser=first.user_guid,
+                               creationDateTime=first.created or when)
+        done: set[str] = set()
+        for coding in group:
+            if norm_guid(coding.code_guid) in done:
+                continue
+            done.add(norm_guid(coding.code_guid))
+            cod = etree.SubElement(sel, f"{{{ns}}}Coding", guid=stable_guid("coding", sel_guid, coding.code_guid),
+                                   creatingUser=coding.user_guid, creationDateTime=coding.created or when)
+            etree.SubElement(cod, f"{{{ns}}}CodeRef", targetGUID=coding.code_guid)
 
 
 def check_project(proj: RefiProject) -> None:

@@ -1,0 +1,193 @@
+"""Between the plain REFI objects and a qcode project store.
+
+Import is all or nothing: the file is fully read, checked and validated first
+(:func:`qcode.interchange.refi.read_qdpx`), then everything is written inside
+one project transaction: codebook, documents, coders, decisions. Export reads
+the project through its public methods only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ..codebook import Code, Codebook
+from ..document import Document, Turn
+from ..errors import InterchangeError, ProjectError
+from .refi import (RefiCoding, RefiProject, RefiSource, RefiUser, code_guid, norm_guid, read_qdpx, stable_guid,
+                   write_qdpx)
+
+
+# -- codebook merge (pure) ------------------------------------------------------------
+
+def _name_paths(codebook: Codebook) -> dict[tuple[str, ...], str]:
+    """Casefolded name path from the root -> code id."""
+    out = {}
+    for code in codebook.codes:
+        names = [a.name for a in reversed(codebook.ancestors(code.id))] + [code.name]
+        out[tuple(n.strip().casefold() for n in names)] = code.id
+    return out
+
+
+def merge_codebooks(current: Codebook | None, incoming: Codebook) -> tuple[Codebook, dict[str, str], int]:
+    """Fold ``incoming`` codes into ``current``.
+
+    Incoming codes are matched to current ones by GUID, then by name path
+    (``Parent > Child``, case-insensitive); matched codes without a GUID take
+    the incoming one; unmatched codes are appended under their (mapped)
+    parent. Returns ``(merged codebook, incoming id -> merged id, codes added)``.
+
+    >>> cur = Codebook("x", [Code("a", "Access")])
+    >>> new = Codebook("y", [Code("acc", "access", guid="00000000-0000-0000-0000-000000000001"), Code("b", "Cost")])
+    >>> merged, ids, added = merge_codebooks(cur, new)
+    >>> ids, added, merged["a"].guid
+    ({'acc': 'a', 'b': 'b'}, 1, '00000000-0000-0000-0000-000000000001')
+    """
+    if current is None or not current.codes:
+        return incoming, {c.id: c.id for c in incoming.codes}, len(incoming.codes)
+    by_guid = {norm_guid(c.guid): c.id for c in current.codes if c.guid}
+    by_path = _name_paths(current)
+    incoming_paths = {v: k for k, v in _name_paths(incoming).items()}
+    codes = {c.id: c for c in current.codes}
+    order = [c.id for c in current.codes]
+    mapping: dict[str, str] = {}
+    taken_guids = set(by_guid)
+    added = 0
+    for code in incoming.codes:  # parents come first (depth-first order)
+        target = by_guid.get(norm_guid(code.guid)) if code.guid else None
+        if target is None:
+            target = by_path.get(incoming_paths[code.id])
+        if target is not None:
+            mapping[code.id] = target
+            existing = codes[target]
+            if not existing.guid and code.guid and norm_guid(code.guid) not in taken_guids:
+                codes[target] = replace(existing, guid=code.guid)
+                taken_guids.add(norm_guid(code.guid))
+            continue
+        new_id, n = code.id, 1
+        while new_id in codes:
+            n += 1
+            new_id = f"{code.id}-{n}"
+        parent = mapping.get(code.parent) if code.parent else None
+        codes[new_id] = replace(code, id=new_id, parent=parent)
+        order.append(new_id)
+        mapping[code.id] = new_id
+        added += 1
+    merged = Codebook(name=current.name, codes=[codes[i] for i in order], title=current.title,
+                      description=current.description, source=current.source)
+    return merged, mapping, added
+
+
+# -- import -----------------------------------------------------------------------------
+
+def _documents(proj: RefiProject, label: str) -> list[Document]:
+    return [Document(id=s.name, text=s.text, turns=[Turn(0, len(s.text))] if s.text else [],
+                     source=f"{label}#{s.guid}",
+                     metadata={"refi_guid": s.guid, "imported_from": label})
+            for s in proj.sources]
+
+
+def _current_codings(project: Any) -> set[tuple[str, str, int, int, str]]:
+    frame = project.codings()
+    if frame.empty:
+        return set()
+    frame = frame[~frame["stale"].astype(bool)]
+    return {(r.coder, r.doc_id, int(r.start), int(r.end), r.code_id) for r in frame.itertuples(index=False)}
+
+
+def import_refi_project(project: Any, proj: RefiProject, label: str) -> dict[str, Any]:
+    """Write an already-read :class:`RefiProject` into ``project`` in one transaction; return a summary."""
+    try:
+        current_cb = project.codebook
+    except ProjectError:
+        current_cb = None
+    merged, code_map, added_codes = merge_codebooks(current_cb, proj.codebook)
+    code_of_guid = {norm_guid(c.guid): code_map[c.id] for c in proj.codebook.codes if c.guid}
+    users = proj.user_names()
+    sources = proj.source_by_guid()
+    docs = _documents(proj, label)
+    with project.transaction():
+        if current_cb is None or added_codes or merged.version != current_cb.version:
+            if merged.codes:
+                project.set_codebook(merged)
+        doc_report = project.add_documents(docs)
+        for user in proj.users:
+            project.add_coder(user.name, guid=user.guid)
+        present = _current_codings(project)
+        events, duplicates = [], 0
+        for coding in proj.codings:
+            key = (users[norm_guid(coding.user_guid)], sources[norm_guid(coding.source_guid)].name,
+                   coding.start, coding.end, code_of_guid[norm_guid(coding.code_guid)])
+            if key in present:
+                duplicates += 1
+                continue
+            present.add(key)
+            event = {"coder": key[0], "doc_id": key[1], "start": key[2], "end": key[3], "code_id": key[4],
+                     "verdict": "accept", "source": "import"}
+            if coding.created:
+                event["time"] = coding.created
+            events.append(event)
+        try:
+            project.record_many(events)
+        except ProjectError as exc:
+            raise InterchangeError(f"{label}: {exc}") from None
+    return {"file": label, "documents": doc_report, "coders": [u.name for u in proj.users],
+            "codes_added": added_codes if current_cb is not None else len(proj.codebook.codes),
+            "codings": len(events), "already_present": duplicates, "warnings": list(proj.warnings)}
+
+
+def import_project(project: Any, path: str | Path, encoding_fallback: str | None = None) -> dict[str, Any]:
+    """Read and validate ``path`` (.qdpx) fully, then import it into ``project`` all or nothing."""
+    proj = read_qdpx(path, encoding_fallback=encoding_fallback)
+    return import_refi_project(project, proj, str(path))
+
+
+# -- export -------------------------------------------------------------------------------
+
+def project_to_refi(project: Any) -> RefiProject:
+    """A :class:`RefiProject` holding the project's codebook, coders, current documents and codings."""
+    warnings: list[str] = []
+    try:
+        cb = project.codebook
+    except ProjectError:
+        cb = Codebook(name="codebook", codes=[])
+    guids = project.coder_guids() if hasattr(project, "coder_guids") else {}
+    users = [RefiUser(guid=guids.get(name) or stable_guid("user", name), name=name) for name in project.coders()]
+    user_guid = {u.name: u.guid for u in users}
+    sources: list[RefiSource] = []
+    source_guid: dict[str, str] = {}
+    for doc_id in project.documents()["doc_id"]:
+        doc = project.document(doc_id)
+        guid = doc.metadata.get("refi_guid") if isinstance(doc.metadata, dict) else None
+        if not guid or norm_guid(guid) in {norm_guid(s.guid) for s in sources}:
+            guid = stable_guid("source", doc_id, doc.sha256)
+        sources.append(RefiSource(guid=guid, name=doc_id, text=doc.text))
+        source_guid[doc_id] = guid
+    codings: list[RefiCoding] = []
+    frame = project.codings()
+    stale = 0
+    for row in frame.itertuples(index=False):
+        if bool(row.stale):
+            stale += 1
+            continue
+        code = cb.get(row.code_id)
+        if code is None:
+            warnings.append(f"coding of {row.doc_id!r} {row.start}:{row.end} uses code {row.code_id!r}, "
+                            "which is not in the current codebook; left out")
+            continue
+        codings.append(RefiCoding(source_guid=source_guid[row.doc_id], start=int(row.start), end=int(row.end),
+                                  code_guid=code_guid(cb.name, code), user_guid=user_guid[row.coder],
+                                  created=row.time))
+    if stale:
+        warnings.append(f"left out {stale} codings made on earlier versions of documents that have since changed")
+    return RefiProject(name=Path(project.path).name, users=users, codebook=cb, sources=sources, codings=codings,
+                       warnings=warnings)
+
+
+def export_project(project: Any, path: str | Path) -> dict[str, Any]:
+    """Write ``project`` as a validated .qdpx at ``path``; return a summary with warnings."""
+    proj = project_to_refi(project)
+    write_qdpx(proj, path)
+    return {"file": str(path), "users": len(proj.users), "codes": len(proj.codebook.codes),
+            "sources": len(proj.sources), "codings": len(proj.codings), "warnings": proj.warnings}
