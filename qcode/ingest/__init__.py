@@ -1,0 +1,233 @@
+"""Ingest: read transcripts and open-ended responses into :class:`~qcode.document.Document` objects.
+
+Formats: ``.txt``, ``.md`` (speaker turns detected), ``.docx``, ``.vtt``,
+``.srt`` (cues merged into turns), ``.csv``, ``.tsv``, ``.xlsx`` (one document
+per row).
+
+>>> import qcode
+>>> corpus = qcode.read_corpus("corpora/demo")            # doctest: +SKIP
+>>> for doc in corpus:                                     # doctest: +SKIP
+...     print(doc.id, len(doc.turns))
+>>> corpus.skipped                                         # doctest: +SKIP
+[('broken.docx', 'broken.docx: not a readable .docx file (BadZipFile: ...)')]
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import unicodedata
+import warnings as _warnings
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from ..document import Document
+from ..errors import InputError
+
+logger = logging.getLogger("qcode.ingest")
+
+TEXT_SUFFIXES = (".txt", ".md")
+CAPTION_SUFFIXES = (".vtt", ".srt")
+TABLE_SUFFIXES = (".csv", ".tsv", ".xlsx")
+#: File types read by :func:`read_document` and found by :func:`read_corpus`.
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES + (".docx",) + CAPTION_SUFFIXES + TABLE_SUFFIXES
+
+
+class IngestWarning(UserWarning):
+    """A file was skipped, or read with a fallback (its message names the file)."""
+
+
+def document_id(path: str | Path, root: str | Path | None = None) -> str:
+    """The id of the document read from ``path``: its path relative to ``root`` with ``/``, NFC.
+
+    Without a root (or for a path outside it) the id is the file name.
+
+    >>> document_id("/data/study/site-a/int01.txt", "/data/study")
+    'site-a/int01.txt'
+    """
+    path = Path(path)
+    relative = None
+    if root is not None:
+        try:
+            relative = path.resolve().relative_to(Path(root).resolve()).as_posix()
+        except ValueError:
+            relative = None
+    return unicodedata.normalize("NFC", relative or path.name)
+
+
+def read_document(
+    path: str | Path,
+    *,
+    root: str | Path | None = None,
+    id_column: str | None = None,
+    text_column: str | None = None,
+    interviewers: Iterable[str] = (),
+    max_bytes: int | None = None,
+) -> list[Document]:
+    """Read one file into documents (one for a transcript, one per row of a spreadsheet).
+
+    Parameters
+    ----------
+    path : file to read; its suffix picks the reader (see :data:`SUPPORTED_SUFFIXES`).
+    root : folder the document id is relative to (default: the id is the file name).
+    id_column, text_column : spreadsheet columns (``.csv``/``.tsv``/``.xlsx`` only).
+    interviewers : speaker names to treat as interviewers (``["Anna"]``), besides
+        the usual labels (Interviewer, Int, I, Q, Facilitator, Moderator, Researcher).
+    max_bytes : refuse files larger than this (default 200 MiB, or ``$QCODE_MAX_FILE_MB``).
+
+    Returns
+    -------
+    list of Document; raises :class:`~qcode.errors.InputError` (one line naming
+    the file) for a missing, unsupported, binary, empty, oversized, corrupt or
+    changing file.
+
+    Example
+    -------
+    >>> [doc] = read_document("tests/data/ingest/interview_colon.txt")      # doctest: +SKIP
+    >>> doc.turns[1].speaker, doc.turns[1].role                              # doctest: +SKIP
+    ('Interviewer', 'interviewer')
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    doc_id = document_id(path, root)
+    interviewers = tuple(interviewers)
+    if suffix not in SUPPORTED_SUFFIXES:
+        if path.is_dir():
+            raise InputError(f"{path}: is a folder; use read_corpus() for folders")
+        raise InputError(f"{path}: unsupported file type {suffix or '(no extension)'!r} (supported: {' '.join(SUPPORTED_SUFFIXES)})")
+    if suffix in TEXT_SUFFIXES:
+        from .text import read_text
+
+        return [read_text(path, doc_id=doc_id, interviewers=interviewers, max_bytes=max_bytes)]
+    if suffix == ".docx":
+        from .docx import read_docx
+
+        return [read_docx(path, doc_id=doc_id, interviewers=interviewers, max_bytes=max_bytes)]
+    if suffix in CAPTION_SUFFIXES:
+        from .captions import read_captions
+
+        return [read_captions(path, doc_id=doc_id, interviewers=interviewers, max_bytes=max_bytes)]
+    from .tables import read_csv, read_xlsx
+
+    reader = read_xlsx if suffix == ".xlsx" else read_csv
+    return reader(path, file_id=doc_id, id_column=id_column, text_column=text_column, max_bytes=max_bytes)
+
+
+def _is_hidden(name: str) -> bool:
+    return name.startswith(".") or name.startswith("~$")  # dot files, Office lock files
+
+
+def list_files(path: str | Path, *, recursive: bool = True) -> list[Path]:
+    """Supported files under a folder, sorted by their path relative to it; hidden files and folders skipped."""
+    root = Path(path)
+    found: list[Path] = []
+    if recursive:
+        for folder, subfolders, names in os.walk(root):
+            subfolders[:] = [d for d in subfolders if not _is_hidden(d)]
+            found.extend(Path(folder) / n for n in names if not _is_hidden(n) and Path(n).suffix.lower() in SUPPORTED_SUFFIXES)
+    else:
+        found = [p for p in root.iterdir() if p.is_file() and not _is_hidden(p.name) and p.suffix.lower() in SUPPORTED_SUFFIXES]
+    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+
+
+class Corpus:
+    """The documents of a folder (or a single file), read one file at a time.
+
+    Iterating reads the files in :attr:`files` order and yields their documents;
+    nothing is kept between files, so memory does not grow with the corpus, and
+    the corpus can be iterated again (files are read afresh). A file that cannot
+    be read is *skipped*: an :class:`IngestWarning` is issued, it is logged, and
+    ``(file, reason)`` is added to :attr:`skipped`; the other files are read.
+
+    Attributes
+    ----------
+    root : Path, the folder ids are relative to (the file's folder for a single file).
+    files : list of Path, the supported files found, sorted.
+    skipped : list of (Path, str), files that failed in the latest iteration.
+    warnings : list of str, non-fatal warnings of the latest iteration (encoding fallbacks, empty rows...).
+    n_documents : int, documents yielded by the latest complete iteration.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        id_column: str | None = None,
+        text_column: str | None = None,
+        recursive: bool = True,
+        interviewers: Iterable[str] = (),
+        max_bytes: int | None = None,
+    ) -> None:
+        path = Path(path)
+        if not path.exists():
+            raise InputError(f"{path}: no such file or folder")
+        if path.is_dir():
+            self.root = path
+            self.files = list_files(path, recursive=recursive)
+            if not self.files:
+                anything = any(path.iterdir())
+                what = "no supported files" if anything else "empty folder"
+                raise InputError(f"{path}: {what} (looked for {' '.join(SUPPORTED_SUFFIXES)}{'' if recursive else ', not in subfolders'})")
+        else:
+            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                raise InputError(f"{path}: unsupported file type {path.suffix or '(no extension)'!r} (supported: {' '.join(SUPPORTED_SUFFIXES)})")
+            self.root = path.parent
+            self.files = [path]
+        self.id_column = id_column
+        self.text_column = text_column
+        self.interviewers = tuple(interviewers)
+        self.max_bytes = max_bytes
+        self.skipped: list[tuple[Path, str]] = []
+        self.warnings: list[str] = []
+        self.n_documents = 0
+
+    def __iter__(self) -> Iterator[Document]:
+        self.skipped = []
+        self.warnings = []
+        self.n_documents = 0
+        for file in self.files:
+            try:
+                docs = read_document(file, root=self.root, id_column=self.id_column, text_column=self.text_column,
+                                     interviewers=self.interviewers, max_bytes=self.max_bytes)
+            except InputError as exc:
+                self.skipped.append((file, str(exc)))
+                logger.warning("skipped %s", exc)
+                _warnings.warn(f"skipped {exc}", IngestWarning, stacklevel=2)
+                continue
+            for doc in docs:
+                for message in doc.warnings:
+                    if message not in self.warnings:
+                        self.warnings.append(message)
+                self.n_documents += 1
+                yield doc
+
+    def __repr__(self) -> str:
+        return f"Corpus(root={str(self.root)!r}, files={len(self.files)})"
+
+
+def read_corpus(
+    path: str | Path,
+    *,
+    id_column: str | None = None,
+    text_column: str | None = None,
+    recursive: bool = True,
+    interviewers: Iterable[str] = (),
+    max_bytes: int | None = None,
+) -> Corpus:
+    """A streaming :class:`Corpus` over a folder (recursively by default) or a single file.
+
+    Raises :class:`~qcode.errors.InputError` at once for a missing path, an empty
+    folder or a folder without supported files; per-file problems are found
+    while iterating and skipped (see :class:`Corpus`).
+
+    Example
+    -------
+    >>> corpus = read_corpus("corpora/demo", interviewers=["Anna"])   # doctest: +SKIP
+    >>> docs = list(corpus); len(corpus.files), len(corpus.skipped)    # doctest: +SKIP
+    (6, 0)
+    """
+    return Corpus(path, id_column=id_column, text_column=text_column, recursive=recursive,
+                  interviewers=interviewers, max_bytes=max_bytes)
+
+
+__all__ = ["Corpus", "IngestWarning", "SUPPORTED_SUFFIXES", "document_id", "list_files", "read_corpus", "read_document"]

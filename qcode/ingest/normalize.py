@@ -1,0 +1,192 @@
+"""Reading bytes safely and turning them into normalised text.
+
+Every reader goes through :func:`read_text_file` (or :func:`read_file_bytes`
+for binary formats such as .docx/.xlsx), so all formats share the same rules:
+
+* a size limit (``max_bytes``; default :data:`DEFAULT_MAX_BYTES`, or
+  ``$QCODE_MAX_FILE_MB``), checked before anything is read;
+* detection of a file that changes while it is read (size and mtime before and
+  after, and the byte count actually read);
+* decoding: UTF-8 (a BOM is dropped), UTF-16 with a BOM, else a cp1252 /
+  latin-1 fallback that is recorded as a warning;
+* binary and empty files are refused with a one-line :class:`InputError`;
+* normalisation: NFC, ``\\r\\n`` and ``\\r`` to ``\\n``.
+
+>>> normalize_text("caf\\u0065\\u0301\\r\\nok")
+'café\\nok'
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError
+
+#: Files larger than this are refused (bytes). 200 MiB: a 50 MB transcript is fine.
+DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+
+#: Fraction of control characters above which decoded text is called binary.
+_MAX_CONTROL_FRACTION = 0.05
+_ALLOWED_CONTROLS = {"\n", "\r", "\t", "\f", "\v"}
+
+
+@dataclass
+class DecodedText:
+    """Normalised text of a file with the encoding used and any warnings."""
+
+    text: str
+    encoding: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def default_max_bytes() -> int:
+    """The size limit: ``$QCODE_MAX_FILE_MB`` (megabytes) when set, else :data:`DEFAULT_MAX_BYTES`."""
+    value = os.environ.get("QCODE_MAX_FILE_MB")
+    if not value:
+        return DEFAULT_MAX_BYTES
+    try:
+        megabytes = float(value)
+    except ValueError:
+        raise InputError(f"QCODE_MAX_FILE_MB={value!r}: not a number of megabytes") from None
+    if megabytes <= 0:
+        raise InputError(f"QCODE_MAX_FILE_MB={value!r}: must be positive")
+    return int(megabytes * 1024 * 1024)
+
+
+def _mb(n_bytes: int) -> str:
+    return f"{n_bytes / (1024 * 1024):.1f} MB"
+
+
+def read_file_bytes(path: str | Path, *, max_bytes: int | None = None) -> bytes:
+    """Read a whole file, refusing oversized files and files that change meanwhile.
+
+    Raises :class:`InputError` (one line naming the file) when the file is
+    missing, unreadable, a folder, larger than ``max_bytes``, or changed while
+    being read.
+    """
+    path = Path(path)
+    limit = default_max_bytes() if max_bytes is None else max_bytes
+    try:
+        before = path.stat()
+        if not path.is_file():
+            raise InputError(f"{path}: not a regular file")
+        if before.st_size > limit:
+            raise InputError(
+                f"{path}: file is {_mb(before.st_size)}, over the {_mb(limit)} limit "
+                f"(raise it with max_bytes= or QCODE_MAX_FILE_MB)"
+            )
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+        after = path.stat()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, not a file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if len(data) > limit:
+        raise InputError(f"{path}: file grew past the {_mb(limit)} limit while being read")
+    changed = (
+        before.st_size != after.st_size
+        or before.st_mtime_ns != after.st_mtime_ns
+        or len(data) != after.st_size
+    )
+    if changed:
+        raise InputError(f"{path}: file changed while being read (size or modification time differs); read it again when it is complete")
+    return data
+
+
+def normalize_text(text: str) -> str:
+    """NFC, line ends to ``\\n``, leading BOM dropped.
+
+    >>> normalize_text("\\ufeffa\\r\\nb\\rc")
+    'a\\nb\\nc'
+    """
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # line/paragraph separators would be a line end for str.splitlines but not for regexes
+    if "\u2028" in text or "\u2029" in text or "\x85" in text:
+        text = text.replace("\u2028", "\n").replace("\u2029", "\n").replace("\x85", "\n")
+    return unicodedata.normalize("NFC", text)
+
+
+def _looks_binary(data: bytes) -> bool:
+    """NUL bytes in what is not UTF-16 mean a binary file (images, PDFs, zip, Word .doc)."""
+    return b"\x00" in data[:1 << 20] or b"\x00" in data[-4096:]
+
+
+def _control_fraction(text: str) -> float:
+    sample = text[: 1 << 16]
+    if not sample:
+        return 0.0
+    controls = sum(1 for ch in sample if unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS)
+    return controls / len(sample)
+
+
+def _first_bad_utf8(data: bytes) -> int:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start
+    return -1
+
+
+def decode_bytes(data: bytes, source: str | Path) -> DecodedText:
+    """Decode file bytes to normalised text, or raise :class:`InputError` for binary/empty data.
+
+    Order: UTF-8 BOM -> UTF-16/32 BOM -> UTF-8 -> cp1252 -> latin-1. A fallback
+    adds a warning naming the file, the encoding and the first byte that was not
+    UTF-8.
+
+    >>> decode_bytes("café".encode("cp1252"), "a.txt").encoding
+    'cp1252'
+    """
+    source = str(source)
+    if not data:
+        raise InputError(f"{source}: empty file")
+    warnings: list[str] = []
+    text: str | None = None
+    encoding = "utf-8"
+    for bom, name in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                      (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                      (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            try:
+                text = data.decode(name)
+            except UnicodeDecodeError as exc:
+                raise InputError(f"{source}: starts with a {name} byte-order mark but byte {exc.start} is not {name}") from None
+            encoding = name
+            break
+    if text is None:
+        if _looks_binary(data):
+            raise InputError(f"{source}: binary file (contains NUL bytes), not text")
+        bad = _first_bad_utf8(data)
+        if bad < 0:
+            text = data.decode("utf-8")
+        else:
+            try:
+                text, encoding = data.decode("cp1252"), "cp1252"
+            except UnicodeDecodeError:
+                text, encoding = data.decode("latin-1"), "latin-1"
+            warnings.append(
+                f"{source}: not valid UTF-8 (byte {bad} is 0x{data[bad]:02x}); decoded as {encoding}, check accented characters"
+            )
+    if _control_fraction(text) > _MAX_CONTROL_FRACTION:
+        raise InputError(f"{source}: binary file (mostly control characters), not text")
+    text = normalize_text(text)
+    if not text.strip():
+        raise InputError(f"{source}: empty file (only whitespace)")
+    return DecodedText(text=text, encoding=encoding, warnings=warnings)
+
+
+def read_text_file(path: str | Path, *, max_bytes: int | None = None) -> DecodedText:
+    """Read, check and decode a text file in one go (see the module docstring)."""
+    return decode_bytes(read_file_bytes(path, max_bytes=max_bytes), path)

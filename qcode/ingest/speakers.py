@@ -1,0 +1,313 @@
+"""Speaker-turn detection and role assignment for plain-text transcripts.
+
+A *label* is a speaker name at the start of a line, in one of these styles::
+
+    Interviewer: How did the referral go?          colon
+    **P12:** It was slow.                           colon, Markdown bold
+    [00:01:23] Anna Smith: Then the nurse came.     timestamp first
+    Anna Smith (00:01:23): Then the nurse came.     timestamp after the name
+    Anna Smith  0:01:23                             Zoom/Otter: name and time alone
+    Then the nurse came.                            on a line, the turn below it
+
+False positives are avoided by three rules: a label must open a line; its name
+must look like a name (at most five words, each capitalised or a number or a
+name particle such as "van"; no sentence words such as "Note", "Well",
+"Date"); and a label that is neither a known role (Interviewer, P12,
+Participant 3, Facilitator, R, ...), nor timestamped, nor a named interviewer
+is only trusted when it is *seen as a pattern*: the same name labels at least
+two lines, or the document already has two or more trusted labels.
+
+The turn span runs from just after the label to just before the next label,
+trimmed of whitespace, so the label itself is never part of a turn. Text before
+the first label (a title, a header) becomes a turn with no speaker.
+
+>>> turns = detect_turns("Interviewer: Hi.\\nP1: Hello.\\n")
+>>> [(t.speaker, t.role) for t in turns]
+[('Interviewer', 'interviewer'), ('P1', 'participant')]
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Iterable
+
+from ..document import INTERVIEWER, PARTICIPANT, UNKNOWN, Turn
+
+_TS = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
+_WORD = r"[^\W_][\w'’.\-]*"
+_NAME = rf"{_WORD}(?:[ \t]{_WORD}){{0,4}}"
+
+# (style, pattern); tried in order on each line, first match wins.
+_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    # "[00:01:23] Anna: text" / "00:01:23 Anna: text"
+    ("ts-first", re.compile(rf"[ \t]*[\[(]?(?P<ts>{_TS})[\])]?[ \t]+(?P<name>{_NAME})[ \t]*:(?=\s|$)[ \t]*")),
+    # "Anna (00:01:23): text" / "Anna [00:01:23] text" at line end
+    ("ts-after", re.compile(rf"[ \t]*(?P<name>{_NAME})[ \t]*[\[(](?P<ts>{_TS})[\])][ \t]*(?::(?=\s|$)[ \t]*|$)")),
+    # "Anna Smith  0:01:23" alone on its line (Zoom, Otter)
+    ("ts-line", re.compile(rf"[ \t]*(?P<name>{_NAME})[ \t]+(?P<ts>{_TS})[ \t]*$")),
+    # "Interviewer: text" / "**P12:** text" / "**P12**: text"
+    ("colon", re.compile(rf"[ \t]*(?:\*\*)?(?P<name>{_NAME})[ \t]*(?::\*\*|\*\*:|:)(?=\s|$)[ \t]*")),
+)
+
+#: Labels that are always speakers, and the role each one plays.
+_INTERVIEWER_LABELS = {
+    "interviewer", "int", "i", "q", "facilitator", "co-facilitator", "cofacilitator",
+    "moderator", "researcher", "interviewer/facilitator",
+}
+_PARTICIPANT_LABELS = {"participant", "p", "r", "respondent", "interviewee", "speaker", "resp", "part"}
+#: Labels that name a role but are trusted only as a pattern (they also open ordinary lines).
+_WEAK_ROLE_LABELS = {"question": INTERVIEWER, "answer": PARTICIPANT, "a": PARTICIPANT}
+
+#: Lowercase words allowed inside a name ("Ludwig van Beethoven", "Maria de la Cruz").
+_PARTICLES = {"de", "van", "von", "der", "den", "da", "di", "du", "del", "della", "la", "le", "bin", "al", "el", "y", "ter", "ten"}
+
+#: Line openers that look like labels but almost never are speakers.
+_NOT_SPEAKERS = {
+    "note", "notes", "nb", "n.b", "ps", "p.s", "pps", "well", "yes", "no", "so", "and", "but", "or", "ok", "okay",
+    "oh", "um", "er", "hmm", "right", "sure", "example", "examples", "e.g", "eg", "i.e", "ie", "summary", "title",
+    "subtitle", "date", "time", "location", "place", "venue", "setting", "duration", "length", "subject", "re",
+    "fw", "fwd", "topic", "topics", "theme", "themes", "aside", "warning", "caution", "update", "important", "edit",
+    "edited", "source", "sources", "transcript", "transcription", "transcribed by", "transcriber", "recording",
+    "audio", "file", "filename", "project", "study", "site", "code", "codes", "comment", "comments", "key", "tip",
+    "step", "figure", "fig", "table", "chapter", "section", "part", "day", "session", "interview", "meeting",
+    "focus group", "group", "total", "purpose", "aim", "aims", "objective", "objectives", "background", "method",
+    "methods", "results", "discussion", "conclusion", "conclusions", "abstract", "introduction", "references",
+    "definition", "inclusion", "exclusion", "author", "authors", "version", "status", "name", "age", "gender",
+    "sex", "role", "occupation", "profession", "ethnicity", "consent", "participants", "interviewers",
+    "facilitators", "speakers", "attendees", "present", "absent", "apologies", "agenda", "action", "actions",
+    "minutes", "keywords", "tel", "email", "phone", "url", "http", "https", "www", "then", "now", "also",
+    "because", "however", "therefore", "first", "second", "third", "finally", "answer key", "see", "in", "on",
+    "at", "to", "for", "from", "with", "the", "a note", "this", "that", "it", "he", "she", "we", "they", "you",
+    "my", "our", "your", "his", "her", "their", "honestly", "basically", "actually", "anyway", "frankly",
+    "obviously", "personally", "seriously", "similarly", "additionally", "firstly", "secondly", "thirdly",
+    "lastly", "again", "yeah", "yep", "nope", "otherwise", "remember", "result", "reason", "problem",
+    "point", "thing", "things", "idea", "issue", "issues", "lesson", "lessons", "advice", "quote",
+    "translation", "context", "observation", "reflection", "memo", "todo", "to do", "fixme", "tags", "tag",
+    "category", "categories", "type", "level", "room", "ward", "unit", "team", "chair",
+}
+
+_MAX_NAME_CHARS = 40
+
+
+@dataclass(frozen=True)
+class Label:
+    """A speaker label found at the start of a line.
+
+    ``line_start`` is the offset of the line, ``content_start`` the offset just
+    after the label (and the spaces after it), ``timestamp`` seconds or None.
+    """
+
+    line_start: int
+    content_start: int
+    name: str
+    style: str
+    timestamp: float | None = None
+
+
+def parse_timestamp(value: str) -> float:
+    """Seconds from ``"h:mm:ss"``, ``"mm:ss"`` or either with ``.mmm``/``,mmm``.
+
+    >>> parse_timestamp("01:02:03.5")
+    3723.5
+    >>> parse_timestamp("0:07")
+    7.0
+    """
+    value = value.replace(",", ".")
+    seconds = 0.0
+    for part in value.split(":"):
+        seconds = seconds * 60 + float(part)
+    return seconds
+
+
+def name_key(name: str) -> str:
+    """Case- and spacing-insensitive form of a speaker name: ``"Int. "`` -> ``"int"``."""
+    return " ".join(name.replace("*", " ").split()).casefold().rstrip(".")
+
+
+def _role_base(key: str) -> str:
+    """``"participant 3"`` -> ``"participant"``, ``"p12"`` -> ``"p"``, ``"speaker_2"`` -> ``"speaker"``."""
+    return re.sub(r"[\s_#-]*\d+[a-z]?$", "", key)
+
+
+def _interviewer_keys(interviewers: Iterable[str]) -> set[str]:
+    return {name_key(n) for n in interviewers if n and n.strip()}
+
+
+def assign_role(speaker: str | None, interviewers: Iterable[str] = ()) -> str:
+    """Role of a speaker label: interviewer, participant, or unknown when there is no speaker.
+
+    Interviewer: Interviewer, Int, I, Q, Question, Facilitator, Moderator,
+    Researcher (with or without a number), and any name in ``interviewers``
+    (matched case-insensitively on the full name or its first word).
+    Everyone else is a participant.
+
+    >>> assign_role("Facilitator 2"), assign_role("P12"), assign_role("Anna", ["anna"]), assign_role(None)
+    ('interviewer', 'participant', 'interviewer', 'unknown')
+    """
+    if speaker is None or not speaker.strip():
+        return UNKNOWN
+    key = name_key(speaker)
+    named = _interviewer_keys(interviewers)
+    if key in named or key.split(" ")[0] in named:
+        return INTERVIEWER
+    base = _role_base(key)
+    if base in _INTERVIEWER_LABELS or _WEAK_ROLE_LABELS.get(base) == INTERVIEWER:
+        return INTERVIEWER
+    return PARTICIPANT
+
+
+def is_known_label(name: str, interviewers: Iterable[str] = ()) -> bool:
+    """True for labels that are speakers wherever they appear (Interviewer, P12, Participant 3, named interviewers)."""
+    key = name_key(name)
+    named = _interviewer_keys(interviewers)
+    if key in named or key.split(" ")[0] in named:
+        return True
+    base = _role_base(key)
+    return base in _INTERVIEWER_LABELS or base in _PARTICIPANT_LABELS
+
+
+def looks_like_name(name: str) -> bool:
+    """A plausible speaker name: short, capitalised words, not a sentence opener.
+
+    >>> looks_like_name("Dr. Anna van Dijk"), looks_like_name("Note"), looks_like_name("So I said")
+    (True, False, False)
+    """
+    clean = " ".join(name.replace("*", " ").split())
+    if not clean or len(clean) > _MAX_NAME_CHARS:
+        return False
+    key = name_key(clean)
+    if key in _NOT_SPEAKERS or _role_base(key) in _NOT_SPEAKERS:
+        return False
+    words = clean.split(" ")
+    if not words[0][0].isupper():
+        return False
+    for word in words[1:]:
+        first = word[0]
+        if not (first.isupper() or first.isdigit() or word.casefold() in _PARTICLES):
+            return False
+    return True
+
+
+def find_labels(text: str, *, start_only_at: Iterable[int] | None = None) -> list[Label]:
+    """Every line that *could* open a turn (before the trust rules); names not yet checked.
+
+    ``start_only_at`` restricts the search to lines starting at these offsets.
+    """
+    allowed = None if start_only_at is None else set(start_only_at)
+    labels: list[Label] = []
+    line_start = 0
+    length = len(text)
+    while line_start < length:
+        line_end = text.find("\n", line_start)
+        if line_end < 0:
+            line_end = length
+        if allowed is None or line_start in allowed:
+            label = _match_line(text, line_start, line_end)
+            if label is not None:
+                labels.append(label)
+        line_start = line_end + 1
+    return labels
+
+
+def _match_line(text: str, line_start: int, line_end: int) -> Label | None:
+    line = text[line_start:line_end]
+    if len(line) < 2 or (":" not in line[:80] and not any(c.isdigit() for c in line[:80])):
+        return None
+    for style, pattern in _PATTERNS:
+        match = pattern.match(line)
+        if match is None:
+            continue
+        name = " ".join(match.group("name").split())
+        timestamp = match.groupdict().get("ts")
+        return Label(
+            line_start=line_start,
+            content_start=line_start + match.end(),
+            name=name,
+            style=style,
+            timestamp=parse_timestamp(timestamp) if timestamp else None,
+        )
+    return None
+
+
+def trusted_labels(labels: list[Label], *, interviewers: Iterable[str] = (), forced: Iterable[int] = ()) -> list[Label]:
+    """Apply the trust rules of the module docstring; ``forced`` line offsets are always trusted."""
+    interviewers = tuple(interviewers)
+    forced = set(forced)
+    plausible = [lab for lab in labels if lab.line_start in forced or looks_like_name(lab.name)]
+    counts = Counter(name_key(lab.name) for lab in plausible)
+
+    def strong(lab: Label) -> bool:
+        return (
+            lab.line_start in forced
+            or lab.timestamp is not None
+            or is_known_label(lab.name, interviewers)
+            or counts[name_key(lab.name)] >= 2
+        )
+
+    trusted = [lab for lab in plausible if strong(lab)]
+    if len(trusted) >= 2:
+        return plausible  # a transcript: one-off speakers of a focus group count too
+    return trusted
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def turns_from_labels(text: str, labels: list[Label], interviewers: Iterable[str] = ()) -> list[Turn]:
+    """Cut ``text`` into turns at trusted labels; text before the first label is a speaker-less turn."""
+    interviewers = tuple(interviewers)
+    turns: list[Turn] = []
+    first_line = labels[0].line_start if labels else len(text)
+    start, end = _trimmed(text, 0, first_line)
+    if end > start:
+        turns.append(Turn(start=start, end=end, speaker=None, role=UNKNOWN))
+    for index, label in enumerate(labels):
+        stop = labels[index + 1].line_start if index + 1 < len(labels) else len(text)
+        start, end = _trimmed(text, label.content_start, stop)
+        if end <= start:
+            continue  # a label with nothing said
+        speaker = label.name.replace("*", "").strip()
+        turns.append(
+            Turn(start=start, end=end, speaker=speaker, role=assign_role(speaker, interviewers), timestamp=label.timestamp)
+        )
+    return turns
+
+
+def detect_turns(text: str, *, interviewers: Iterable[str] = (), forced: Iterable[int] = ()) -> list[Turn]:
+    """Speaker turns of a normalised transcript (see the module docstring for the styles).
+
+    Returns one speaker-less turn over the whole (trimmed) text when no label
+    is trusted, and an empty list for text that is only whitespace.
+
+    >>> [t.speaker for t in detect_turns("Note: this is not a speaker.\\nIt is prose.")]
+    [None]
+    """
+    interviewers = tuple(interviewers)
+    labels = trusted_labels(find_labels(text), interviewers=interviewers, forced=forced)
+    return turns_from_labels(text, labels, interviewers)
+
+
+def split_cue_speaker(text: str) -> tuple[str | None, str]:
+    """Split ``"Anna: text"`` into ``("Anna", "text")``; ``(None, text)`` when there is no plausible label.
+
+    Used for caption cues, where a leading name with a colon names the speaker.
+    A leading ``"- "`` or ``">> "`` speaker-change mark is dropped.
+
+    >>> split_cue_speaker("Anna Smith: we waited"), split_cue_speaker("Well: yes")
+    (('Anna Smith', 'we waited'), (None, 'Well: yes'))
+    """
+    body = re.sub(r"^(?:-|>>)\s*", "", text)
+    match = _PATTERNS[3][1].match(body)
+    if match is None:
+        return None, text
+    name = " ".join(match.group("name").split())
+    if not looks_like_name(name):
+        return None, text
+    return name, body[match.end():]

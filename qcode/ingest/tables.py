@@ -1,0 +1,186 @@
+"""Spreadsheets of open-ended responses (``.csv``, ``.tsv``, ``.xlsx``): one row, one document.
+
+The text column and the id column are chosen with ``text_column=`` and
+``id_column=`` (names as in the header row, matched case-insensitively). Left
+out, the id column is one named ``id`` (or ``respondent_id``, ``response_id``,
+...) when there is one, else the row number; the text column is the only
+column left, or one named ``text``/``response``/``answer``/``comment``. When
+that is ambiguous the error lists the columns to pick from.
+
+Document ids are ``"<file id>#<row id>"``; the other columns of the row are kept
+in ``doc.metadata["columns"]``. Rows with an empty text cell are skipped, and
+a warning naming their lines is added to every document of that file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from ..document import UNKNOWN, Document, Turn
+from ..errors import InputError
+from .normalize import decode_bytes, normalize_text, read_file_bytes
+
+_ID_NAMES = ("id", "respondent_id", "response_id", "participant_id", "record_id", "respondent", "participant", "responseid", "respondentid")
+_TEXT_NAMES = ("text", "response", "answer", "comment", "comments", "open_response", "free_text", "verbatim", "feedback")
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", str(name).strip().casefold())
+
+
+def _cell_str(value) -> str:
+    """Spreadsheet cell as text: integers stay integers (``12.0`` -> ``"12"``), None is empty."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _pick(header: Sequence[str], wanted: str | None, candidates: Iterable[str], what: str, source: str) -> int | None:
+    keys = [_key(h) for h in header]
+    if wanted is not None:
+        if _key(wanted) in keys:
+            return keys.index(_key(wanted))
+        raise InputError(f"{source}: no {what} column named {wanted!r} (columns: {', '.join(map(str, header))})")
+    for name in candidates:
+        if name in keys:
+            return keys.index(name)
+    return None
+
+
+def choose_columns(header: Sequence[str], *, id_column: str | None, text_column: str | None, source: str) -> tuple[int | None, int]:
+    """Indexes of the id column (None: use row numbers) and the text column.
+
+    >>> choose_columns(["ID", "Response", "Age"], id_column=None, text_column=None, source="a.csv")
+    (0, 1)
+    """
+    if not header or not any(str(h).strip() for h in header):
+        raise InputError(f"{source}: no header row (the first row must name the columns)")
+    seen: dict[str, int] = {}
+    for position, name in enumerate(header):
+        k = _key(name)
+        if k and k in seen:
+            raise InputError(f"{source}: column {name!r} appears twice in the header")
+        seen[k] = position
+    id_index = _pick(header, id_column, _ID_NAMES, "id", source)
+    text_index = _pick(header, text_column, _TEXT_NAMES, "text", source)
+    if text_index is None:
+        rest = [i for i in range(len(header)) if i != id_index and str(header[i]).strip()]
+        if len(rest) != 1:
+            raise InputError(
+                f"{source}: cannot tell which column holds the text (columns: {', '.join(map(str, header))}); "
+                f"name it with text_column= / --text-column"
+            )
+        text_index = rest[0]
+    if id_index == text_index:
+        raise InputError(f"{source}: the id column and the text column are the same ({header[text_index]!r})")
+    return id_index, text_index
+
+
+def documents_from_rows(
+    header: Sequence[str],
+    rows: Iterable[tuple[int, Sequence]],
+    *,
+    file_id: str,
+    source: str,
+    id_column: str | None = None,
+    text_column: str | None = None,
+    warnings: Sequence[str] = (),
+) -> list[Document]:
+    """One :class:`Document` per row with text. ``rows`` yields ``(line_number, cells)``."""
+    id_index, text_index = choose_columns(header, id_column=id_column, text_column=text_column, source=source)
+    docs: list[Document] = []
+    seen: dict[str, int] = {}
+    empty_rows: list[int] = []
+    for row_number, (line, cells) in enumerate(rows, start=1):
+        cells = list(cells)
+        if not any(_cell_str(c).strip() for c in cells):
+            continue  # blank line
+        text = normalize_text(_cell_str(cells[text_index]) if text_index < len(cells) else "")
+        if id_index is None:
+            row_id = str(row_number)
+        else:
+            row_id = _cell_str(cells[id_index]).strip() if id_index < len(cells) else ""
+            if not row_id:
+                raise InputError(f"{source}:{line}: empty id in column {header[id_index]!r}")
+        if row_id in seen:
+            raise InputError(f"{source}:{line}: duplicate id {row_id!r} (first on line {seen[row_id]})")
+        seen[row_id] = line
+        start = len(text) - len(text.lstrip())
+        end = len(text.rstrip())
+        if end <= start:
+            empty_rows.append(line)
+            continue
+        extra = {str(header[i]): _cell_str(v) for i, v in enumerate(cells) if i not in (id_index, text_index) and i < len(header)}
+        docs.append(Document(
+            id=f"{file_id}#{row_id}",
+            text=text,
+            turns=[Turn(start=start, end=end, speaker=None, role=UNKNOWN)],
+            source=source,
+            metadata={"format": Path(source).suffix.lower().lstrip("."), "row": line, "row_id": row_id,
+                      "text_column": str(header[text_index]), "columns": extra},
+            warnings=list(warnings),
+        ))
+    if empty_rows:
+        shown = ", ".join(map(str, empty_rows[:10])) + (" ..." if len(empty_rows) > 10 else "")
+        note = f"{source}: {len(empty_rows)} row(s) with empty text skipped (lines {shown})"
+        for doc in docs:
+            doc.warnings.append(note)
+        if not docs:
+            raise InputError(f"{source}: every row has an empty {header[text_index]!r} column")
+    if not docs:
+        raise InputError(f"{source}: no data rows under the header")
+    return docs
+
+
+def _sniff_delimiter(text: str, suffix: str) -> str:
+    if suffix == ".tsv":
+        return "\t"
+    sample = text[:65536]
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def read_csv(path: str | Path, *, file_id: str, id_column: str | None = None, text_column: str | None = None,
+             max_bytes: int | None = None) -> list[Document]:
+    """Read a ``.csv``/``.tsv`` of responses (delimiter sniffed among ``, ; tab |``)."""
+    decoded = decode_bytes(read_file_bytes(path, max_bytes=max_bytes), path)
+    reader = csv.reader(io.StringIO(decoded.text, newline=""), delimiter=_sniff_delimiter(decoded.text, Path(path).suffix.lower()))
+    try:
+        header = next(reader)
+        rows = [(reader.line_num, row) for row in reader]
+    except csv.Error as exc:
+        raise InputError(f"{path}:{reader.line_num}: malformed CSV ({exc})") from None
+    except StopIteration:
+        raise InputError(f"{path}: empty file") from None
+    return documents_from_rows(header, rows, file_id=file_id, source=str(path), id_column=id_column,
+                               text_column=text_column, warnings=decoded.warnings)
+
+
+def read_xlsx(path: str | Path, *, file_id: str, id_column: str | None = None, text_column: str | None = None,
+              max_bytes: int | None = None) -> list[Document]:
+    """Read the first worksheet of an ``.xlsx`` of responses (header in its first row)."""
+    import openpyxl
+
+    data = read_file_bytes(path, max_bytes=max_bytes)
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # zip, xml and openpyxl errors alike mean "not a workbook"
+        raise InputError(f"{path}: not a readable .xlsx workbook ({type(exc).__name__})") from None
+    try:
+        sheet = book.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = [_cell_str(h) for h in next(rows, ())]
+        while header and not header[-1].strip():
+            header.pop()  # trailing empty header cells of a used range
+        body = [(line, row) for line, row in enumerate(rows, start=2)]
+    finally:
+        book.close()
+    return documents_from_rows(header, body, file_id=file_id, source=str(path), id_column=id_column, text_column=text_column)
