@@ -1,2 +1,196 @@
-"""Commands of this group are registered here (work in progress)."""
-from .app import app, codebook_app  # noqa: F401
+"""Project commands: ``qcode init``, ``decide``, ``undo``, ``review``, ``export``, ``status``
+and ``qcode codebook use``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .app import app, codebook_app
+
+
+def _resolve_code(project, code: str) -> str:
+    """A code id from an id or a (case-insensitive) name of the project's codebook."""
+    from ..errors import ProjectError
+
+    cb = project.codebook
+    found = cb.find(code)
+    if found is None:
+        raise ProjectError(f"codebook {cb.name!r} has no code {code!r} (see `qcode codebook show`)")
+    return found.id
+
+
+@app.command("init")
+def init(
+    project: Path = typer.Argument(..., help="Folder to create the project in."),
+    codebook: Optional[str] = typer.Option(None, "--codebook", "-c",
+                                           help="Shipped codebook name or a .yaml/.json/.qdc file."),
+) -> None:
+    """Create a project: a folder with one SQLite database of documents, suggestions and decisions.
+
+    Example: qcode init my-study --codebook mcn-sst
+    """
+    from ..project import init_project
+
+    proj = init_project(project, codebook=codebook)
+    cb = proj._codebook_or_none()
+    suffix = f" with codebook {cb.name} (version {cb.version})" if cb is not None else ""
+    typer.echo(f"created project {project}{suffix}")
+
+
+@app.command("decide")
+def decide(
+    project: Path = typer.Argument(..., help="The project folder."),
+    coder: str = typer.Option(..., "--coder", help="Who decides."),
+    code: Optional[str] = typer.Option(None, "--code", help="Code id or name (optional with --skip)."),
+    segment: Optional[str] = typer.Option(None, "--segment", help="Segment id (see `qcode export --what ...`)."),
+    doc: Optional[str] = typer.Option(None, "--doc", help="Instead of --segment: a document id, with --start/--end."),
+    start: Optional[int] = typer.Option(None, "--start", help="With --doc: first character of the span."),
+    end: Optional[int] = typer.Option(None, "--end", help="With --doc: character after the span."),
+    accept: bool = typer.Option(False, "--accept", help="The code applies."),
+    reject: bool = typer.Option(False, "--reject", help="The code does not apply."),
+    skip: bool = typer.Option(False, "--skip", help="No decision now."),
+    note: Optional[str] = typer.Option(None, "--note", help="A memo kept with the decision."),
+    run: Optional[int] = typer.Option(None, "--run", help="The suggestion run this decision answers."),
+) -> None:
+    """Record one coding decision (durable when the command returns); prints the event id.
+
+    Example: qcode decide my-study --coder alice --segment s-1a2b3c4d5e6f --code funding --accept
+    """
+    from ..errors import ProjectError
+    from ..project import open_project
+
+    chosen = [name for name, flag in (("accept", accept), ("reject", reject), ("skip", skip)) if flag]
+    if len(chosen) != 1:
+        raise ProjectError("give exactly one of --accept, --reject, --skip")
+    verdict = chosen[0]
+    if (segment is None) == (doc is None):
+        raise ProjectError("give either --segment ID, or --doc ID with --start and --end")
+    proj = open_project(project)
+    code_id = _resolve_code(proj, code) if code is not None else None
+    if segment is not None:
+        if start is not None or end is not None:
+            raise ProjectError("--start/--end go with --doc, not with --segment")
+        event = proj.decide(coder, segment, code_id, verdict, note=note, run_id=run)
+    else:
+        if start is None or end is None:
+            raise ProjectError(f"--doc {doc}: give both --start and --end")
+        if code_id is None:
+            raise ProjectError("a span decision needs --code")
+        event = proj.code_span(coder, doc, start, end, code_id, verdict=verdict, note=note)
+    typer.echo(str(event))
+
+
+@app.command("undo")
+def undo(
+    project: Path = typer.Argument(..., help="The project folder."),
+    coder: str = typer.Option(..., "--coder", help="Whose latest decision to undo."),
+) -> None:
+    """Undo a coder's latest decision (appends an undo event; nothing is deleted).
+
+    Example: qcode undo my-study --coder alice
+    """
+    from ..project import open_project
+
+    proj = open_project(project)
+    proj._known_coder(coder.strip())
+    typer.echo(str(proj.undo(coder)))
+
+
+@app.command("review")
+def review(
+    project: Path = typer.Argument(..., help="The project folder."),
+    coder: str = typer.Option(..., "--coder", help="Who is reviewing (a new name starts a new coder)."),
+    order: str = typer.Option("document", "--order", help="document (reading order) or uncertain (smallest "
+                                                          "margin between the top two scores first)."),
+    blind: bool = typer.Option(True, "--blind/--no-blind", help="Hide other coders' decisions (default: hidden)."),
+    hide_scores: bool = typer.Option(False, "--hide-scores", help="Do not show suggestion scores."),
+    run: Optional[int] = typer.Option(None, "--run", help="Suggestion run to review (default: the latest)."),
+    top_k: int = typer.Option(5, "--top-k", min=1, max=9, help="Suggestions shown per segment."),
+    include_interviewer: bool = typer.Option(False, "--include-interviewer",
+                                             help="Also review interviewer turns."),
+) -> None:
+    """Review suggestions segment by segment in the terminal (keys: a 1-9 r s u c n ? q).
+
+    Example: qcode review my-study --coder bob --order uncertain --hide-scores
+    """
+    from ..project import open_project
+    from ..project.review import run_review
+
+    proj = open_project(project)
+    run_review(proj, coder, order=order, blind=blind, hide_scores=hide_scores, run=run, top_k=top_k,
+               include_interviewer=include_interviewer)
+
+
+@app.command("export")
+def export(
+    project: Path = typer.Argument(..., help="The project folder."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output file: .csv, .jsonl, .parquet (or .qdpx)."),
+    what: str = typer.Option("codings", "--what", help="decisions (the full log) or codings (current codings)."),
+    coder: Optional[str] = typer.Option(None, "--coder", help="Only this coder's rows."),
+) -> None:
+    """Export the decision log or the current codings; the file is written atomically.
+
+    Example: qcode export my-study --what codings --out codings.csv
+    """
+    from ..project import open_project
+    from ..project.export import export_table
+
+    proj = open_project(project)
+    if out.suffix.lower() == ".qdpx":
+        from ..interchange.refi import export_qdpx
+
+        export_qdpx(proj, out)
+        typer.echo(f"wrote {out}")
+        return
+    export_table(proj, what, out, coder=coder)
+    rows = len(proj.decisions(coder) if what == "decisions" else proj.codings(coder))
+    typer.echo(f"wrote {rows} {what} rows to {out}")
+
+
+@app.command("status")
+def status(project: Path = typer.Argument(..., help="The project folder.")) -> None:
+    """Print what a project holds: documents, segments, runs, and decisions per coder.
+
+    Example: qcode status my-study
+    """
+    from ..project import open_project
+
+    info = open_project(project).status()
+    cb = info["codebook"]
+    typer.echo(f"project    {info['path']} (schema {info['schema_version']})")
+    typer.echo(f"codebook   {cb['name']} version {cb['version']}, {cb['codes']} codes" if cb else "codebook   none")
+    versions = info["document_versions"] - info["documents"]
+    typer.echo(f"documents  {info['documents']}" + (f" ({versions} older versions kept)" if versions else ""))
+    typer.echo(f"segments   {info['segments']}")
+    typer.echo(f"runs       {info['runs']} ({info['suggestions']} suggestions)")
+    typer.echo(f"events     {info['events']}")
+    for name, counts in info["coders"].items():
+        typer.echo(f"  {name}: {counts['decisions']} decisions, {counts['undos']} undos, "
+                   f"{counts['codings']} current codings")
+
+
+@codebook_app.command("use")
+def use_codebook(
+    project: Path = typer.Argument(..., help="The project folder."),
+    codebook: str = typer.Argument(..., help="Shipped codebook name or a .yaml/.json/.qdc file."),
+    migrate: List[str] = typer.Option([], "--migrate", help="OLD=NEW moves decisions of a dropped code to NEW; "
+                                                            "OLD= drops them from current codings. Repeatable."),
+) -> None:
+    """Make a codebook the project's current one; refuses to drop codes carrying decisions unless migrated.
+
+    Example: qcode codebook use my-study new-codes.yaml --migrate funding=money
+    """
+    from ..errors import ProjectError
+    from ..project import open_project
+
+    mapping: dict[str, str | None] = {}
+    for item in migrate:
+        if "=" not in item or not item.split("=", 1)[0].strip():
+            raise ProjectError(f"--migrate {item!r}: expected OLD=NEW or OLD=")
+        old, new = (part.strip() for part in item.split("=", 1))
+        mapping[old] = new or None
+    version = open_project(project).set_codebook(codebook, migrate=mapping)
+    typer.echo(f"project {project} now uses codebook version {version}")
