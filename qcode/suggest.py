@@ -11,7 +11,11 @@ represented by several embedded texts rather than one:
 A segment's score for a code is a weighted mix of its similarity to the
 description and the mean of its ``evidence_top_n`` best evidence
 similarities, plus a share of its similarity to the parent (the hierarchy:
-a segment that is clearly about *Technology* lifts every Technology theme).
+a segment that is clearly about *Technology* lifts every Technology theme),
+plus a share of a lexical TF-IDF similarity to the code's own words (fitted
+on the codebook alone, so a segment's scores never depend on what else is in
+the batch). Dense and sparse evidence fail differently: on the shared sets the
+hybrid beat either alone (``bench/bench_quality.py``).
 Passages that coders *rejected* for a code act as counter-evidence: when a
 segment is closer to a rejected passage than to the code's evidence, the
 score drops by the gap.
@@ -68,6 +72,7 @@ class RankingParams:
     evidence_weight: float = 0.5
     evidence_top_n: int = 2
     parent_weight: float = 0.3
+    lexical_weight: float = 0.3
     counter_weight: float = 1.0
     min_labels: int = 8
     classifier_weight: float = 0.5
@@ -147,6 +152,7 @@ class Suggester:
         self._model_arg = model
         self._embedder = None
         self._index: dict[str, Any] | None = None
+        self._tfidf: tuple[Any, Any] | None = None
         self._learned = _Learned()
         self._classifiers: dict[str, Any] = {}
 
@@ -233,8 +239,24 @@ class Suggester:
         return text
 
     # -- scoring ---------------------------------------------------------------
-    def score_embeddings(self, X: np.ndarray) -> np.ndarray:
-        """Scores of shape (n_texts, n_codes) for L2-normalised embeddings ``X`` (n_texts, dim)."""
+    def _lexical(self) -> tuple[Any, Any]:
+        """TF-IDF over each target code's own text (name, definition, criteria, examples, learned examples)."""
+        if self._tfidf is None:
+            from sklearn.feature_extraction.text import TfidfVectorizer
+
+            docs = []
+            for code in self.target_codes:
+                learned = self._learned.accepted.get(code.id, [])[-self.params.learned_example_limit:]
+                docs.append(" ".join([code.name, code.definition, *code.inclusion, *code.examples, *learned]))
+            vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True).fit(docs)
+            self._tfidf = (vectorizer, vectorizer.transform(docs).T.tocsc())
+        return self._tfidf
+
+    def score_embeddings(self, X: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
+        """Scores of shape (n_texts, n_codes) for L2-normalised embeddings ``X`` (n_texts, dim).
+
+        ``texts`` (the same n texts) enables the lexical part of the score.
+        """
         idx = self._build_index()
         p = self.params
         n, k = X.shape[0], len(self.target_codes)
@@ -253,6 +275,9 @@ class Suggester:
             gap = np.clip(counter - best_evidence, 0.0, None)
             gap[:, np.bincount(idx["counter_owner"], minlength=k) == 0] = 0.0
             mixed = mixed - p.counter_weight * gap
+        if texts is not None and p.lexical_weight:
+            vectorizer, code_matrix = self._lexical()
+            mixed = mixed + p.lexical_weight * (vectorizer.transform(list(texts)) @ code_matrix).toarray()
         if self._classifiers:
             mixed = self._blend_classifiers(X, mixed)
         return mixed.astype(np.float32)
@@ -286,7 +311,7 @@ class Suggester:
     def score(self, items: Sequence[str | Segment], progress=None) -> np.ndarray:
         """Scores of shape (n_items, n_codes); columns follow :attr:`target_codes`."""
         texts = [it.text if isinstance(it, Segment) else str(it) for it in items]
-        return self.score_embeddings(self._embed(texts, progress=progress))
+        return self.score_embeddings(self._embed(texts, progress=progress), texts)
 
     def rank(self, scores: np.ndarray, top_k: int | None = 3, threshold: float | None = None,
              multi_label: bool = False) -> list[list[Suggestion]]:
@@ -348,6 +373,7 @@ class Suggester:
                 raise QcodeError(f"learn(): code {code_id!r} is not in codebook {self.codebook.name!r}")
             self._learned.add(str(text), code_id, bool(ok))
         self._index = None
+        self._tfidf = None
         self._fit_classifiers()
         return self
 
@@ -408,6 +434,7 @@ class Suggester:
         self._learned = _Learned(accepted={k: list(v) for k, v in learned["accepted"].items()},
                                  rejected={k: list(v) for k, v in learned["rejected"].items()})
         self._index = None
+        self._tfidf = None
         self._fit_classifiers()
         return self
 
