@@ -191,3 +191,88 @@ def export_project(project: Any, path: str | Path) -> dict[str, Any]:
     write_qdpx(proj, path)
     return {"file": str(path), "users": len(proj.users), "codes": len(proj.codebook.codes),
             "sources": len(proj.sources), "codings": len(proj.codings), "warnings": proj.warnings}
+
+
+# -- `qcode import`: any supported file into a new or existing project -------------------------------
+
+IMPORT_SUFFIXES = (".qdpx", ".qdc", ".csv", ".xlsx")
+
+
+def import_codebook(project: Any, codebook: Codebook) -> dict[str, Any]:
+    """Merge ``codebook`` into the project's codebook (or make it the codebook); return a summary."""
+    try:
+        current = project.codebook
+    except ProjectError:
+        current = None
+    merged, _, added = merge_codebooks(current, codebook)
+    if current is None or merged.version != current.version:
+        project.set_codebook(merged)
+    return {"codes_added": added, "codebook_version": merged.version}
+
+
+def import_file(project_path: str | Path, file: str | Path, coder: str | None = None, shape: str | None = None,
+                sheet: str | None = None, encoding_fallback: str | None = None,
+                codebook_name: str | None = None) -> dict[str, Any]:
+    """Import a .qdpx, .qdc, .csv or .xlsx file (by extension) into the project at ``project_path``.
+
+    A .qdpx or .qdc creates the project when the folder holds none; if the
+    import then fails, the new project is removed again, so nothing is left
+    half-made. Spreadsheets need an existing project holding their documents.
+
+    >>> import_file("my-study", "nvivo_export.qdpx")   # doctest: +SKIP
+    """
+    from ..project import init_project, open_project
+    from ..project.store import DB_NAME
+    from .refi import read_qdc
+    from .spreadsheet import import_codings_table
+
+    project_path, file = Path(project_path), Path(file)
+    suffix = file.suffix.lower()
+    if suffix not in IMPORT_SUFFIXES:
+        raise InterchangeError(f"{file}: cannot import {suffix or 'a file without extension'!r} "
+                               f"(use {', '.join(IMPORT_SUFFIXES)})")
+    if not file.is_file():
+        raise InterchangeError(f"{file}: no such file")
+    exists = (project_path / DB_NAME).is_file()
+    if suffix in (".csv", ".xlsx"):
+        if not exists:
+            raise InterchangeError(f"{project_path}: not a qcode project; a spreadsheet of codings needs a project "
+                                   "that already holds its documents and codebook")
+        project = open_project(project_path)
+        try:
+            return import_codings_table(project, file, coder=coder, shape=shape, sheet=sheet)
+        finally:
+            project.close()
+    # REFI files: read and validate everything before touching the project folder
+    warnings: list[str] = []
+    if suffix == ".qdpx":
+        payload: Any = read_qdpx(file, encoding_fallback=encoding_fallback)
+    else:
+        payload = read_qdc(file, name=codebook_name, warnings=warnings)
+    folder_existed = project_path.exists()
+    project = open_project(project_path) if exists else init_project(project_path)
+    try:
+        if suffix == ".qdpx":
+            return import_refi_project(project, payload, str(file))
+        summary = import_codebook(project, payload)
+        return {"file": str(file), **summary, "warnings": warnings}
+    except BaseException:
+        if not exists:
+            project.close()
+            _remove_new_project(project_path, folder_existed)
+        raise
+    finally:
+        project.close()
+
+
+def _remove_new_project(path: Path, folder_existed: bool) -> None:
+    """Delete a project this import created (its database files and settings only)."""
+    from ..project.store import DB_NAME, SETTINGS_NAME
+
+    for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", SETTINGS_NAME):
+        (path / name).unlink(missing_ok=True)
+    if not folder_existed:
+        try:
+            path.rmdir()
+        except OSError:
+            pass
