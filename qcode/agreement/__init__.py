@@ -5,7 +5,9 @@
 0.444
 """
 
+from .build import AgreementReport, report
 from .characters import CharacterCounts, character_counts, coverage_mask
+from .coding import normalize_codings, suggestions_to_codings
 from .metrics import (
     LEVELS,
     OneCategory,
@@ -28,6 +30,10 @@ from .metrics import (
 )
 
 __all__ = [
+    "AgreementReport",
+    "report",
+    "normalize_codings",
+    "suggestions_to_codings",
     "CharacterCounts",
     "character_counts",
     "coverage_mask",

@@ -1,0 +1,476 @@
+"""Build an agreement report from long-form codings.
+
+>>> import pandas as pd
+>>> from qcode.agreement import report
+>>> codings = pd.DataFrame({
+...     "unit":  ["s1", "s1", "s2", "s2", "s3", "s4"],
+...     "coder": ["A",  "B",  "A",  "B",  "A",  "B"],
+...     "code":  ["x",  "x",  "y",  "y",  "x",  "y"]})
+>>> r = report(codings, n_boot=200)
+>>> r.per_code["code"].tolist()
+['x', 'y', '(pooled)']
+>>> float(round(r.per_code.loc[0, "percent_agreement"], 2))
+0.75
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import AgreementError
+from .characters import coverage_mask
+from .coding import (
+    ONE_CATEGORY,
+    binary_histograms,
+    binary_stats,
+    bootstrap_alpha,
+    map_spans_to_segments,
+    normalize_codings,
+    normalize_universe,
+    percentile_interval,
+    presence,
+    undefined_reason,
+)
+
+UNITS = ("segment", "document", "character")
+POOLED = "(pooled)"
+
+#: Interpretation bands, printed with every report.
+ALPHA_BANDS = (
+    (0.800, "reliable"),
+    (0.667, "tentative conclusions only"),
+    (-np.inf, "unreliable"),
+)
+KAPPA_BANDS = (  # Landis & Koch (1977)
+    (0.81, "almost perfect"),
+    (0.61, "substantial"),
+    (0.41, "moderate"),
+    (0.21, "fair"),
+    (0.00, "slight"),
+    (-np.inf, "poor"),
+)
+BANDS_TEXT = (
+    "Krippendorff's alpha: >= 0.800 reliable; 0.667-0.800 tentative conclusions only; < 0.667 unreliable "
+    "(Krippendorff 2004). Kappa (Landis & Koch 1977): < 0 poor; 0.00-0.20 slight; 0.21-0.40 fair; "
+    "0.41-0.60 moderate; 0.61-0.80 substantial; 0.81-1.00 almost perfect."
+)
+
+
+def band(value: float, bands=ALPHA_BANDS) -> str:
+    """The interpretation band of a coefficient ('' for undefined)."""
+    if value is None or not np.isfinite(value):
+        return ""
+    for floor, label in bands:
+        if value >= floor:
+            return label
+    return bands[-1][1]
+
+
+@dataclass
+class AgreementReport:
+    """Result of :func:`report`.
+
+    Attributes
+    ----------
+    per_code : DataFrame
+        One row per code plus a ``(pooled)`` row: ``code, label, n_units, n_applied,
+        percent_agreement, kappa, alpha, alpha_low, alpha_high, ac1, brennan_prediger,
+        alpha_band, kappa_band, note``. Undefined coefficients are NaN and ``note`` says why.
+    pairwise : dict of str -> DataFrame
+        Coder x coder matrices of pooled ``"kappa"`` (Cohen) and ``"alpha"``.
+    disagreements : DataFrame
+        One row per unit where the coders differ: ``unit, doc_id, start, end, text,
+        disputed, <one column per coder>`` (the codes that coder applied).
+    per_source : DataFrame or None
+        Character level only: one row per (code, source), as NVivo reports it.
+    """
+
+    per_code: pd.DataFrame
+    pairwise: dict[str, pd.DataFrame]
+    disagreements: pd.DataFrame
+    coders: list[str]
+    unit: str
+    include_uncoded: bool
+    n_units: int
+    kappa_name: str
+    n_boot: int
+    seed: int
+    notes: list[str] = field(default_factory=list)
+    per_source: pd.DataFrame | None = None
+
+    @property
+    def pooled(self) -> pd.Series:
+        """The pooled row (all codes stacked as present/absent items)."""
+        return self.per_code[self.per_code["code"] == POOLED].iloc[0]
+
+    def describe(self) -> str:
+        """One line saying what was compared."""
+        scope = "all units" if self.include_uncoded else "units coded by at least one compared coder"
+        interval = f"95% bootstrap interval over units ({self.n_boot} resamples, seed {self.seed})" \
+            if self.n_boot and self.unit != "character" else "no interval"
+        return (f"Coders {', '.join(self.coders)}; unit: {self.unit}; {self.n_units} units ({scope}); "
+                f"kappa: {self.kappa_name}; alpha: {interval}.")
+
+    def formatted(self, digits: int = 3) -> pd.DataFrame:
+        """The per-code table as display strings (undefined values spelled out, never NaN)."""
+        from .render import formatted_table
+
+        return formatted_table(self, digits)
+
+    def to_csv(self, path=None) -> str:
+        from .render import to_csv
+
+        return to_csv(self, path)
+
+    def to_markdown(self, path=None) -> str:
+        from .render import to_markdown
+
+        return to_markdown(self, path)
+
+    def to_html(self, path=None) -> str:
+        from .render import to_html
+
+        return to_html(self, path)
+
+    def save(self, path) -> None:
+        """Write ``.html``, ``.md`` or ``.csv`` according to the suffix."""
+        from .render import save
+
+        save(self, path)
+
+    def print(self, console=None) -> None:
+        """Print the terminal table (rich)."""
+        from .render import print_report
+
+        print_report(self, console)
+
+
+# --------------------------------------------------------------------------- selection helpers
+
+
+def _select_coders(frame: pd.DataFrame, coders: Sequence[str] | str | None) -> list[str]:
+    present = sorted(frame["coder"].unique())
+    if coders is None:
+        chosen = present
+    else:
+        chosen = [c.strip() for c in coders.split(",")] if isinstance(coders, str) else [str(c) for c in coders]
+        chosen = [c for c in chosen if c]
+        unknown = [c for c in chosen if c not in present]
+        if unknown:
+            raise AgreementError(
+                f"unknown coder{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+                f"coders in the codings: {', '.join(present) or 'none'}")
+        if len(set(chosen)) != len(chosen):
+            raise AgreementError(f"coders listed twice: {', '.join(chosen)}")
+    if len(chosen) < 2:
+        raise AgreementError(
+            f"agreement needs at least two coders; the codings have {len(chosen)}"
+            + (f" ({', '.join(chosen)})" if chosen else ""))
+    return chosen
+
+
+def _shared_documents(frame: pd.DataFrame, coders: list[str]) -> tuple[set | None, list[str]]:
+    """Documents that every compared coder coded at least once (None when documents are unknown)."""
+    if frame["doc_id"].isna().all():
+        return None, []
+    per_coder = [set(frame.loc[frame["coder"] == c, "doc_id"].dropna().astype(str)) for c in coders]
+    shared = set.intersection(*per_coder)
+    everything = set.union(*per_coder)
+    return shared, sorted(everything - shared)
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def report(codings: Any, coders: Sequence[str] | str | None = None, unit: str = "segment",
+           include_uncoded: bool | None = None, n_boot: int = 1000, seed: int = 0,
+           universe: Any = None, codes: Sequence[str] | None = None, overlap: str = "documents",
+           doc_lengths: Mapping[str, int] | None = None, max_disagreements: int | None = None) -> AgreementReport:
+    """Per-code and pooled agreement between coders on multi-label codings.
+
+    Parameters
+    ----------
+    codings : DataFrame
+        Long form, one row per (unit, coder, code): columns ``coder``, ``code``
+        (or ``code_id``/``code_name``) and ``unit`` or ``segment_id`` or
+        ``doc_id``+``start``+``end``; optional ``text``. ``Project.codings()`` fits.
+    coders : list of str, "A,B", or None
+        Coders to compare (two, or more); None = every coder in ``codings``.
+    unit : "segment", "document" or "character"
+        Unit of analysis. "character" follows NVivo's coding comparison.
+    include_uncoded : bool or None
+        Whether units no compared coder coded count (as agreement on absence).
+        Needs ``universe`` for segments/documents. None: False for segments and
+        documents, True at character level (NVivo counts every character).
+    n_boot, seed : int
+        Bootstrap resamples over units for alpha's 95% interval (0 = none), and its seed.
+    universe : DataFrame, list of Segment, or list of ids
+        All units that could have been coded (e.g. ``Project.segments()``).
+        At character level: a DataFrame with ``doc_id`` and ``chars`` or ``text``.
+    codes : list of str, optional
+        Codes to report (default: every code a compared coder applied).
+    overlap : "documents" or "all"
+        "documents": compare only documents that every compared coder coded at
+        least once (a second coder who double-coded a subsample is not counted as
+        leaving the rest uncoded). "all": assume every coder read every unit.
+    doc_lengths : mapping doc_id -> number of characters, optional
+        Character level: source lengths (else taken from ``universe``).
+    max_disagreements : int, optional
+        Keep at most this many rows in the disagreement list.
+
+    Returns
+    -------
+    AgreementReport
+    """
+    if unit not in UNITS:
+        raise AgreementError(f"unit must be one of {', '.join(UNITS)}; got {unit!r}")
+    if overlap not in ("documents", "all"):
+        raise AgreementError(f"overlap must be 'documents' or 'all'; got {overlap!r}")
+    if n_boot < 0:
+        raise AgreementError(f"n_boot must be >= 0; got {n_boot}")
+    frame = normalize_codings(codings)
+    if frame.empty:
+        raise AgreementError("codings: no codings to compare")
+    chosen = _select_coders(frame, coders)
+    frame = frame[frame["coder"].isin(chosen)]
+    if include_uncoded is None:
+        include_uncoded = unit == "character"
+    notes: list[str] = []
+    shared_docs, excluded = (None, [])
+    if overlap == "documents":
+        shared_docs, excluded = _shared_documents(frame, chosen)
+        if shared_docs is not None:
+            if not shared_docs:
+                raise AgreementError(
+                    f"no overlapping units: coders {', '.join(chosen)} have no document that all of them coded")
+            if excluded:
+                notes.append(f"{len(excluded)} document(s) coded by only some of the compared coders were left out "
+                             f"(overlap='documents'): {', '.join(excluded[:5])}{' ...' if len(excluded) > 5 else ''}")
+            frame = frame[frame["doc_id"].isna() | frame["doc_id"].astype(str).isin(shared_docs)]
+    code_list = sorted(frame["code"].unique()) if codes is None else [str(c) for c in codes]
+    labels = dict(zip(frame["code"], frame["code_label"]))
+    if unit == "character":
+        return _character_report(frame, chosen, code_list, labels, include_uncoded, universe, doc_lengths,
+                                 shared_docs, notes)
+    uni = None
+    if universe is not None:
+        uni = normalize_universe(universe)
+        if unit == "segment":
+            frame = map_spans_to_segments(frame, uni)
+    elif include_uncoded:
+        raise AgreementError("include_uncoded needs a universe of all units (e.g. a project's segments); "
+                             "without one only coded units can be compared")
+    if unit == "document":
+        if frame["doc_id"].isna().any():
+            raise AgreementError("unit='document' needs a 'doc_id' for every coding")
+        frame = frame.assign(unit=frame["doc_id"].astype(str), start=None, end=None, text=None)
+        if uni is not None:
+            uni = pd.DataFrame({"unit": uni["doc_id"].dropna().astype(str).unique()}).assign(
+                doc_id=lambda d: d["unit"], start=None, end=None, text=None)
+    units = _unit_table(frame, uni, include_uncoded, shared_docs)
+    if len(units) == 0:
+        raise AgreementError("no overlapping units to compare")
+    tensor, n_coders = presence(frame, chosen, units["unit"].tolist(), code_list)
+    hists = binary_histograms(tensor, n_coders)
+    per_code = _per_code_table(tensor, hists, chosen, code_list, labels, n_boot, seed)
+    kappa_name = "Cohen's kappa" if n_coders == 2 else "Fleiss' kappa"
+    disagreements = _disagreements(tensor, units, chosen, code_list, labels, max_disagreements)
+    return AgreementReport(per_code=per_code, pairwise=_pairwise(tensor, chosen), disagreements=disagreements,
+                           coders=chosen, unit=unit, include_uncoded=bool(include_uncoded), n_units=len(units),
+                           kappa_name=kappa_name, n_boot=n_boot, seed=seed, notes=notes)
+
+
+def _unit_table(frame: pd.DataFrame, uni: pd.DataFrame | None, include_uncoded: bool,
+                shared_docs: set | None) -> pd.DataFrame:
+    coded = frame.drop_duplicates("unit")[["unit", "doc_id", "start", "end", "text"]]
+    if uni is None:
+        table = coded
+    else:
+        meta = uni.set_index("unit")
+        if include_uncoded:
+            pool = uni if shared_docs is None else uni[uni["doc_id"].isna() | uni["doc_id"].astype(str).isin(shared_docs)]
+            extra = coded[~coded["unit"].isin(set(pool["unit"]))]
+            table = pd.concat([pool, extra], ignore_index=True)
+        else:
+            table = coded.copy()
+        for column in ("doc_id", "start", "end", "text"):
+            known = table["unit"].map(meta[column]) if column in meta.columns else None
+            if known is not None:
+                table[column] = table[column].where(table[column].notna(), known)
+    table = table.reset_index(drop=True)
+    order = table.assign(_doc=table["doc_id"].astype(str), _start=pd.to_numeric(table["start"], errors="coerce"))
+    return table.loc[order.sort_values(["_doc", "_start", "unit"], na_position="last").index].reset_index(drop=True)
+
+
+def _per_code_table(tensor: np.ndarray, hists: np.ndarray, coders: list[str], codes: list[str],
+                    labels: dict, n_boot: int, seed: int) -> pd.DataFrame:
+    n_coders = len(coders)
+    rows = []
+    for k, code in enumerate(codes):
+        only = _only_split(tensor[:, :, k]) if n_coders == 2 else (None, None)
+        rows.append(_row(code, labels.get(code, code), hists[k], n_coders, *only))
+    pooled_only = _only_split(tensor.reshape(n_coders, -1)) if n_coders == 2 else (None, None)
+    rows.append(_row(POOLED, POOLED, hists.sum(axis=0), n_coders, *pooled_only))
+    table = pd.DataFrame(rows)
+    table["alpha_low"] = np.nan
+    table["alpha_high"] = np.nan
+    if n_boot and tensor.shape[1] > 0:
+        patterns = tensor.sum(axis=0)
+        reps = bootstrap_alpha(patterns, n_coders, n_boot=n_boot, seed=seed)
+        low, high = percentile_interval(reps)
+        defined = table["alpha"].notna().to_numpy()
+        table.loc[defined, "alpha_low"] = low[defined]
+        table.loc[defined, "alpha_high"] = high[defined]
+    table["alpha_band"] = [band(v) for v in table["alpha"]]
+    table["kappa_band"] = [band(v, KAPPA_BANDS) for v in table["kappa"]]
+    columns = ["code", "label", "n_units", "n_applied", "percent_agreement", "kappa", "alpha", "alpha_low",
+               "alpha_high", "ac1", "brennan_prediger", "alpha_band", "kappa_band", "note"]
+    return table[columns]
+
+
+def _only_split(matrix: np.ndarray) -> tuple[int, int]:
+    a, b = matrix[0], matrix[1]
+    return int(np.count_nonzero(a & ~b)), int(np.count_nonzero(b & ~a))
+
+
+def _row(code: str, label: str, hist: np.ndarray, n_coders: int, only_a=None, only_b=None) -> dict:
+    stats = binary_stats(hist, n_coders, only_a, only_b)
+    reason = undefined_reason(hist, n_coders)
+    note = f"kappa and alpha {reason}" if reason else ""
+    return {"code": code, "label": label, "n_units": int(np.sum(hist)), "n_applied": int(np.sum(hist[1:])),
+            **stats, "note": note}
+
+
+def _pairwise(tensor: np.ndarray, coders: list[str]) -> dict[str, pd.DataFrame]:
+    """Coder x coder pooled Cohen's kappa and alpha (all codes stacked)."""
+    kappa = pd.DataFrame(np.eye(len(coders)), index=coders, columns=coders)
+    alpha = kappa.copy()
+    flat = tensor.reshape(len(coders), -1)
+    for i, j in combinations(range(len(coders)), 2):
+        pair = np.stack([flat[i], flat[j]])
+        hist = np.bincount(pair.sum(axis=0), minlength=3)
+        stats = binary_stats(hist, 2, *_only_split(pair))
+        kappa.iloc[i, j] = kappa.iloc[j, i] = stats["kappa"]
+        alpha.iloc[i, j] = alpha.iloc[j, i] = stats["alpha"]
+    return {"kappa": kappa, "alpha": alpha}
+
+
+def _disagreements(tensor: np.ndarray, units: pd.DataFrame, coders: list[str], codes: list[str],
+                   labels: dict, limit: int | None) -> pd.DataFrame:
+    applied = tensor.sum(axis=0)  # (units, codes)
+    disputed = (applied > 0) & (applied < len(coders))
+    rows = np.flatnonzero(disputed.any(axis=1))
+    if limit is not None:
+        rows = rows[:limit]
+    records = []
+    names = np.array([labels.get(c, c) for c in codes], dtype=object)
+    for u in rows:
+        meta = units.iloc[u]
+        record = {"unit": meta["unit"], "doc_id": meta["doc_id"], "start": meta["start"], "end": meta["end"],
+                  "text": meta["text"], "disputed": "; ".join(names[disputed[u]])}
+        for c, coder in enumerate(coders):
+            record[coder] = "; ".join(names[tensor[c, u]])
+        records.append(record)
+    columns = ["unit", "doc_id", "start", "end", "text", "disputed", *coders]
+    return pd.DataFrame(records, columns=columns)
+
+
+# --------------------------------------------------------------------------- character level
+
+
+def _doc_lengths(frame: pd.DataFrame, universe: Any, doc_lengths: Mapping[str, int] | None,
+                 notes: list[str]) -> dict[str, int]:
+    lengths: dict[str, int] = {}
+    if doc_lengths is not None:
+        lengths.update({str(k): int(v) for k, v in doc_lengths.items()})
+    elif universe is not None:
+        uni = universe if isinstance(universe, pd.DataFrame) else pd.DataFrame(list(universe))
+        if "doc_id" not in uni.columns:
+            raise AgreementError("unit='character': the universe needs a 'doc_id' column with 'chars' or 'text'")
+        if "chars" in uni.columns:
+            lengths.update({str(d): int(n) for d, n in zip(uni["doc_id"], uni["chars"])})
+        elif "text" in uni.columns and "start" not in uni.columns:
+            lengths.update({str(d): len(t) for d, t in zip(uni["doc_id"], uni["text"])})
+        elif "end" in uni.columns:
+            lengths.update({str(d): int(e) for d, e in uni.groupby("doc_id")["end"].max().items()})
+    ends = frame.groupby(frame["doc_id"].astype(str))["end"].max()
+    guessed = [d for d in ends.index if d not in lengths]
+    for doc in guessed:
+        lengths[doc] = int(ends[doc])
+    if guessed:
+        notes.append(f"length of {len(guessed)} source(s) unknown: each taken to end at its last coded character")
+    for doc, end in ends.items():
+        if int(end) > lengths[doc]:
+            raise AgreementError(f"document {doc!r}: a coding ends at character {int(end)} but the source has "
+                                 f"{lengths[doc]} characters")
+    return lengths
+
+
+def _character_report(frame: pd.DataFrame, coders: list[str], codes: list[str], labels: dict,
+                      include_uncoded: bool, universe: Any, doc_lengths, shared_docs, notes) -> AgreementReport:
+    if not frame["has_span"].all():
+        raise AgreementError("unit='character' needs 'doc_id', 'start' and 'end' for every coding")
+    frame = frame.assign(doc_id=frame["doc_id"].astype(str), start=frame["start"].astype(int),
+                         end=frame["end"].astype(int))
+    bad = frame[frame["end"] < frame["start"]]
+    if len(bad):
+        raise AgreementError(f"document {bad['doc_id'].iloc[0]!r}: a coding ends ({bad['end'].iloc[0]}) "
+                             f"before it starts ({bad['start'].iloc[0]})")
+    lengths = _doc_lengths(frame, universe, doc_lengths, notes)
+    docs = sorted(set(frame["doc_id"]) if shared_docs is None else shared_docs & set(frame["doc_id"]))
+    n_coders = len(coders)
+    width = n_coders + 1
+    source_rows = []
+    totals = np.zeros((len(codes), width))
+    splits = np.zeros((len(codes), 2))
+    n_chars = 0
+    for doc in docs:
+        in_doc = frame[frame["doc_id"] == doc]
+        length = lengths[doc]
+        masks = {}
+        for (coder, code), group in in_doc.groupby(["coder", "code"]):
+            masks[(coder, code)] = coverage_mask(length, zip(group["start"], group["end"]))
+        if include_uncoded:
+            scope = np.ones(length, dtype=bool)
+        else:
+            scope = np.zeros(length, dtype=bool)
+            for mask in masks.values():
+                scope |= mask
+        n_chars += int(scope.sum())
+        empty = np.zeros(length, dtype=bool)
+        for k, code in enumerate(codes):
+            stack = np.stack([masks.get((c, code), empty)[scope] for c in coders])
+            hist = np.bincount(stack.sum(axis=0), minlength=width).astype(float)
+            only = _only_split(stack) if n_coders == 2 else (None, None)
+            totals[k] += hist
+            if n_coders == 2:
+                splits[k] += only
+            if hist[1:].sum() > 0:  # NVivo lists the (code, source) pairs that someone coded
+                row = _row(code, labels.get(code, code), hist, n_coders, *only)
+                source_rows.append({"doc_id": doc, "chars": int(hist.sum()), **row})
+    rows = []
+    for k, code in enumerate(codes):
+        only = tuple(splits[k]) if n_coders == 2 else (None, None)
+        rows.append(_row(code, labels.get(code, code), totals[k], n_coders, *only))
+    pooled_only = tuple(splits.sum(axis=0)) if n_coders == 2 else (None, None)
+    rows.append(_row(POOLED, POOLED, totals.sum(axis=0), n_coders, *pooled_only))
+    per_code = pd.DataFrame(rows)
+    per_code = per_code.assign(alpha_low=np.nan, alpha_high=np.nan,
+                               alpha_band=[band(v) for v in per_code["alpha"]],
+                               kappa_band=[band(v, KAPPA_BANDS) for v in per_code["kappa"]])
+    per_code = per_code[["code", "label", "n_units", "n_applied", "percent_agreement", "kappa", "alpha",
+                         "alpha_low", "alpha_high", "ac1", "brennan_prediger", "alpha_band", "kappa_band", "note"]]
+    per_source = pd.DataFrame(source_rows)
+    notes.append("character level (NVivo coding comparison): n counts characters; per-code rows sum the sources, "
+                 "so each source weighs by its length; characters are not independent, so no interval is given")
+    empty_pair = {"kappa": pd.DataFrame(), "alpha": pd.DataFrame()}
+    disagreements = pd.DataFrame(columns=["unit", "doc_id", "start", "end", "text", "disputed", *coders])
+    return AgreementReport(per_code=per_code, pairwise=empty_pair, disagreements=disagreements, coders=coders,
+                           unit="character", include_uncoded=bool(include_uncoded), n_units=n_chars,
+                           kappa_name="Cohen's kappa" if n_coders == 2 else "Fleiss' kappa", n_boot=0, seed=0,
+                           notes=notes, per_source=per_source)

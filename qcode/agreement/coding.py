@@ -1,0 +1,339 @@
+"""Agreement on qualitative codings: multi-label codings -> per-code present/absent agreement.
+
+A coding is a (unit, coder, code) triple; a unit can carry several codes or
+none. For each code, each compared coder either applied it to a unit (1) or did
+not (0), which gives a coders x units binary reliability matrix per code. The
+coefficients below are computed from the histogram of "how many coders applied
+the code" over units, which makes them exact, fast, and cheap to bootstrap.
+
+Units
+-----
+``unit="segment"``  a ``unit`` column, else ``segment_id``, else the exact span ``doc_id``/``start``/``end``.
+``unit="document"`` a coder applied the code anywhere in the document.
+``unit="character"`` every character of a source is a unit (NVivo's coding comparison).
+
+>>> import pandas as pd
+>>> codings = pd.DataFrame({"unit": ["s1", "s1", "s2", "s3"], "coder": ["A", "B", "A", "B"],
+...                         "code": ["x", "x", "x", "y"]})
+>>> table = binary_histograms(*presence(codings, ["A", "B"], ["s1", "s2", "s3"], ["x", "y"]))
+>>> table[0].tolist()  # code x: units with 0, 1, 2 coders applying it
+[1, 1, 1]
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import AgreementError
+
+#: Metric columns of the per-code table, in display order.
+METRIC_COLUMNS = ("percent_agreement", "kappa", "alpha", "alpha_low", "alpha_high", "ac1", "brennan_prediger")
+ONE_CATEGORY = "undefined (only one category)"
+
+
+# --------------------------------------------------------------------------- input normalisation
+
+
+def _first_present(frame: pd.DataFrame, names: Sequence[str]) -> str | None:
+    for name in names:
+        if name in frame.columns and frame[name].notna().any():
+            return name
+    return None
+
+
+def span_key(doc_id: Any, start: Any, end: Any) -> str:
+    """The unit key of an exact span: ``"doc@start-end"``."""
+    return f"{doc_id}@{int(start)}-{int(end)}"
+
+
+def normalize_codings(codings: Any, where: str = "codings") -> pd.DataFrame:
+    """Validate long-form codings and return columns ``unit, doc_id, start, end, text, coder, code, code_label``.
+
+    Accepts a DataFrame (or anything ``pd.DataFrame`` accepts) with columns
+    ``coder``, ``code`` (or ``code_id``/``code_name``) and ``unit`` or
+    ``segment_id`` or ``doc_id``+``start``+``end``. ``where`` names the source in errors.
+    """
+    frame = codings.copy() if isinstance(codings, pd.DataFrame) else pd.DataFrame(list(codings))
+    if "coder" not in frame.columns:
+        raise AgreementError(f"{where}: no 'coder' column (columns: {', '.join(map(str, frame.columns)) or 'none'})")
+    code_col = _first_present(frame, ("code", "code_id", "code_name")) or (
+        "code" if "code" in frame.columns else None)
+    if code_col is None:
+        raise AgreementError(f"{where}: no 'code' column (or 'code_id'/'code_name')")
+    if "stale" in frame.columns:
+        frame = frame[~frame["stale"].fillna(False).astype(bool)]
+    out = pd.DataFrame(index=frame.index)
+    out["coder"] = frame["coder"]
+    out["code"] = frame[code_col]
+    for row, (coder, code) in enumerate(zip(out["coder"], out["code"])):
+        for field, value in (("coder", coder), ("code", code)):
+            if value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == "":
+                raise AgreementError(f"{where}: row {row + 1}: empty '{field}'")
+    out["coder"] = out["coder"].astype(str).str.strip()
+    out["code"] = out["code"].astype(str).str.strip()
+    if "code_name" in frame.columns and code_col != "code_name":
+        out["code_label"] = frame["code_name"].where(frame["code_name"].notna(), frame[code_col]).astype(str)
+    else:
+        out["code_label"] = out["code"]
+    for column in ("doc_id", "start", "end", "text"):
+        out[column] = frame[column] if column in frame.columns else None
+    has_span = out["doc_id"].notna() & pd.to_numeric(out["start"], errors="coerce").notna() & \
+        pd.to_numeric(out["end"], errors="coerce").notna()
+    unit = pd.Series([None] * len(out), index=out.index, dtype=object)
+    for column in ("unit", "segment_id"):
+        if column in frame.columns:
+            unit = unit.where(unit.notna(), frame[column].astype(object).where(frame[column].notna(), None))
+    spans = [span_key(d, s, e) if ok else None for d, s, e, ok in zip(out["doc_id"], out["start"], out["end"], has_span)]
+    unit = unit.where(unit.notna(), pd.Series(spans, index=out.index, dtype=object))
+    missing = unit.isna()
+    if missing.any():
+        row = int(np.flatnonzero(missing.to_numpy())[0]) + 1
+        raise AgreementError(f"{where}: row {row}: no unit (give 'unit', 'segment_id', or 'doc_id'+'start'+'end')")
+    out["unit"] = unit.astype(str)
+    out["has_span"] = has_span
+    return out.reset_index(drop=True)
+
+
+def normalize_universe(universe: Any) -> pd.DataFrame:
+    """All units that could have been coded: columns ``unit, doc_id, start, end, text``.
+
+    Accepts a DataFrame (``unit`` or ``segment_id``, optional ``doc_id/start/end/text``),
+    an iterable of :class:`qcode.Segment`, or an iterable of unit ids.
+    """
+    if isinstance(universe, pd.DataFrame):
+        frame = universe
+    else:
+        items = list(universe)
+        if items and hasattr(items[0], "doc_id") and hasattr(items[0], "start"):
+            frame = pd.DataFrame({"unit": [s.id for s in items], "doc_id": [s.doc_id for s in items],
+                                  "start": [s.start for s in items], "end": [s.end for s in items],
+                                  "text": [s.text for s in items]})
+        else:
+            frame = pd.DataFrame({"unit": [str(i) for i in items]})
+    out = pd.DataFrame(index=frame.index)
+    unit_col = _first_present(frame, ("unit", "segment_id"))
+    for column in ("doc_id", "start", "end", "text"):
+        out[column] = frame[column] if column in frame.columns else None
+    if unit_col is not None:
+        out["unit"] = frame[unit_col].astype(str)
+    elif {"doc_id", "start", "end"} <= set(frame.columns):
+        out["unit"] = [span_key(d, s, e) for d, s, e in zip(frame["doc_id"], frame["start"], frame["end"])]
+    else:
+        raise AgreementError("universe: needs a 'unit' or 'segment_id' column (or 'doc_id'+'start'+'end')")
+    return out.drop_duplicates("unit").reset_index(drop=True)
+
+
+def map_spans_to_segments(codings: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
+    """Re-key span codings (no segment id) to every universe segment their span overlaps.
+
+    Codings whose unit already names a segment of ``segments`` are kept as they are.
+    """
+    known = set(segments["unit"])
+    seg = segments.dropna(subset=["doc_id", "start", "end"])
+    todo = codings[~codings["unit"].isin(known) & codings["has_span"]]
+    if todo.empty or seg.empty:
+        return codings
+    merged = todo.drop(columns=["unit"]).reset_index().merge(
+        seg[["unit", "doc_id", "start", "end", "text"]].rename(
+            columns={"start": "seg_start", "end": "seg_end", "text": "seg_text"}), on="doc_id")
+    overlap = (merged["start"].astype(int) < merged["seg_end"].astype(int)) & (
+        merged["seg_start"].astype(int) < merged["end"].astype(int))
+    merged = merged[overlap]
+    mapped = merged.assign(start=merged["seg_start"], end=merged["seg_end"], text=merged["seg_text"])
+    mapped = mapped[codings.columns.tolist() + ["index"]].set_index("index")
+    mapped_idx = set(mapped.index)
+    keep = codings[[i not in mapped_idx for i in codings.index]]
+    return pd.concat([keep, mapped], ignore_index=True)
+
+
+# --------------------------------------------------------------------------- presence and histograms
+
+
+def presence(codings: pd.DataFrame, coders: Sequence[str], units: Sequence[str],
+             codes: Sequence[str]) -> tuple[np.ndarray, int]:
+    """Boolean tensor ``P[c, u, k]``: coder c applied code k to unit u; shape (coders, units, codes).
+
+    Returns ``(P, n_coders)``. Codings of other coders, units or codes are ignored.
+    """
+    coder_idx = pd.Index(list(coders)).get_indexer(codings["coder"])
+    unit_idx = pd.Index(list(units)).get_indexer(codings["unit"])
+    code_idx = pd.Index(list(codes)).get_indexer(codings["code"])
+    ok = (coder_idx >= 0) & (unit_idx >= 0) & (code_idx >= 0)
+    tensor = np.zeros((len(coders), len(units), len(codes)), dtype=bool)
+    tensor[coder_idx[ok], unit_idx[ok], code_idx[ok]] = True
+    return tensor, len(coders)
+
+
+def binary_histograms(tensor: np.ndarray, n_coders: int) -> np.ndarray:
+    """Per code, the number of units on which exactly j coders applied it; shape (codes, coders + 1)."""
+    applied = tensor.sum(axis=0)  # (units, codes)
+    n_codes = tensor.shape[2]
+    flat = np.arange(n_codes)[None, :] * (n_coders + 1) + applied
+    return np.bincount(flat.ravel(), minlength=n_codes * (n_coders + 1)).reshape(n_codes, n_coders + 1)
+
+
+def binary_alpha(hist: np.ndarray, n_coders: int) -> np.ndarray:
+    """Krippendorff's alpha for binary data with no missing values from histograms (..., coders + 1).
+
+    NaN where only one value occurs (expected disagreement 0).
+    """
+    hist = np.asarray(hist, dtype=float)
+    j = np.arange(n_coders + 1, dtype=float)
+    m = float(n_coders)
+    o01 = (hist * j * (m - j)).sum(axis=-1) / (m - 1)
+    o11 = (hist * j * (j - 1)).sum(axis=-1) / (m - 1)
+    o00 = (hist * (m - j) * (m - j - 1)).sum(axis=-1) / (m - 1)
+    n1, n0 = o11 + o01, o00 + o01
+    n = n0 + n1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(n0 * n1 > 0, 1.0 - (n - 1) * o01 / (n0 * n1), np.nan)
+
+
+def binary_stats(hist: Sequence[float], n_coders: int, only_a: float | None = None,
+                 only_b: float | None = None) -> dict[str, float]:
+    """All coefficients for one code from its histogram (units by number of coders applying it).
+
+    ``hist[j]`` = (weighted) number of units that exactly j of the ``n_coders``
+    coders applied the code to. With two coders give ``only_a``/``only_b`` (the
+    split of ``hist[1]``) for Cohen's kappa; with more coders kappa is Fleiss'.
+    Undefined coefficients are NaN here; :func:`undefined_reason` explains them.
+
+    >>> s = binary_stats([800, 150, 50], 2, only_a=100, only_b=50)
+    >>> round(s["kappa"], 4), s["percent_agreement"]
+    (0.3182, 0.85)
+    """
+    h = np.asarray(hist, dtype=float)
+    c = n_coders
+    j = np.arange(c + 1, dtype=float)
+    total = h.sum()
+    if total <= 0:
+        return {name: float("nan") for name in ("percent_agreement", "kappa", "alpha", "ac1", "brennan_prediger")}
+    percent = (h[0] + h[c]) / total
+    pairwise = float((h * (j * (j - 1) + (c - j) * (c - j - 1))).sum() / (c * (c - 1)) / total)
+    share = float((h * j).sum() / (c * total))  # pi for "applied"
+    if c == 2 and only_a is not None and only_b is not None:
+        p_a = (h[2] + only_a) / total
+        p_b = (h[2] + only_b) / total
+        pe_kappa = p_a * p_b + (1 - p_a) * (1 - p_b)
+    else:
+        pe_kappa = share**2 + (1 - share) ** 2
+    kappa = (pairwise - pe_kappa) / (1 - pe_kappa) if pe_kappa < 1 - 1e-15 else float("nan")
+    pe_ac1 = 2 * share * (1 - share)
+    return {
+        "percent_agreement": float(percent),
+        "kappa": float(kappa),
+        "alpha": float(binary_alpha(h, c)),
+        "ac1": float((pairwise - pe_ac1) / (1 - pe_ac1)),
+        "brennan_prediger": float(2 * pairwise - 1),
+    }
+
+
+def undefined_reason(hist: Sequence[float], n_coders: int) -> str | None:
+    """Why kappa and alpha are undefined for this histogram, or None."""
+    h = np.asarray(hist, dtype=float)
+    if h.sum() <= 0:
+        return "undefined (no units)"
+    if h[1:].sum() == 0 or h[:-1].sum() == 0:
+        return ONE_CATEGORY
+    return None
+
+
+def bootstrap_alpha(unit_patterns: np.ndarray, n_coders: int, n_boot: int = 1000, seed: int = 0,
+                    chunk: int = 100) -> np.ndarray:
+    """Bootstrap replicates of binary alpha per code and pooled, resampling units with replacement.
+
+    Parameters
+    ----------
+    unit_patterns : int array, shape (units, codes)
+        How many coders applied each code to each unit.
+
+    Returns
+    -------
+    ndarray, shape (n_boot, codes + 1)
+        Alpha per replicate; the last column is the pooled alpha (all codes stacked).
+    """
+    n_units, n_codes = unit_patterns.shape
+    width = n_coders + 1
+    onehot = np.zeros((n_units, n_codes * width))
+    onehot[np.repeat(np.arange(n_units), n_codes),
+           (np.arange(n_codes)[None, :] * width + unit_patterns).ravel()] = 1.0
+    rng = np.random.default_rng(seed)
+    out = np.empty((n_boot, n_codes + 1))
+    done = 0
+    while done < n_boot:
+        b = min(chunk, n_boot - done)
+        draws = rng.integers(0, n_units, size=(b, n_units))
+        weights = np.bincount((draws + np.arange(b)[:, None] * n_units).ravel(),
+                              minlength=b * n_units).reshape(b, n_units).astype(float)
+        hists = (weights @ onehot).reshape(b, n_codes, width)
+        out[done:done + b, :n_codes] = binary_alpha(hists, n_coders)
+        out[done:done + b, n_codes] = binary_alpha(hists.sum(axis=1), n_coders)
+        done += b
+    return out
+
+
+def percentile_interval(replicates: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile bootstrap interval per column, ignoring undefined (NaN) replicates."""
+    tail = (1 - level) / 2 * 100
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            low = np.nanpercentile(replicates, tail, axis=0)
+            high = np.nanpercentile(replicates, 100 - tail, axis=0)
+    return low, high
+
+
+# --------------------------------------------------------------------------- the model as a coder
+
+
+def suggestions_to_codings(suggestions: Any, top: int | None = 1, threshold: float | None = None,
+                           coder: str = "model") -> pd.DataFrame:
+    """Turn model suggestions into codings of a pseudo-coder.
+
+    Parameters
+    ----------
+    suggestions : DataFrame or iterable of dicts
+        Columns ``segment_id, code_id, score, rank`` (as ``Project.suggestions()``),
+        optionally ``doc_id, start, end, text``.
+    top : int or None
+        Keep suggestions of rank <= top (default: the top-1 code per segment).
+    threshold : float or None
+        Keep suggestions with score >= threshold. With both, a suggestion must pass both.
+    coder : str
+        Name of the pseudo-coder.
+
+    Returns
+    -------
+    DataFrame with ``unit, doc_id, start, end, text, coder, code``.
+
+    >>> s = pd.DataFrame({"segment_id": ["a", "a", "b"], "code_id": ["x", "y", "y"],
+    ...                   "score": [0.9, 0.5, 0.2], "rank": [1, 2, 1]})
+    >>> suggestions_to_codings(s, top=None, threshold=0.4)["code"].tolist()
+    ['x', 'y']
+    """
+    frame = suggestions.copy() if isinstance(suggestions, pd.DataFrame) else pd.DataFrame(list(suggestions))
+    needed = {"segment_id", "code_id"}
+    if not needed <= set(frame.columns):
+        raise AgreementError(f"suggestions: need columns {sorted(needed)}; got {sorted(map(str, frame.columns))}")
+    if top is None and threshold is None:
+        raise AgreementError("suggestions: give top (e.g. 1) or a score threshold, or both")
+    keep = pd.Series(True, index=frame.index)
+    if top is not None:
+        if "rank" not in frame.columns:
+            frame["rank"] = frame.groupby("segment_id")["score"].rank(ascending=False, method="first")
+        keep &= frame["rank"].astype(float) <= top
+    if threshold is not None:
+        if "score" not in frame.columns:
+            raise AgreementError("suggestions: a threshold needs a 'score' column")
+        keep &= frame["score"].astype(float) >= threshold
+    chosen = frame[keep]
+    out = pd.DataFrame({"unit": chosen["segment_id"].astype(str), "coder": coder,
+                        "code": chosen["code_id"].astype(str)})
+    for column in ("doc_id", "start", "end", "text"):
+        out[column] = chosen[column].to_numpy() if column in chosen.columns else None
+    return out.reset_index(drop=True)

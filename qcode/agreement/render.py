@@ -1,0 +1,257 @@
+"""Outputs of an :class:`~qcode.agreement.build.AgreementReport`: terminal, CSV, Markdown, self-contained HTML.
+
+Undefined coefficients are spelled out ("undefined (only one category)"), never
+printed as NaN, and the interpretation bands are part of every output.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._io import atomic_write_text
+from ..errors import AgreementError
+from .build import BANDS_TEXT, POOLED, AgreementReport
+
+DISPLAY_COLUMNS = ("code", "n", "% agree", "kappa", "alpha", "alpha 95% CI", "AC1", "B-P", "alpha band")
+
+
+def _reason(note: str) -> str:
+    return note.replace("kappa and alpha ", "") if note else "undefined"
+
+
+def _num(value: float, digits: int = 3) -> str | None:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    return f"{value:.{digits}f}"
+
+
+def formatted_table(report: AgreementReport, digits: int = 3) -> pd.DataFrame:
+    """The per-code table as strings: undefined values carry their reason, alpha carries its interval."""
+    rows = []
+    for rec in report.per_code.to_dict("records"):
+        why = _reason(rec["note"])
+        alpha = _num(rec["alpha"], digits)
+        interval = "-"
+        if alpha is not None and _num(rec["alpha_low"], digits) is not None:
+            interval = f"[{_num(rec['alpha_low'], digits)}, {_num(rec['alpha_high'], digits)}]"
+        rows.append({
+            "code": rec["label"] if rec["label"] == rec["code"] else f"{rec['label']} [{rec['code']}]",
+            "n": str(rec["n_units"]),
+            "% agree": _num(rec["percent_agreement"], digits) or why,
+            "kappa": _num(rec["kappa"], digits) or why,
+            "alpha": alpha or why,
+            "alpha 95% CI": interval,
+            "AC1": _num(rec["ac1"], digits) or why,
+            "B-P": _num(rec["brennan_prediger"], digits) or why,
+            "alpha band": rec["alpha_band"] or "-",
+        })
+    return pd.DataFrame(rows, columns=list(DISPLAY_COLUMNS))
+
+
+def _out(text: str, path) -> str:
+    if path is not None:
+        atomic_write_text(path, text)
+    return text
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def to_csv(report: AgreementReport, path=None) -> str:
+    """Per-code table as CSV (numbers unrounded; undefined cells empty, with the reason in ``note``)."""
+    table = report.per_code.copy()
+    table.insert(0, "unit_of_analysis", report.unit)
+    table.insert(1, "coders", "+".join(report.coders))
+    table["kappa_type"] = report.kappa_name
+    return _out(table.to_csv(index=False, lineterminator="\n"), path)
+
+
+# --------------------------------------------------------------------------- Markdown
+
+
+def _md_cell(value) -> str:
+    text = "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(frame: pd.DataFrame) -> str:
+    head = "| " + " | ".join(_md_cell(c) for c in frame.columns) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    body = ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([head, rule, *body])
+
+
+def _matrix_strings(matrix: pd.DataFrame) -> pd.DataFrame:
+    shown = matrix.map(lambda v: _num(v) or "undefined")
+    shown.insert(0, "coder", matrix.index)
+    return shown
+
+
+def to_markdown(report: AgreementReport, path=None) -> str:
+    """A Markdown report: settings, per-code table, bands, coder matrices, disagreements."""
+    parts = ["# Inter-coder agreement", "", report.describe(), ""]
+    parts += [f"- {note}" for note in report.notes]
+    parts += ["", _md_table(formatted_table(report)), "", f"**Interpretation.** {BANDS_TEXT}", ""]
+    if report.per_source is not None and len(report.per_source):
+        src = report.per_source[["label", "doc_id", "chars", "percent_agreement", "kappa", "note"]].copy()
+        src["percent_agreement"] = src["percent_agreement"].map(lambda v: _num(v) or "")
+        src["kappa"] = [_num(k) or _reason(n) for k, n in zip(src["kappa"], src["note"])]
+        parts += ["## Per code and source (NVivo)", "", _md_table(src.drop(columns=["note"])), ""]
+    for name, title in (("kappa", "Pairwise Cohen's kappa (all codes pooled)"),
+                        ("alpha", "Pairwise Krippendorff's alpha (all codes pooled)")):
+        matrix = report.pairwise.get(name)
+        if matrix is not None and len(matrix):
+            parts += [f"## {title}", "", _md_table(_matrix_strings(matrix)), ""]
+    parts += [f"## Disagreements ({len(report.disagreements)})", ""]
+    if len(report.disagreements):
+        parts += [_md_table(report.disagreements.drop(columns=["start", "end"])), ""]
+    else:
+        parts += ["None." if report.unit != "character" else "Not listed at character level.", ""]
+    return _out("\n".join(parts), path)
+
+
+# --------------------------------------------------------------------------- HTML
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem;color:#222;max-width:1200px}
+h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}
+table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}
+th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}
+th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
+tr.pooled td{font-weight:bold;background:#fafafa}
+.bands{background:#fffbe6;border:1px solid #e6d690;padding:.6rem;border-radius:4px}
+.undef{color:#8a1c1c;font-style:italic}
+.note{color:#555}
+"""
+
+
+def _td(value: str, numeric: bool = True) -> str:
+    cls = "undef" if value.startswith("undefined") else ("num" if numeric else "")
+    return f'<td class="{cls}">{html.escape(value)}</td>'
+
+
+def _svg_chart(report: AgreementReport) -> str:
+    """Inline SVG: per-code alpha (dot) with its 95% interval (line) over the interpretation bands."""
+    rows = report.per_code.to_dict("records")
+    lo_axis = min([-0.2] + [v for r in rows for v in (r["alpha"], r["alpha_low"]) if np.isfinite(v)])
+    lo_axis = math.floor(lo_axis * 10) / 10
+    left, width, row_h, top = 260, 520, 22, 30
+    height = top + row_h * len(rows) + 30
+
+    def x(v: float) -> float:
+        return left + (v - lo_axis) / (1.0 - lo_axis) * width
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 40}" height="{height}" '
+           'role="img" aria-label="Krippendorff alpha per code with 95% interval" font-size="12">']
+    for a, b, colour, label in ((lo_axis, 0.667, "#f8d7da", "unreliable"),
+                                (0.667, 0.8, "#fff3cd", "tentative"), (0.8, 1.0, "#d4edda", "reliable")):
+        out.append(f'<rect x="{x(a):.1f}" y="{top - 8}" width="{x(b) - x(a):.1f}" '
+                   f'height="{row_h * len(rows) + 8}" fill="{colour}"/>')
+        out.append(f'<text x="{(x(a) + x(b)) / 2:.1f}" y="{top - 12}" text-anchor="middle">{label}</text>')
+    for tick in np.arange(lo_axis, 1.0001, 0.2 if lo_axis < -0.5 else 0.1):
+        out.append(f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{top - 8}" y2="{height - 25}" stroke="#ccc"/>')
+        out.append(f'<text x="{x(tick):.1f}" y="{height - 10}" text-anchor="middle">{tick:.1f}</text>')
+    for i, r in enumerate(rows):
+        y = top + i * row_h + row_h / 2
+        name = r["label"] if len(r["label"]) <= 36 else r["label"][:35] + "…"
+        weight = ' font-weight="bold"' if r["code"] == POOLED else ""
+        out.append(f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end"{weight}>{html.escape(name)}</text>')
+        if not np.isfinite(r["alpha"]):
+            out.append(f'<text x="{left + 6}" y="{y + 4:.1f}" fill="#8a1c1c" font-style="italic">'
+                       f'{html.escape(_reason(r["note"]))}</text>')
+            continue
+        if np.isfinite(r["alpha_low"]):
+            out.append(f'<line x1="{x(r["alpha_low"]):.1f}" x2="{x(r["alpha_high"]):.1f}" y1="{y:.1f}" '
+                       f'y2="{y:.1f}" stroke="#333" stroke-width="2"/>')
+        out.append(f'<circle cx="{x(r["alpha"]):.1f}" cy="{y:.1f}" r="4" fill="#1f4e9c">'
+                   f'<title>{html.escape(r["label"])}: alpha {r["alpha"]:.3f}</title></circle>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _html_table(frame: pd.DataFrame, numeric_from: int = 1, pooled_col: str | None = None) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = []
+    for row in frame.itertuples(index=False):
+        cells = "".join(_td("" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v), i >= numeric_from)
+                        for i, v in enumerate(row))
+        cls = ' class="pooled"' if pooled_col is not None and str(row[0]).startswith(POOLED) else ""
+        body.append(f"<tr{cls}>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def to_html(report: AgreementReport, path=None) -> str:
+    """A self-contained HTML report (inline CSS and SVG; no scripts, no external files)."""
+    parts = ["<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
+             "<title>qcode inter-coder agreement</title>", f"<style>{_CSS}</style></head><body>",
+             "<h1>Inter-coder agreement</h1>", f"<p>{html.escape(report.describe())}</p>"]
+    if report.notes:
+        parts.append("<ul class=\"note\">" + "".join(f"<li>{html.escape(n)}</li>" for n in report.notes) + "</ul>")
+    parts.append(f'<div class="bands"><strong>Interpretation.</strong> {html.escape(BANDS_TEXT)}</div>')
+    parts.append("<h2>Per code</h2>")
+    parts.append(_html_table(formatted_table(report), numeric_from=1, pooled_col="code"))
+    parts.append("<h2>Krippendorff's alpha per code, with 95% interval</h2>")
+    parts.append(_svg_chart(report))
+    if report.per_source is not None and len(report.per_source):
+        src = report.per_source
+        shown = pd.DataFrame({"code": src["label"], "source": src["doc_id"], "characters": src["chars"],
+                              "% agree": [(_num(v) or "") for v in src["percent_agreement"]],
+                              "kappa": [_num(k) or _reason(n) for k, n in zip(src["kappa"], src["note"])]})
+        parts += ["<h2>Per code and source (NVivo coding comparison)</h2>", _html_table(shown, numeric_from=2)]
+    for name, title in (("kappa", "Coder × coder: Cohen's kappa (all codes pooled)"),
+                        ("alpha", "Coder × coder: Krippendorff's alpha (all codes pooled)")):
+        matrix = report.pairwise.get(name)
+        if matrix is not None and len(matrix):
+            parts += [f"<h2>{html.escape(title)}</h2>", _html_table(_matrix_strings(matrix))]
+    parts.append(f"<h2>Disagreements ({len(report.disagreements)})</h2>")
+    if len(report.disagreements):
+        parts.append(_html_table(report.disagreements.drop(columns=["start", "end"]), numeric_from=99))
+    else:
+        parts.append("<p>None.</p>" if report.unit != "character" else "<p>Not listed at character level.</p>")
+    parts.append("</body></html>")
+    return _out("\n".join(parts), path)
+
+
+# --------------------------------------------------------------------------- terminal
+
+
+def print_report(report: AgreementReport, console=None) -> None:
+    """Print the per-code table, the bands and the notes with rich."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    table = Table(title="Inter-coder agreement", caption=report.describe(), caption_justify="left")
+    shown = formatted_table(report)
+    for i, column in enumerate(shown.columns):
+        table.add_column(column, justify="left" if i == 0 or column == "alpha band" else "right",
+                         no_wrap=column != "code")
+    for row in shown.itertuples(index=False):
+        style = "bold" if str(row[0]).startswith(POOLED) else None
+        table.add_row(*[str(v) for v in row], style=style)
+    console.print(table)
+    console.print(f"Interpretation: {BANDS_TEXT}", soft_wrap=True)
+    for note in report.notes:
+        console.print(f"note: {note}", soft_wrap=True)
+    if len(report.disagreements):
+        console.print(f"{len(report.disagreements)} unit(s) with disagreements (write --out report.html to list them)")
+
+
+def save(report: AgreementReport, path) -> Path:
+    """Write the report in the format its suffix names (.html/.htm, .md, .csv)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".html", ".htm"):
+        to_html(report, path)
+    elif suffix in (".md", ".markdown"):
+        to_markdown(report, path)
+    elif suffix == ".csv":
+        to_csv(report, path)
+    else:
+        raise AgreementError(f"{path}: unknown report format {suffix or '(none)'!r}; use .html, .md or .csv")
+    return path
