@@ -49,13 +49,17 @@ def span_key(doc_id: Any, start: Any, end: Any) -> str:
     return f"{doc_id}@{int(start)}-{int(end)}"
 
 
-def normalize_codings(codings: Any, where: str = "codings") -> pd.DataFrame:
+def normalize_codings(codings: Any, where: str = "codings", first_line: int | None = None) -> pd.DataFrame:
     """Validate long-form codings and return columns ``unit, doc_id, start, end, text, coder, code, code_label``.
 
     Accepts a DataFrame (or anything ``pd.DataFrame`` accepts) with columns
     ``coder``, ``code`` (or ``code_id``/``code_name``) and ``unit`` or
-    ``segment_id`` or ``doc_id``+``start``+``end``. ``where`` names the source in errors.
+    ``segment_id`` or ``doc_id``+``start``+``end``. ``where`` names the source in errors;
+    with ``first_line`` errors name file lines (row i is line i + first_line) instead of rows.
     """
+    def at(i: int) -> str:
+        return f"line {i + first_line}" if first_line is not None else f"row {i + 1}"
+
     frame = codings.copy() if isinstance(codings, pd.DataFrame) else pd.DataFrame(list(codings))
     if "coder" not in frame.columns:
         raise AgreementError(f"{where}: no 'coder' column (columns: {', '.join(map(str, frame.columns)) or 'none'})")
@@ -71,7 +75,7 @@ def normalize_codings(codings: Any, where: str = "codings") -> pd.DataFrame:
     for row, (coder, code) in enumerate(zip(out["coder"], out["code"])):
         for field, value in (("coder", coder), ("code", code)):
             if value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == "":
-                raise AgreementError(f"{where}: row {row + 1}: empty '{field}'")
+                raise AgreementError(f"{where}: {at(row)}: empty '{field}'")
     out["coder"] = out["coder"].astype(str).str.strip()
     out["code"] = out["code"].astype(str).str.strip()
     if "code_name" in frame.columns and code_col != "code_name":
@@ -90,8 +94,8 @@ def normalize_codings(codings: Any, where: str = "codings") -> pd.DataFrame:
     unit = unit.where(unit.notna(), pd.Series(spans, index=out.index, dtype=object))
     missing = unit.isna()
     if missing.any():
-        row = int(np.flatnonzero(missing.to_numpy())[0]) + 1
-        raise AgreementError(f"{where}: row {row}: no unit (give 'unit', 'segment_id', or 'doc_id'+'start'+'end')")
+        row = int(np.flatnonzero(missing.to_numpy())[0])
+        raise AgreementError(f"{where}: {at(row)}: no unit (give 'unit', 'segment_id', or 'doc_id'+'start'+'end')")
     out["unit"] = unit.astype(str)
     out["has_span"] = has_span
     return out.reset_index(drop=True)
@@ -337,3 +341,40 @@ def suggestions_to_codings(suggestions: Any, top: int | None = 1, threshold: flo
     for column in ("doc_id", "start", "end", "text"):
         out[column] = chosen[column].to_numpy() if column in chosen.columns else None
     return out.reset_index(drop=True)
+
+
+def read_codings_csv(path) -> pd.DataFrame:
+    """Read a CSV of codings (``unit`` or ``doc_id,start,end``; ``coder``; ``code``; optional ``text``).
+
+    Errors name the file and line. Returns the normalised codings (see :func:`normalize_codings`).
+    """
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise AgreementError(f"{path}: no such file")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise AgreementError(f"{path}: not UTF-8 text") from None
+    except pd.errors.EmptyDataError:
+        raise AgreementError(f"{path}: the file is empty") from None
+    except pd.errors.ParserError as exc:
+        raise AgreementError(f"{path}: not a readable CSV ({str(exc).strip().splitlines()[0]})") from None
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    for column in ("start", "end"):
+        if column in frame.columns:
+            numbers = pd.to_numeric(frame[column], errors="coerce")
+            bad = frame[column].notna() & (numbers.isna() | (numbers % 1 != 0) | (numbers < 0))
+            if bad.any():
+                i = int(np.flatnonzero(bad.to_numpy())[0])
+                raise AgreementError(f"{path}: line {i + 2}: '{column}' must be a whole number >= 0; "
+                                     f"got {frame[column].iloc[i]!r}")
+            frame[column] = numbers.astype("Int64")
+    if {"start", "end"} <= set(frame.columns):
+        backwards = (frame["end"] < frame["start"]).fillna(False).to_numpy(dtype=bool)
+        if backwards.any():
+            i = int(np.flatnonzero(backwards)[0])
+            raise AgreementError(f"{path}: line {i + 2}: 'end' ({frame['end'].iloc[i]}) is before "
+                                 f"'start' ({frame['start'].iloc[i]})")
+    return normalize_codings(frame, where=str(path), first_line=2)

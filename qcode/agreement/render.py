@@ -222,19 +222,26 @@ def to_html(report: AgreementReport, path=None) -> str:
 
 def print_report(report: AgreementReport, console=None) -> None:
     """Print the per-code table, the bands and the notes with rich."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
     console = console or Console()
-    table = Table(title="Inter-coder agreement", caption=report.describe(), caption_justify="left")
+    table = Table(title="Inter-coder agreement", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
+                  show_edge=False)
     shown = formatted_table(report)
+    shown["alpha band"] = shown["alpha band"].replace({"tentative conclusions only": "tentative"})
+    shown = shown.rename(columns={"alpha 95% CI": "95% CI", "alpha band": "band"})
+    if console.width < 110:  # B-P stays in the written reports
+        shown = shown.drop(columns=["B-P"])
     for i, column in enumerate(shown.columns):
-        table.add_column(column, justify="left" if i == 0 or column == "alpha band" else "right",
-                         no_wrap=column != "code")
+        table.add_column(column, justify="left" if i == 0 or column == "band" else "right",
+                         no_wrap=True, overflow="ellipsis", max_width=28 if i == 0 else None)
     for row in shown.itertuples(index=False):
         style = "bold" if str(row[0]).startswith(POOLED) else None
         table.add_row(*[str(v) for v in row], style=style)
     console.print(table)
+    console.print(report.describe(), soft_wrap=True)
     console.print(f"Interpretation: {BANDS_TEXT}", soft_wrap=True)
     for note in report.notes:
         console.print(f"note: {note}", soft_wrap=True)
