@@ -70,8 +70,14 @@ def parse_cues(text: str, fmt: str, source: str) -> list[Cue]:
         speaker, body = clean_cue(caption.raw_text)
         if speaker is None:
             speaker, body = split_cue_speaker(body)
-        cues.append(Cue(speaker=speaker, text=body.strip(), start=caption.start_in_seconds, end=caption.end_in_seconds))
+        cues.append(Cue(speaker=speaker, text=body.strip(), start=caption.start_time.in_milliseconds() / 1000,
+                        end=caption.end_time.in_milliseconds() / 1000))
     return cues
+
+
+def count_timing_lines(text: str) -> int:
+    """Lines that look like cue timings (``... --> ...``), to notice cues the parser left out."""
+    return sum(1 for line in text.split("\n") if "-->" in line)
 
 
 def _trust_cue_speakers(cues: list[Cue], interviewers: Iterable[str]) -> None:
@@ -126,8 +132,13 @@ def read_captions(path: str | Path, *, doc_id: str, interviewers: Iterable[str] 
     fmt = "srt" if Path(path).suffix.lower() == ".srt" else "vtt"
     decoded = read_text_file(path, max_bytes=max_bytes)
     cues = parse_cues(decoded.text, fmt, str(path))
+    lost = count_timing_lines(decoded.text) - len(cues)
+    if not cues:
+        raise InputError(f"{path}: no readable cues ({lost} malformed cue timing line(s))" if lost > 0 else f"{path}: no cues")
     _trust_cue_speakers(cues, interviewers)
     doc = document_from_cues(cues, doc_id=doc_id, source=str(path), interviewers=interviewers, fmt=fmt)
     doc.metadata["encoding"] = decoded.encoding
     doc.warnings.extend(decoded.warnings)
+    if lost > 0:
+        doc.warnings.append(f"{path}: {lost} cue(s) with malformed timings were left out")
     return doc
