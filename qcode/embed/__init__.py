@@ -59,7 +59,7 @@ def resolve_backend(backend: str = "auto") -> str:
         raise ModelError(f"unknown embedding backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
     if wanted == "auto":
         has_onnx = all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "tokenizers"))
-        return "sentence-transformers"  # TEMP until the ONNX backend lands: "onnx" if has_onnx else ...
+        return "onnx" if has_onnx else "sentence-transformers"
     return wanted
 
 
