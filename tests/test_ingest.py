@@ -431,6 +431,17 @@ def test_corpus_not_recursive(tmp_path):
     assert [p.name for p in corpus.files] == ["a-first.docx", "broken.txt", "focus.vtt"]
 
 
+def test_qcodeignore_leaves_files_and_folders_out(tmp_path):
+    root = make_study(tmp_path / "study")
+    (root / "README.md").write_text("# About this study\nNotes for the team.\n")
+    (root / ".qcodeignore").write_text("# not transcripts\nREADME.md\nsite-b/\n*.vtt\n")
+    corpus = read_corpus(root)
+    assert [p.relative_to(root).as_posix() for p in corpus.files] == ["a-first.docx", "broken.txt"]
+    (root / ".qcodeignore").write_text("*\n")
+    with pytest.raises(InputError, match=r"no supported files \(or all are in \.qcodeignore\)"):
+        read_corpus(root)
+
+
 def test_corpus_of_a_single_file():
     corpus = read_corpus(DATA / "otter.txt")
     assert [d.id for d in corpus] == ["otter.txt"]
@@ -467,7 +478,7 @@ def test_demo_corpus_reads_with_interviewers_and_participants():
     corpus = read_corpus(DEMO)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", IngestWarning)
-        docs = [d for d in corpus if "#" not in d.id]  # transcripts, not spreadsheet rows
+        docs = [d for d in corpus if d.id.startswith(("interview", "focus"))]
     transcripts = (".txt", ".md", ".docx", ".vtt", ".srt")
     assert [p for p, _ in corpus.skipped if p.suffix in transcripts] == []
     assert {Path(f).suffix for f in corpus.files} >= {".txt", ".docx", ".vtt"}

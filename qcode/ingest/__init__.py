@@ -117,9 +117,49 @@ def _is_hidden(name: str) -> bool:
     return name.startswith(".") or name.startswith("~$")  # dot files, Office lock files
 
 
+#: A file in a corpus folder listing files to leave out, one glob pattern a line (like .gitignore, simpler).
+IGNORE_FILE = ".qcodeignore"
+
+
+def read_ignore_patterns(root: str | Path) -> list[str]:
+    """Patterns of ``root/.qcodeignore``: blank lines and ``#`` comments skipped; ``dir/`` means a folder."""
+    path = Path(root) / IGNORE_FILE
+    if not path.is_file():
+        return []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read ignore file ({exc})") from None
+    return [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
+
+
+def is_ignored(relative: str, patterns: Iterable[str]) -> bool:
+    """Whether a ``/``-separated relative path matches an ignore pattern (its whole path, its name, or a folder).
+
+    >>> is_ignored("gold/codes.csv", ["gold/"]), is_ignored("a/README.md", ["README.*"]), is_ignored("a.txt", ["*.md"])
+    (True, True, False)
+    """
+    from fnmatch import fnmatchcase
+
+    name = relative.rsplit("/", 1)[-1]
+    folders = relative.split("/")[:-1]
+    for pattern in patterns:
+        if pattern.endswith("/"):
+            if any(fnmatchcase(folder, pattern.rstrip("/")) for folder in folders) or relative.startswith(pattern):
+                return True
+        elif fnmatchcase(relative, pattern) or fnmatchcase(name, pattern):
+            return True
+    return False
+
+
 def list_files(path: str | Path, *, recursive: bool = True) -> list[Path]:
-    """Supported files under a folder, sorted by their path relative to it; hidden files and folders skipped."""
+    """Supported files under a folder, sorted by their path relative to it.
+
+    Hidden files and folders, Office lock files (``~$...``) and files matching
+    the folder's ``.qcodeignore`` patterns are left out.
+    """
     root = Path(path)
+    patterns = read_ignore_patterns(root)
     found: list[Path] = []
     if recursive:
         for folder, subfolders, names in os.walk(root):
@@ -127,7 +167,9 @@ def list_files(path: str | Path, *, recursive: bool = True) -> list[Path]:
             found.extend(Path(folder) / n for n in names if not _is_hidden(n) and Path(n).suffix.lower() in SUPPORTED_SUFFIXES)
     else:
         found = [p for p in root.iterdir() if p.is_file() and not _is_hidden(p.name) and p.suffix.lower() in SUPPORTED_SUFFIXES]
-    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+    relative = {p: p.relative_to(root).as_posix() for p in found}
+    kept = [p for p in found if not is_ignored(relative[p], patterns)]
+    return sorted(kept, key=relative.__getitem__)
 
 
 class Corpus:
@@ -166,7 +208,7 @@ class Corpus:
             self.files = list_files(path, recursive=recursive)
             if not self.files:
                 anything = any(path.iterdir())
-                what = "no supported files" if anything else "empty folder"
+                what = "no supported files (or all are in .qcodeignore)" if anything else "empty folder"
                 raise InputError(f"{path}: {what} (looked for {' '.join(SUPPORTED_SUFFIXES)}{'' if recursive else ', not in subfolders'})")
         else:
             if path.suffix.lower() not in SUPPORTED_SUFFIXES:
@@ -230,4 +272,4 @@ def read_corpus(
                   interviewers=interviewers, max_bytes=max_bytes)
 
 
-__all__ = ["Corpus", "IngestWarning", "SUPPORTED_SUFFIXES", "document_id", "list_files", "read_corpus", "read_document"]
+__all__ = ["Corpus", "IGNORE_FILE", "IngestWarning", "SUPPORTED_SUFFIXES", "document_id", "list_files", "read_corpus", "read_document"]
