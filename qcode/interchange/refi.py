@@ -268,11 +268,15 @@ def parse_xml(data: bytes, label: str):
     if not data.strip():
         raise InterchangeError(f"{label}: file is empty")
     try:
-        return etree.fromstring(data, parser=_safe_parser())
+        root = etree.fromstring(data, parser=_safe_parser())
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno else "?"
         msg = str(exc.msg).split(", line ")[0]
         raise InterchangeError(f"{label} line {line}: not well-formed XML: {msg}") from None
+    if root.getroottree().docinfo.doctype:
+        raise InterchangeError(f"{label}: has a <!DOCTYPE> declaration, which REFI-QDA files never need "
+                               "(refused: entities could read other files)")
+    return root
 
 
 def _strip_ns(message: str) -> str:
@@ -281,9 +285,14 @@ def _strip_ns(message: str) -> str:
 
 def schema_errors(root, kind: str) -> list[tuple[int, str]]:
     """All ``(line, message)`` problems of ``root`` against the REFI schema ``kind``; empty if valid."""
+    from lxml import etree
+
     schema = _schema(kind)
-    if schema.validate(root):
-        return []
+    try:
+        if schema.validate(root):
+            return []
+    except etree.XMLSchemaValidateError as exc:
+        return [(root.sourceline or 0, f"the validator could not check it ({exc})")]
     return [(err.line, _strip_ns(err.message)) for err in schema.error_log]
 
 
@@ -501,6 +510,9 @@ def read_qdc_bytes(data: bytes, label: str, name: str | None = None, warnings: l
                                f"expected <CodeBook> in namespace {CODEBOOK_NS}")
     warnings += _repair_known_irregularities(root, CODEBOOK_NS, label)
     validate_xml(root, "codebook", label)
+    sets = [el.get("name") for el in root.iter(f"{{{CODEBOOK_NS}}}Set")]
+    if sets:
+        warnings.append(f"{label}: code sets are not kept by qcode: {sets}")
     codes, more = codes_from_xml(root.find(f"{{{CODEBOOK_NS}}}Codes"), CODEBOOK_NS, label, name or "codebook")
     warnings += more
     codes, more = nest_dotted_names(codes, label)
@@ -636,7 +648,7 @@ def _find_project_member(zf: SafeZip, label: str) -> str:
 def _users(root, label: str) -> list[RefiUser]:
     users = []
     for el in root.iter(f"{{{PROJECT_NS}}}User"):
-        name = (el.get("name") or el.get("id") or el.get("guid")).strip()
+        name = next(v.strip() for v in (el.get("name"), el.get("id"), el.get("guid")) if v and v.strip())
         users.append(RefiUser(guid=el.get("guid"), name=name))
     names = [u.name for u in users]
     dupes = {n for n in names if names.count(n) > 1}
@@ -659,7 +671,7 @@ def _read_sources(root, zf: SafeZip, label: str, qde: str, encoding_fallback: st
         warnings.append(f"{label}: skipped non-text sources: " + ", ".join(f"{n} {k}" for k, n in skipped.items()))
     for el in root.iterfind(f"{{{PROJECT_NS}}}Sources/{{{PROJECT_NS}}}TextSource"):
         where = f"{qde} line {el.sourceline}: {_describe(el)}"
-        name = (el.get("name") or el.get("guid")).strip()
+        name = next(v.strip() for v in (el.get("name"), el.get("guid")) if v and v.strip())
         content = el.find(f"{{{PROJECT_NS}}}PlainTextContent")
         path = el.get("plainTextPath")
         if content is not None and path:
