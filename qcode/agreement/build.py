@@ -253,7 +253,10 @@ def report(codings: Any, coders: Sequence[str] | str | None = None, unit: str = 
                              f"(overlap='documents'): {', '.join(excluded[:5])}{' ...' if len(excluded) > 5 else ''}")
             frame = frame[frame["doc_id"].isna() | frame["doc_id"].astype(str).isin(shared_docs)]
     code_list = sorted(frame["code"].unique()) if codes is None else [str(c) for c in codes]
-    labels = dict(zip(frame["code"], frame["code_label"]))
+    labels: dict[str, str] = {}
+    for code, label in zip(frame["code"], frame["code_label"]):
+        if code not in labels or labels[code] == code:  # a real name beats a bare id
+            labels[code] = label
     if unit == "character":
         return _character_report(frame, chosen, code_list, labels, include_uncoded, universe, doc_lengths,
                                  shared_docs, notes)

@@ -63,23 +63,25 @@ def normalize_codings(codings: Any, where: str = "codings", first_line: int | No
     frame = codings.copy() if isinstance(codings, pd.DataFrame) else pd.DataFrame(list(codings))
     if "coder" not in frame.columns:
         raise AgreementError(f"{where}: no 'coder' column (columns: {', '.join(map(str, frame.columns)) or 'none'})")
-    code_col = _first_present(frame, ("code", "code_id", "code_name")) or (
-        "code" if "code" in frame.columns else None)
-    if code_col is None:
+    code_cols = [c for c in ("code", "code_id", "code_name") if c in frame.columns]
+    if not code_cols:
         raise AgreementError(f"{where}: no 'code' column (or 'code_id'/'code_name')")
     if "stale" in frame.columns:
         frame = frame[~frame["stale"].fillna(False).astype(bool)]
     out = pd.DataFrame(index=frame.index)
     out["coder"] = frame["coder"]
-    out["code"] = frame[code_col]
+    code = frame[code_cols[0]].astype(object)
+    for column in code_cols[1:]:  # rows from different sources may name the code in different columns
+        code = code.where(code.notna(), frame[column])
+    out["code"] = code
     for row, (coder, code) in enumerate(zip(out["coder"], out["code"])):
         for field, value in (("coder", coder), ("code", code)):
             if value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == "":
                 raise AgreementError(f"{where}: {at(row)}: empty '{field}'")
     out["coder"] = out["coder"].astype(str).str.strip()
     out["code"] = out["code"].astype(str).str.strip()
-    if "code_name" in frame.columns and code_col != "code_name":
-        out["code_label"] = frame["code_name"].where(frame["code_name"].notna(), frame[code_col]).astype(str)
+    if "code_name" in frame.columns:
+        out["code_label"] = frame["code_name"].where(frame["code_name"].notna(), out["code"]).astype(str)
     else:
         out["code_label"] = out["code"]
     for column in ("doc_id", "start", "end", "text"):
@@ -87,7 +89,7 @@ def normalize_codings(codings: Any, where: str = "codings", first_line: int | No
     has_span = out["doc_id"].notna() & pd.to_numeric(out["start"], errors="coerce").notna() & \
         pd.to_numeric(out["end"], errors="coerce").notna()
     unit = pd.Series([None] * len(out), index=out.index, dtype=object)
-    for column in ("unit", "segment_id"):
+    for column in ("segment_id", "unit"):  # a project's 'unit' column names the segmentation kind
         if column in frame.columns:
             unit = unit.where(unit.notna(), frame[column].astype(object).where(frame[column].notna(), None))
     spans = [span_key(d, s, e) if ok else None for d, s, e, ok in zip(out["doc_id"], out["start"], out["end"], has_span)]
@@ -118,7 +120,7 @@ def normalize_universe(universe: Any) -> pd.DataFrame:
         else:
             frame = pd.DataFrame({"unit": [str(i) for i in items]})
     out = pd.DataFrame(index=frame.index)
-    unit_col = _first_present(frame, ("unit", "segment_id"))
+    unit_col = _first_present(frame, ("segment_id", "unit"))
     for column in ("doc_id", "start", "end", "text"):
         out[column] = frame[column] if column in frame.columns else None
     if unit_col is not None:
