@@ -343,6 +343,18 @@ def _squash(text: str) -> str:
     return " ".join(text.split())
 
 
+def _locate(cell: str, text: str) -> tuple[str, list[int]]:
+    """Where ``cell`` occurs in ``text``: trimmed of spaces first (cells often carry stray ones), else as is."""
+    trimmed = cell.strip()
+    for needle in dict.fromkeys((trimmed, cell)):
+        if not needle:
+            continue
+        hits = [m.start() for m in re.finditer(re.escape(needle), text)]
+        if len(hits) == 1 or (hits and needle == cell):
+            return needle, hits
+    return trimmed, [m.start() for m in re.finditer(re.escape(trimmed), text)] if trimmed else []
+
+
 def resolve_spans(table: CodingTable, texts: Mapping[str, str],
                   segments: Mapping[str, tuple[str, int, int]] | None = None) -> list[dict[str, Any]]:
     """Give every coding document offsets: ``[{"row", "coder", "doc_id", "start", "end", "code_id", "note"}]``.
@@ -382,11 +394,7 @@ def resolve_spans(table: CodingTable, texts: Mapping[str, str],
                 raise InterchangeError(f"{label}: row {c.row}: the text does not match document {doc_id!r} at "
                                        f"{start}:{end} (found {text[start:end][:40]!r})")
         else:
-            needle = c.text
-            hits = [m.start() for m in re.finditer(re.escape(needle), text)] if needle else []
-            if not hits and needle.strip() and needle.strip() != needle:
-                needle = needle.strip()
-                hits = [m.start() for m in re.finditer(re.escape(needle), text)]
+            needle, hits = _locate(c.text, text)
             if not hits:
                 raise InterchangeError(f"{label}: row {c.row}: the text {c.text[:40]!r} is not in document "
                                        f"{doc_id!r}")
