@@ -46,6 +46,7 @@ class SuggestRun:
     seconds: float = 0.0
     out: Path | None = None
     project_report: dict[str, list[str]] | None = None
+    project_run: Any = None
 
 
 def run_record(suggester: Suggester, params: dict[str, Any]) -> dict[str, Any]:
@@ -165,6 +166,9 @@ def suggest_corpus(
     record["run_id"] = run_id
     record["corpus_sha256"] = digest
     pending_run = SuggestRun(run_id=run_id, record=record)
+    if project is not None:  # refuse an incompatible codebook before doing any work
+        record["codebook_version"] = project.set_codebook(suggester.codebook)
+        pending_run.project_report = {"new": [], "unchanged": [], "changed": []}
     writer = open_writer(out, SUGGESTION_COLUMNS) if out is not None else None
     project_rows: list[tuple[str, str, float, int]] = []
     batch: list[Segment] = []
@@ -191,7 +195,8 @@ def suggest_corpus(
             pending_run.documents += 1
             pending_run.warnings.extend(doc.warnings)
             if project is not None:
-                project.add_documents([doc])
+                for key, ids in project.add_documents([doc]).items():
+                    pending_run.project_report.setdefault(key, []).extend(ids)
                 project.add_segments(segments)
             if on_document is not None:
                 on_document(doc)
@@ -218,9 +223,7 @@ def suggest_corpus(
 
             atomic_write_text(Path(str(out) + ".run.json"), json.dumps(record, indent=2, default=str) + "\n")
         if project is not None:
-            codebook_version = project.set_codebook(suggester.codebook)
-            record["codebook"]["version"] = codebook_version or record["codebook"]["version"]
-            project.add_run(record, project_rows)
+            pending_run.project_run = project.add_run(record, project_rows)
     except BaseException:
         if writer is not None:
             writer.abort()

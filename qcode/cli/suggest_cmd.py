@@ -72,6 +72,11 @@ def suggest(
         typer.echo(f"warning: skipped {file}: {reason}", err=True)
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
+    if result.project_report is not None:
+        changed = result.project_report.get("changed", [])
+        for doc_id in changed:
+            typer.echo(f"warning: {doc_id} changed since it was last added to {project}; "
+                       "earlier decisions stay attached to the earlier text", err=True)
     if not quiet:
         _summary(result)
 
@@ -107,6 +112,10 @@ def _summary(result) -> None:
     table.add_row("time", f"{result.seconds:.1f} s")
     if result.out is not None:
         table.add_row("written", f"{result.out} (+ .run.json)")
+    if result.project_report is not None:
+        rep = result.project_report
+        table.add_row("project run", f"{result.project_run} (documents new {len(rep.get('new', []))}, "
+                      f"changed {len(rep.get('changed', []))}, unchanged {len(rep.get('unchanged', []))})")
     console.print(table)
     if result.top_codes:
         top = Table(title="Top codes (rank 1)")

@@ -1,0 +1,142 @@
+"""`qcode suggest` end to end on real files, run as a user runs it (a subprocess)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import DEMO
+
+QCODE = [sys.executable, "-m", "qcode"]
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*QCODE, *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          env=dict(os.environ), timeout=600)
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("suggest") / "suggestions.csv"
+    result = run("suggest", DEMO, "--codebook", "mcn-sst", "--unit", "turn", "--top-k", "3", "--out", out)
+    assert result.returncode == 0, result.stderr
+    return out, result
+
+
+def test_demo_corpus_suggestions_map_back_to_the_source(demo_run):
+    from qcode.ingest import read_corpus
+
+    out, result = demo_run
+    rows = read_rows(out)
+    docs = {d.id: d for d in read_corpus(DEMO)}
+    assert {r["doc_id"] for r in rows} == set(docs)  # every demo document produced suggestions
+    for row in rows:
+        doc = docs[row["doc_id"]]
+        assert doc.text[int(row["start"]):int(row["end"])] == row["text"]
+        assert row["role"] != "interviewer"  # interviewer turns are left out by default
+        assert row["model"].startswith("all-MiniLM-L6-v2@")
+    per_segment = {}
+    for row in rows:
+        per_segment.setdefault(row["segment_id"], []).append(int(row["rank"]))
+    assert all(sorted(r) == [1, 2, 3] for r in per_segment.values())
+    assert "documents" in result.stdout and "Top codes" in result.stdout
+
+
+def test_run_record_names_model_weights_codebook_and_parameters(demo_run):
+    out, _ = demo_run
+    record = json.loads(Path(str(out) + ".run.json").read_text())
+    assert len(record["model"]["weights_sha256"]) == 64
+    assert record["codebook"]["name"] == "mcn-sst" and len(record["codebook"]["version"]) == 16
+    assert record["parameters"]["unit"] == "turn" and record["parameters"]["top_k"] == 3
+    assert record["run_id"] == read_rows(out)[0]["run_id"]
+
+
+def test_same_input_gives_the_same_output(demo_run, tmp_path):
+    out, _ = demo_run
+    again = tmp_path / "again.csv"
+    assert run("suggest", DEMO, "--out", again, "-q").returncode == 0
+    assert again.read_bytes() == out.read_bytes()
+
+
+def test_interviewer_turns_included_on_request_and_other_formats(tmp_path):
+    jsonl = tmp_path / "s.jsonl"
+    parquet = tmp_path / "s.parquet"
+    assert run("suggest", DEMO, "--include-interviewer", "--top-k", "1", "--out", jsonl, "-q").returncode == 0
+    rows = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert any(r["role"] == "interviewer" for r in rows)
+    assert all(r["rank"] == 1 for r in rows)
+    assert run("suggest", DEMO, "--unit", "sentence", "--out", parquet, "-q").returncode == 0
+    import pandas as pd
+
+    frame = pd.read_parquet(parquet)
+    assert set(frame["unit"]) == {"sentence"} and len(frame) > 0
+
+
+def test_one_bad_file_is_skipped_and_counted(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(DEMO, corpus)
+    (corpus / "broken.docx").write_bytes(b"this is not a zip file at all")
+    (corpus / "empty.txt").write_text("")
+    out = tmp_path / "s.csv"
+    result = run("suggest", corpus, "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert "broken.docx" in result.stderr and "empty.txt" in result.stderr
+    assert "Traceback" not in result.stderr
+    docs = {r["doc_id"] for r in read_rows(out)}
+    assert "broken.docx" not in docs and len(docs) >= 5
+    assert "files skipped" in result.stdout
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["suggest", "no/such/folder", "--out", "x.csv"], "no/such/folder"),
+    (["suggest", str(DEMO), "--codebook", "no-such-codebook", "--out", "x.csv"], "no-such-codebook"),
+    (["suggest", str(DEMO), "--out", "x.txt"], "x.txt"),
+    (["suggest", str(DEMO), "--unit", "chapter", "--out", "x.csv"], "chapter"),
+    (["suggest", str(DEMO)], "--out"),
+])
+def test_bad_input_gets_one_line_and_a_nonzero_exit(tmp_path, args, needle):
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode != 0
+    lines = [l for l in result.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and needle in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_empty_folder_is_an_error_and_the_old_output_survives(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = tmp_path / "s.csv"
+    out.write_text("previous results\n")
+    result = run("suggest", empty, "--out", out)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert out.read_text() == "previous results\n"
+    assert not list(tmp_path.glob(".s.csv.*"))  # no temporary left behind
+
+
+def test_suggest_records_the_run_in_a_project(tmp_path):
+    from qcode import open_project
+
+    project = tmp_path / "proj"
+    assert run("init", project).returncode == 0
+    result = run("suggest", DEMO, "--project", project, "--top-k", "2", "-q")
+    assert result.returncode == 0, result.stderr
+    p = open_project(project)
+    runs = p.runs()
+    assert len(runs) == 1
+    sugg = p.suggestions()
+    segs = p.segments()
+    assert len(sugg) > 0 and set(sugg["segment_id"]) <= set(segs["segment_id"])
+    assert sugg.groupby("segment_id")["rank"].max().max() == 2

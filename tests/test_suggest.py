@@ -1,0 +1,119 @@
+"""The Suggester: ranking, thresholds, determinism and learning, with the real model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qcode import Suggester, load_codebook
+from qcode.document import Segment
+from qcode.errors import QcodeError
+
+FUNDING = "Every April we have to go back and bid for the money again, and nobody knows if the post will survive."
+RECORDS = ("The hospice uses one records system and the hospital another, so at night I can't see what "
+           "medication the GP has prescribed.")
+TRAINING = "The study days were brilliant, but they were all in the city and my nurses couldn't get the time off."
+
+
+def test_ranks_codable_leaves_with_their_domain(mcn_suggester):
+    cb = mcn_suggester.codebook
+    out = mcn_suggester.suggest([FUNDING], top_k=5)[0]
+    assert [s.rank for s in out] == [1, 2, 3, 4, 5]
+    assert [s.score for s in out] == sorted((s.score for s in out), reverse=True)
+    leaf_ids = {c.id for c in cb.leaves()}
+    assert all(s.code_id in leaf_ids for s in out)
+    for s in out:
+        assert s.parent_id == cb.root_of(s.code_id).id
+        assert s.parent_name == cb.root_of(s.code_id).name
+    assert len(mcn_suggester.target_codes) == 19
+
+
+@pytest.mark.parametrize("text, expected", [
+    (FUNDING, "infrastructure.funding"),
+    (RECORDS, "technology.data-sharing"),
+    (TRAINING, "processes.training"),
+])
+def test_plain_statements_get_their_theme_in_top_3(mcn_suggester, text, expected):
+    top3 = [s.code_id for s in mcn_suggester.suggest(text, top_k=3)[0]]
+    assert expected in top3
+
+
+def test_same_input_same_output_and_batch_independence(mcn_suggester):
+    alone = mcn_suggester.score([RECORDS])
+    batch = mcn_suggester.score([FUNDING, RECORDS, TRAINING])
+    np.testing.assert_allclose(alone[0], batch[1], atol=1e-5)
+    again = mcn_suggester.suggest([FUNDING, RECORDS], top_k=3)
+    assert again == mcn_suggester.suggest([FUNDING, RECORDS], top_k=3)
+
+
+def test_segments_are_accepted_as_inputs(mcn_suggester):
+    seg = Segment(id="s-x", doc_id="d", start=0, end=len(FUNDING), text=FUNDING, unit="turn")
+    assert mcn_suggester.suggest([seg])[0] == mcn_suggester.suggest([FUNDING])[0]
+
+
+def test_threshold_and_multi_label(mcn_suggester):
+    full = mcn_suggester.suggest([FUNDING], top_k=None)[0]
+    assert len(full) == 19
+    cut = full[2].score
+    kept = mcn_suggester.suggest([FUNDING], top_k=None, threshold=cut, multi_label=True)[0]
+    assert [s.code_id for s in kept] == [s.code_id for s in full[:3]]
+    nothing = mcn_suggester.suggest([FUNDING], top_k=3, threshold=10.0, multi_label=True)[0]
+    assert nothing == []
+    # single-label mode keeps the best code even when everything is under the threshold
+    best_only = mcn_suggester.suggest([FUNDING], top_k=3, threshold=10.0)[0]
+    assert [s.code_id for s in best_only] == [full[0].code_id]
+
+
+def test_identity_records_model_codebook_and_params(mcn_suggester):
+    ident = mcn_suggester.identity()
+    assert ident["model"]["name"] == "all-MiniLM-L6-v2"
+    assert len(ident["model"]["weights_sha256"]) == 64
+    assert ident["codebook"] == {"name": "mcn-sst", "version": mcn_suggester.codebook.version}
+    assert ident["params"]["lexical_weight"] == mcn_suggester.params.lexical_weight
+
+
+def test_learning_accepts_and_rejects_change_the_ranking(embedder, tmp_path):
+    cb = load_codebook("mcn-sst")
+    s = Suggester(cb, model=embedder)
+    probe = "The minibus to the hub leaves at six and the parents' group meets on Thursdays."
+    before = {x.code_id: x.score for x in s.suggest(probe, top_k=None)[0]}
+    target = min(before, key=before.get)  # the code the model likes least for this text
+    taught = [
+        "The minibus to the hub leaves early and the parents' group meets weekly.",
+        "Parents ride the minibus to the hub for the Thursday group.",
+        "We run a minibus so families can reach the parents' group at the hub.",
+    ]
+    s.learn(taught, [target] * 3, [True] * 3)
+    after = {x.code_id: x.score for x in s.suggest(probe, top_k=None)[0]}
+    assert after[target] > before[target]
+    assert s.suggest(probe, top_k=3)[0][0].code_id == target
+
+    # a rejection of the now-top code for this exact passage pushes it down again
+    s.learn([probe], [target], [False])
+    rejected = {x.code_id: x.score for x in s.suggest(probe, top_k=None)[0]}
+    assert rejected[target] < after[target]
+
+    # the learned state survives a save and reload bit for bit
+    state = s.save_state(tmp_path / "state.json")
+    fresh = Suggester(cb, model=embedder).load_state(state)
+    np.testing.assert_allclose(fresh.score([probe]), s.score([probe]), atol=1e-6)
+    assert fresh.identity()["learned_state"] == s.identity()["learned_state"]
+
+
+def test_learn_validates_its_inputs(mcn_suggester):
+    with pytest.raises(QcodeError, match="equal length"):
+        mcn_suggester.learn(["a", "b"], ["infrastructure.funding"], [True, False])
+    with pytest.raises(QcodeError, match="no-such-code"):
+        mcn_suggester.learn(["a"], ["no-such-code"], [True])
+
+
+def test_classifier_takes_part_once_a_code_has_enough_labels(embedder):
+    from qcode.suggest import RankingParams
+
+    cb = load_codebook("mcn-sst")
+    s = Suggester(cb, model=embedder, params=RankingParams(min_labels=3))
+    pos = [f"The hospice van number {i} broke down on the moor road again." for i in range(4)]
+    neg = [f"We agreed the new guideline number {i} at the steering group." for i in range(4)]
+    s.learn(pos + neg, ["infrastructure.geography"] * 8, [True] * 4 + [False] * 4)
+    assert "infrastructure.geography" in s._classifiers
+    assert s.suggest("The van broke down on the moor road.", top_k=1)[0][0].code_id == "infrastructure.geography"
