@@ -400,6 +400,19 @@ def run_review(project: Any, coder: str, order: str = "document", blind: bool = 
                             top_k=top_k, include_interviewer=include_interviewer)
     keys = KeyReader(stdin)
     clear = "\x1b[2J\x1b[H" if keys.tty and out.isatty() else "\n"
+    try:
+        _loop(session, keys, out, clear)
+    except KeyboardInterrupt:  # Ctrl-C between keys: every returned decision is already durable
+        out.write("\ninterrupted")
+    done, total = session.progress()
+    out.write(f"\nsaved {session.session_decisions} decisions this session; {done}/{total} reviewed by "
+              f"{session.coder}. Run the same command to resume.\n")
+    out.flush()
+    return session
+
+
+def _loop(session: ReviewSession, keys: KeyReader, out: TextIO, clear: str) -> None:
+    """Draw, read a key, act; until q (or Ctrl-C / end of input)."""
     actions: dict[str, Callable[[], None]] = {"r": session.reject, "s": session.skip, "\n": session.next}
     while True:
         out.write(clear + session.render() + "\n")
@@ -432,8 +445,3 @@ def run_review(project: Any, coder: str, order: str = "document", blind: bool = 
             session.set_note(keys.line("note: ", out))
         elif key:
             session.message = f"unknown key {key!r}: press ? for help"
-    done, total = session.progress()
-    out.write(f"\nsaved {session.session_decisions} decisions this session; {done}/{total} reviewed by "
-              f"{session.coder}. Run the same command to resume.\n")
-    out.flush()
-    return session
