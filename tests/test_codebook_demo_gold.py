@@ -143,3 +143,18 @@ def test_gold_quotes_land_in_participant_turns_after_ingest():
             turns = [t for t in doc.turns if t.start <= start and end <= t.end]
             assert len(turns) == 1, f"{name}: {quote!r} is not inside exactly one turn"
             assert turns[0].role == PARTICIPANT, f"{name}: {quote!r} is in a {turns[0].role} turn"
+
+
+def test_gold_quotes_do_not_echo_the_codebook_examples():
+    """The demo gold must not flatter the ranker: no 7-word run is shared with the codebook's text."""
+
+    def shingles(text: str) -> set[tuple[str, ...]]:
+        words = re.findall(r"[a-z0-9]+", text.lower().replace("\u2019", "").replace("'", ""))
+        return {tuple(words[i:i + 7]) for i in range(len(words) - 6)}
+
+    codebook_text = set()
+    for code in load_codebook("mcn-sst"):
+        for text in (code.definition, *code.inclusion, *code.exclusion, *code.examples):
+            codebook_text |= shingles(text)
+    for row in read_gold():
+        assert not (shingles(row["quote"]) & codebook_text), row["quote"]
