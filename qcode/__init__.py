@@ -36,6 +36,7 @@ _LAZY = {
     "load_embedder": "qcode.embed",
     "open_project": "qcode.project",
     "init_project": "qcode.project",
+    "read_qdc": "qcode.interchange.refi", "write_qdc": "qcode.interchange.refi", "import_qdpx": "qcode.interchange.refi", "export_qdpx": "qcode.interchange.refi",
 }
 
 __all__ = sorted(_LAZY) + ["agreement", "__version__"]

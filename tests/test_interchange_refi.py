@@ -511,3 +511,41 @@ def test_stale_codings_are_left_out_of_an_export_with_a_warning(tmp_path):
     assert any("earlier versions" in w for w in summary["warnings"])
     back = read_qdpx(out)
     assert {s.name: s.text for s in back.sources}["site b/int2.txt"] == changed
+
+
+def test_agreement_between_a_qcode_coder_and_a_coder_from_another_tool(tmp_path):
+    """The point of import: compare a coder who worked elsewhere with one who worked in qcode."""
+    from qcode import agreement
+
+    text = "P1: The waiting list is long 😀 and the bus costs too much.\nP2: Ça coûte cher."
+    project = init_project(tmp_path / "p", codebook=Codebook("ours", [Code("acc", "Access"), Code("cost", "Cost")]))
+    project.add_documents([Document("Interview 1", text, [Turn(0, len(text))])])
+    wait = (text.index("The waiting"), text.index(" and the bus"))
+    bus = (text.index("the bus"), text.index(".\nP2"))
+    project.code_span("alice", "Interview 1", *wait, "acc")
+    project.code_span("alice", "Interview 1", *bus, "cost")
+
+    def other_tool_file(name: str, cost_span: tuple[int, int]) -> Path:
+        cost_guid = "77777777-7777-4777-8777-777777777777"
+        qde = simple_qde(*wait).replace(
+            "</Codes>", f'<Code guid="{cost_guid}" name="Cost" isCodable="true"/></Codes>').replace(
+            "</TextSource>", f"""<PlainTextSelection guid="12121212-1212-4212-8212-121212121212"
+              startPosition="{cost_span[0]}" endPosition="{cost_span[1]}" creatingUser="{USER}">
+              <Coding guid="13131313-1313-4313-8313-131313131313" creatingUser="{USER}">
+              <CodeRef targetGUID="{cost_guid}"/></Coding></PlainTextSelection></TextSource>""")
+        return make_qdpx(tmp_path / name, qde, good_members(text))
+
+    import_qdpx(project, other_tool_file("same.qdpx", bus))
+    lengths = {"Interview 1": len(text)}
+    same = agreement.report(project.codings(), unit="character", n_boot=0, doc_lengths=lengths)
+    assert same.coders == ["alice", "nora"]
+    assert list(same.per_code.set_index("code").loc[["acc", "cost"], "percent_agreement"]) == [1.0, 1.0]
+
+    other = init_project(tmp_path / "q", codebook=project.codebook)
+    other.add_documents([Document("Interview 1", text, [Turn(0, len(text))])])
+    other.code_span("alice", "Interview 1", *wait, "acc")
+    other.code_span("alice", "Interview 1", *bus, "cost")
+    import_qdpx(other, other_tool_file("differ.qdpx", (text.index("Ça"), len(text))))
+    differ = agreement.report(other.codings(), unit="character", n_boot=0, doc_lengths=lengths)
+    table = differ.per_code.set_index("code")
+    assert table.loc["acc", "percent_agreement"] == 1.0 and table.loc["cost", "percent_agreement"] < 1.0

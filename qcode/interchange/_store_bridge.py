@@ -132,9 +132,13 @@ def import_refi_project(project: Any, proj: RefiProject, label: str) -> dict[str
             project.record_many(events)
         except ProjectError as exc:
             raise InterchangeError(f"{label}: {exc}") from None
+    warnings = list(proj.warnings)
+    if doc_report["changed"]:
+        warnings.append(f"{label}: the text of {doc_report['changed']} differs from the project's; a new version "
+                        "was stored and codings made on the old text are now stale")
     return {"file": label, "documents": doc_report, "coders": [u.name for u in proj.users],
             "codes_added": added_codes if current_cb is not None else len(proj.codebook.codes),
-            "codings": len(events), "already_present": duplicates, "warnings": list(proj.warnings)}
+            "codings": len(events), "already_present": duplicates, "warnings": warnings}
 
 
 def import_project(project: Any, path: str | Path, encoding_fallback: str | None = None) -> dict[str, Any]:
