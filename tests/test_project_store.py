@@ -416,3 +416,19 @@ def test_status_counts(project):
     assert info["documents"] == 2 and info["segments"] == len(sample_documents()[1]) and info["runs"] == 1
     assert info["suggestions"] == len(project.suggestions())
     assert info["coders"]["alice"] == {"decisions": 2, "undos": 1, "codings": 1}
+
+
+def test_labels_keep_standing_rejections_and_drop_undone_decisions(project):
+    a, b = participant_segment(project, 0).segment_id, participant_segment(project, 1).segment_id
+    project.decide("alice", a, "funding", "accept")
+    project.decide("alice", a, "staffing", "reject")
+    project.decide("alice", b, "funding", "accept")
+    project.decide("alice", b, "funding", "reject")   # change of mind: the reject stands
+    project.decide("alice", b, "communication", "accept")
+    project.undo("alice")                            # ...and this accept never happened
+    labels = project.labels()
+    got = {(r.segment_id, r.code_id): bool(r.accepted) for r in labels.itertuples(index=False)}
+    assert got == {(a, "funding"): True, (a, "staffing"): False, (b, "funding"): False}
+    assert "verdict" not in labels.columns
+    assert labels["text"].tolist() == [project.segments().set_index("segment_id").loc[s, "text"]
+                                       for s in labels["segment_id"]]

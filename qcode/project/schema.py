@@ -115,6 +115,7 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_by_coder ON events (coder, event_id);
 CREATE INDEX IF NOT EXISTS events_by_segment ON events (segment_id);
+CREATE INDEX IF NOT EXISTS events_by_undoes ON events (undoes);
 
 CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
 BEGIN

@@ -889,6 +889,21 @@ class Project:
         return derive_codings(self.decisions(coder), self._migrations(), self._codebook_or_none(),
                               self._latest_versions())
 
+    def labels(self, coder: str | None = None):
+        """Current accept/reject labels per (coder, passage, code), for learning from decisions.
+
+        Like :meth:`codings` but rejections that stand are kept too, with a
+        boolean ``accepted`` column; undone decisions, undo events and skips
+        are left out, and a change of mind keeps only the latest verdict.
+
+        >>> labels = project.labels()                                   # doctest: +SKIP
+        >>> suggester.learn(labels["text"], labels["code_id"], labels["accepted"])  # doctest: +SKIP
+        """
+        frame = derive_codings(self.decisions(coder), self._migrations(), self._codebook_or_none(),
+                               self._latest_versions(), keep_rejected=True)
+        frame.insert(frame.columns.get_loc("coder") + 1, "accepted", frame.pop("verdict") == "accept")
+        return frame
+
     # -- summaries -----------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         """Counts for ``qcode status``: documents, segments, runs, suggestions, decisions per coder."""
@@ -926,17 +941,21 @@ class Project:
 # -- pure helpers -------------------------------------------------------------------
 
 def derive_codings(decisions, migrations: Mapping[str, str | None], codebook: Codebook | None,
-                   latest: Mapping[str, tuple[int, str]]):
+                   latest: Mapping[str, tuple[int, str]], keep_rejected: bool = False):
     """Current codings from a decision log (pure function of its inputs).
 
     ``decisions`` is the frame of :meth:`Project.decisions`; ``migrations``
     maps dropped code ids to their new id (or None); ``latest`` maps doc_id to
-    (current version, sha256). Returns the frame described in :meth:`Project.codings`.
+    (current version, sha256). Returns the frame described in
+    :meth:`Project.codings`; with ``keep_rejected`` the standing rejections
+    are kept too and a ``verdict`` column tells them apart.
     """
     import pandas as pd
 
     columns = ["doc_id", "doc_version", "segment_id", "start", "end", "text", "code_id", "code_name",
                "coder", "time", "event_id", "source", "note", "stale"]
+    if keep_rejected:
+        columns.insert(columns.index("coder") + 1, "verdict")
     live = decisions[(~decisions["undone"]) & decisions["verdict"].isin(["accept", "reject"])].copy()
     if live.empty:
         return pd.DataFrame(columns=columns)
@@ -954,7 +973,7 @@ def derive_codings(decisions, migrations: Mapping[str, str | None], codebook: Co
     live = live[live["code_id"].notna()]
     key = ["coder", "doc_id", "doc_version", "start", "end", "code_id"]
     last = live.sort_values("event_id").groupby(key, sort=False, dropna=False).tail(1)
-    kept = last[last["verdict"] == "accept"].copy()
+    kept = (last if keep_rejected else last[last["verdict"] == "accept"]).copy()
     kept["code_name"] = [codebook.get(c).name if codebook is not None and codebook.get(c) is not None else c
                          for c in kept["code_id"]]
     kept["stale"] = [int(v) != latest.get(d, (v, ""))[0] for d, v in zip(kept["doc_id"], kept["doc_version"])]
