@@ -72,7 +72,7 @@ class RankingParams:
     evidence_weight: float = 0.5
     evidence_top_n: int = 2
     parent_weight: float = 0.3
-    lexical_weight: float = 0.3
+    lexical_weight: float = 0.5
     counter_weight: float = 1.0
     min_labels: int = 8
     classifier_weight: float = 0.5
