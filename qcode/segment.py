@@ -86,6 +86,9 @@ class TokenCounter:
         self.tokenizer.no_padding()
         self.special_tokens = special_tokens
 
+    #: WordPiece never makes more pieces than characters, so short texts need no counting (see :func:`fits`).
+    at_most_one_token_per_char = True
+
     def __call__(self, text: str) -> int:
         return len(self.tokenizer.encode(text, add_special_tokens=False).ids) + self.special_tokens
 
@@ -103,6 +106,20 @@ def default_token_counter() -> TokenCounter:
 def _count_many(count: TokenCount, texts: Sequence[str]) -> list[int]:
     many = getattr(count, "many", None)
     return list(many(texts)) if many is not None else [count(t) for t in texts]
+
+
+def _surely_fits(count: TokenCount, text: str, max_tokens: int) -> bool:
+    """True when ``text`` fits without counting: a counter that never makes more tokens than characters."""
+    return bool(getattr(count, "at_most_one_token_per_char", False)) and len(text) + getattr(count, "special_tokens", 0) <= max_tokens
+
+
+def fits(count: TokenCount, text: str, max_tokens: int) -> bool:
+    """Whether ``text`` is at most ``max_tokens`` tokens (skips the tokenizer for short texts when it can).
+
+    >>> fits(TokenCounter(), "A short sentence.", 256)
+    True
+    """
+    return _surely_fits(count, text, max_tokens) or count(text) <= max_tokens
 
 
 # ---------------------------------------------------------------- sentences
@@ -170,7 +187,7 @@ def sentence_spans(text: str, start: int, end: int) -> list[Span]:
     pieces = [piece for block in blocks(text, start, end) for piece in _chunks(text, *block)]
     nlp = _sentencizer()
     spans: list[Span] = []
-    for (offset, _), parsed in zip(pieces, nlp.pipe(text[a:b] for a, b in pieces)):
+    for (offset, _), parsed in zip(pieces, nlp.pipe((text[a:b] for a, b in pieces), batch_size=4)):
         for sent in parsed.sents:
             span = _trim(text, offset + sent.start_char, offset + sent.end_char)
             if span:
@@ -241,7 +258,7 @@ def windows(text: str, span: Span, count: TokenCount, max_tokens: int) -> list[S
     [(0, 8), (9, 20)]
     """
     start, end = span
-    if end - start <= _COUNT_WHOLE_CHARS and count(text[start:end]) <= max_tokens:
+    if end - start <= _COUNT_WHOLE_CHARS and fits(count, text[start:end], max_tokens):
         return [span]
     return _pack(text, sentence_spans(text, start, end), count, max_tokens, count(""), words=False)
 
@@ -291,10 +308,14 @@ def _unit_spans(doc: Document, unit: str, turn: Turn, count: TokenCount, max_tok
         return [w for block in blocks(text, turn.start, turn.end) for w in windows(text, block, count, max_tokens)]
     # sentence
     spans = sentence_spans(text, turn.start, turn.end)
+    unsure = [i for i, (a, b) in enumerate(spans) if not _surely_fits(count, text[a:b], max_tokens)]
+    too_long = {i for i, n in zip(unsure, _count_many(count, [text[a:b] for a, b in (spans[i] for i in unsure)])) if n > max_tokens}
+    if not too_long:
+        return spans
     overhead = count("")
     result: list[Span] = []
-    for span, n in zip(spans, _count_many(count, [text[a:b] for a, b in spans])):
-        result.extend([span] if n <= max_tokens else _pack(text, [span], count, max_tokens, overhead, words=False))
+    for index, span in enumerate(spans):
+        result.extend(_pack(text, [span], count, max_tokens, overhead, words=False) if index in too_long else [span])
     return result
 
 
