@@ -99,6 +99,20 @@ def test_corpus_has_the_promised_formats():
     assert "Facilitator" in speakers and len(speakers - {"Facilitator"}) >= 4
 
 
+def test_reading_the_demo_folder_gives_exactly_the_five_transcripts():
+    """README.md and gold.csv are listed in .qcodeignore, so `qcode suggest corpora/demo` sees only transcripts."""
+    import warnings
+
+    from qcode.ingest import read_corpus
+
+    corpus = read_corpus(DEMO)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no file may be skipped or read with a fallback
+        ids = sorted(doc.id for doc in corpus)
+    assert ids == sorted({row["doc"] for row in read_gold()})
+    assert corpus.skipped == []
+
+
 def test_make_docx_rebuilds_the_committed_docx(tmp_path):
     spec = importlib.util.spec_from_file_location("make_docx", DEMO / "make_docx.py")
     module = importlib.util.module_from_spec(spec)
