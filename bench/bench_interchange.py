@@ -18,7 +18,6 @@ import time
 import zipfile
 from pathlib import Path
 
-from qcode.codebook import load_codebook
 from qcode.document import Document, Turn
 from qcode.interchange.refi import export_qdpx, import_qdpx, read_qdpx
 from qcode.interchange.spreadsheet import export_codings_table

@@ -44,7 +44,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ..codebook import Code, Codebook
 from ..errors import CodebookError, InterchangeError
