@@ -159,3 +159,29 @@ def test_commands_have_examples_in_help():
     for command in (["init"], ["decide"], ["undo"], ["review"], ["export"], ["status"], ["codebook", "use"]):
         result = qcode(*command, "--help")
         assert result.returncode == 0 and "Example: qcode" in result.stdout, command
+
+
+def test_export_file_gets_the_usual_permissions(project, tmp_path):
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    out = tmp_path / "codings.jsonl"
+    assert qcode("export", project.path, "--out", out).returncode == 0
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_export_qdpx_goes_through_the_interchange_writer(project, tmp_path):
+    import zipfile
+
+    seg = first_participant(project)
+    project.decide("alice", seg.segment_id, "funding", "accept")
+    out = tmp_path / "study.qdpx"
+    result = qcode("export", project.path, "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert "1 codings" in result.stdout
+    with zipfile.ZipFile(out) as archive:
+        names = archive.namelist()
+        qde = archive.read("project.qde").decode("utf-8")
+    assert "project.qde" in names and sum(n.startswith("sources/") for n in names) == 2
+    assert 'name="alice"' in qde

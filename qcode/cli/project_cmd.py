@@ -142,8 +142,11 @@ def export(
     if out.suffix.lower() == ".qdpx":
         from ..interchange.refi import export_qdpx
 
-        export_qdpx(proj, out)
-        typer.echo(f"wrote {out}")
+        summary = export_qdpx(proj, out) or {}
+        for warning in summary.get("warnings", []):
+            typer.echo(f"warning: {warning}", err=True)
+        counts = ", ".join(f"{summary[k]} {k}" for k in ("sources", "codes", "users", "codings") if k in summary)
+        typer.echo(f"wrote {out}" + (f" ({counts})" if counts else ""))
         return
     export_table(proj, what, out, coder=coder)
     rows = len(proj.decisions(coder) if what == "decisions" else proj.codings(coder))
