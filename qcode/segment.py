@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 import sys
 import types
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
@@ -86,8 +87,10 @@ class TokenCounter:
         self.tokenizer.no_padding()
         self.special_tokens = special_tokens
 
-    #: WordPiece never makes more pieces than characters, so short texts need no counting (see :func:`fits`).
-    at_most_one_token_per_char = True
+    #: WordPiece never makes more pieces than the NFD-decomposed text has characters
+    #: (a Hangul syllable decomposes into up to 3 jamo, each can be a piece), so
+    #: short texts need no counting (see :func:`fits`).
+    at_most_one_token_per_nfd_char = True
 
     def __call__(self, text: str) -> int:
         return len(self.tokenizer.encode(text, add_special_tokens=False).ids) + self.special_tokens
@@ -109,8 +112,13 @@ def _count_many(count: TokenCount, texts: Sequence[str]) -> list[int]:
 
 
 def _surely_fits(count: TokenCount, text: str, max_tokens: int) -> bool:
-    """True when ``text`` fits without counting: a counter that never makes more tokens than characters."""
-    return bool(getattr(count, "at_most_one_token_per_char", False)) and len(text) + getattr(count, "special_tokens", 0) <= max_tokens
+    """True when ``text`` fits without counting: a counter that never makes more tokens than NFD characters."""
+    if not getattr(count, "at_most_one_token_per_nfd_char", False):
+        return False
+    room = max_tokens - getattr(count, "special_tokens", 0)
+    if len(text) > room:
+        return False
+    return text.isascii() or len(unicodedata.normalize("NFD", text)) <= room
 
 
 def fits(count: TokenCount, text: str, max_tokens: int) -> bool:

@@ -16,7 +16,7 @@ from qcode.errors import InputError
 from qcode.ingest import read_corpus, read_document
 from qcode.ingest.text import document_from_text
 from qcode.segment import (DEFAULT_MAX_TOKENS, UNITS, TokenCounter, default_token_counter, model_tokenizer_path,
-                           segment, segment_corpus, sentence_spans)
+                           fits, segment, segment_corpus, sentence_spans)
 
 DATA = Path(__file__).parent / "data" / "ingest"
 DEMO = Path(__file__).parent.parent / "corpora" / "demo"
@@ -159,9 +159,28 @@ def test_default_counter_matches_the_models_own_tokenizer():
     transformers = pytest.importorskip("transformers")
     reference = transformers.AutoTokenizer.from_pretrained(str(model_tokenizer_path().parent))
     count = TokenCounter()
-    texts = ["Hello world.", "Children's palliative care — the network’s hospices, naïvely.", "x" * 700, "", "P12: 00:01:23 🙂"]
+    texts = ["Hello world.", "Children's palliative care — the network’s hospices, naïvely.", "x" * 700, "", "P12: 00:01:23 🙂",
+             "한국어 텍스트입니다", "ﬁnance İstanbul ß"]
     assert [count(t) for t in texts] == [len(reference(t)["input_ids"]) for t in texts]
     assert count.many(texts) == [count(t) for t in texts]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=60), st.integers(10, 80))
+def test_the_no_count_shortcut_never_lets_an_overlong_text_through(text, max_tokens):
+    count = default_token_counter()
+    if fits(count, text, max_tokens):
+        assert count(text) <= max_tokens
+    assert fits(count, text, max_tokens) == (count(text) <= max_tokens)
+
+
+def test_hangul_is_counted_not_assumed_short():
+    count = default_token_counter()
+    text = "한국어 텍스트입니다 " * 10  # 100 characters, about 220 word pieces
+    assert len(text) < 256 - 2 and count(text) > 200
+    assert not fits(count, text, 120)
+    [doc] = [document_from_text("P1: " + text.strip(), doc_id="ko.txt")]
+    check_segments(doc, segment(doc, unit="turn", max_tokens=120), 120, count)
 
 
 def test_ids_are_stable_across_runs_and_differ_between_units():
