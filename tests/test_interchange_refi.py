@@ -548,3 +548,20 @@ def test_agreement_between_a_qcode_coder_and_a_coder_from_another_tool(tmp_path)
     differ = agreement.report(other.codings(), unit="character", n_boot=0, doc_lengths=lengths)
     table = differ.per_code.set_index("code")
     assert table.loc["acc", "percent_agreement"] == 1.0 and table.loc["cost", "percent_agreement"] < 1.0
+
+
+unicode_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r"),
+                       min_size=1, max_size=300)
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=unicode_text, cuts=st.lists(st.tuples(st.integers(0, 300), st.integers(1, 40)), min_size=1, max_size=6))
+def test_any_text_and_spans_survive_write_and_read_exactly(tmp_path_factory, text, cuts):
+    spans = sorted({(min(s, len(text) - 1), min(min(s, len(text) - 1) + n, len(text))) for s, n in cuts})
+    cb = Codebook("h", [Code("c", "C")])
+    proj = RefiProject("h", [RefiUser(USER, "nora")], cb, [RefiSource(SRC, "doc", text)],
+                       [RefiCoding(SRC, s, e, code_guid("h", cb.codes[0]), USER) for s, e in spans])
+    path = write_qdpx(proj, tmp_path_factory.mktemp("h") / "h.qdpx")
+    back = read_qdpx(path)
+    assert back.sources[0].text == text
+    assert sorted((c.start, c.end) for c in back.codings) == spans

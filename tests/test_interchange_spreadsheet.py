@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
 from qcode.codebook import Code, Codebook
@@ -193,3 +195,28 @@ def test_read_codings_table_rejects_unknown_formats(tmp_path):
     (tmp_path / "x.ods").write_bytes(b"")
     with pytest.raises(InterchangeError, match=r"unknown spreadsheet format '\.ods'"):
         read_codings_table(tmp_path / "x.ods", CB)
+
+
+cell_text = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from('\n",;='),
+                    min_size=1, max_size=60)
+
+
+@settings(max_examples=80, deadline=None)
+@given(pieces=st.lists(cell_text, min_size=1, max_size=5), shape=st.sampled_from(["long", "wide"]))
+def test_csv_rows_round_trip_through_bytes(tmp_path_factory, pieces, shape):
+    """Quotes, separators, newlines and '=' in the coded text survive CSV writing and reading."""
+    import pandas as pd
+
+    from qcode.interchange.spreadsheet import codings_to_rows, resolve_spans, rows_to_bytes
+
+    text = "|".join(pieces)
+    frame = pd.DataFrame([{"doc_id": "d.txt", "start": sum(len(p) + 1 for p in pieces[:i]),
+                           "end": sum(len(p) + 1 for p in pieces[:i]) + len(piece), "text": piece,
+                           "code_id": ("wait", "trust")[i % 2], "coder": "al"} for i, piece in enumerate(pieces)])
+    header, rows = codings_to_rows(frame, shape, CB)
+    path = tmp_path_factory.mktemp("csv") / "c.csv"
+    path.write_bytes(rows_to_bytes(header, rows, ".csv"))
+    table = read_codings_table(path, CB)
+    placed = resolve_spans(table, {"d.txt": text})
+    assert sorted((p["start"], p["end"], p["code_id"]) for p in placed) == \
+        sorted(zip(frame["start"], frame["end"], frame["code_id"]))
