@@ -330,12 +330,12 @@ class Suggester:
         for row, ranking in zip(scores, order):
             picked = []
             for j in ranking[: (top_k or len(targets))]:
-                s = float(row[j])
+                s = round(float(row[j]), 6)  # compare what is reported
                 if threshold is not None and s < threshold and (multi_label or picked):
                     break
                 code = targets[j]
                 root = roots[code.id]
-                picked.append(Suggestion(code.id, code.name, round(s, 6), len(picked) + 1,
+                picked.append(Suggestion(code.id, code.name, s, len(picked) + 1,
                                          root.id if root else None, root.name if root else None))
             out.append(picked)
         return out
@@ -378,17 +378,15 @@ class Suggester:
         return self
 
     def learn_from(self, project: Any, coder: str | None = None) -> "Suggester":
-        """Learn from the current accept/reject decisions recorded in a project."""
-        decisions = project.decisions()
-        if coder is not None:
-            decisions = decisions[decisions["coder"] == coder]
-        decisions = decisions[decisions["verdict"].isin(["accept", "reject"])]
-        # the latest verdict of each coder on each (passage, code) is the one that stands
-        decisions = decisions.sort_values("event_id").drop_duplicates(
-            subset=["coder", "doc_id", "start", "end", "code_id"], keep="last")
-        decisions = decisions[decisions["code_id"].isin([c.id for c in self.codebook.codes])]
-        return self.learn(decisions["text"].tolist(), decisions["code_id"].tolist(),
-                          (decisions["verdict"] == "accept").tolist())
+        """Learn from the accept/reject decisions that currently stand in a project.
+
+        Undone decisions and skips are left out and a change of mind keeps only
+        the latest verdict (see :meth:`qcode.project.Project.labels`). With
+        ``coder``, only that coder's decisions are used.
+        """
+        labels = project.labels(coder)
+        labels = labels[labels["code_id"].isin([c.id for c in self.codebook.codes])]
+        return self.learn(labels["text"].tolist(), labels["code_id"].tolist(), labels["accepted"].tolist())
 
     def _fit_classifiers(self) -> None:
         from sklearn.linear_model import LogisticRegression

@@ -117,3 +117,25 @@ def test_classifier_takes_part_once_a_code_has_enough_labels(embedder):
     s.learn(pos + neg, ["infrastructure.geography"] * 8, [True] * 4 + [False] * 4)
     assert "infrastructure.geography" in s._classifiers
     assert s.suggest("The van broke down on the moor road.", top_k=1)[0][0].code_id == "infrastructure.geography"
+
+
+def test_learn_from_a_project_uses_standing_decisions_only(embedder, tmp_path):
+    from qcode.document import Document, Turn, segment_id
+    from qcode.project import init_project
+
+    text = "P1: The van to the hub broke down again.\nP2: We agreed the new guideline at the steering group."
+    doc = Document(id="d.txt", text=text, turns=[Turn(4, 40, "P1", "participant"), Turn(45, len(text), "P2", "participant")])
+    segs = [Segment(segment_id("d.txt", "turn", t.start, t.end), "d.txt", t.start, t.end, text[t.start:t.end], "turn",
+                    t.speaker, t.role) for t in doc.turns]
+    project = init_project(tmp_path / "p", codebook="mcn-sst")
+    project.add_documents([doc])
+    project.add_segments(segs)
+    project.decide("ana", segs[0].id, "infrastructure.geography", "accept")
+    project.decide("ana", segs[1].id, "processes.best-practice", "accept")
+    project.decide("ana", segs[1].id, "infrastructure.funding", "reject")
+    project.undo("ana")  # takes the rejection back
+    s = Suggester("mcn-sst", model=embedder).learn_from(project)
+    assert s._learned.accepted == {"infrastructure.geography": [segs[0].text],
+                                   "processes.best-practice": [segs[1].text]}
+    assert s._learned.rejected == {}
+    assert s.identity()["learned_decisions"] == 2

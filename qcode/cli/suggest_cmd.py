@@ -26,11 +26,17 @@ def suggest(
     max_tokens: int = typer.Option(256, "--max-tokens", min=16, help="Token budget per segment; longer turns are split."),
     id_column: Optional[str] = typer.Option(None, "--id-column", help="For .csv/.xlsx responses: the id column."),
     text_column: Optional[str] = typer.Option(None, "--text-column", help="For .csv/.xlsx responses: the text column."),
+    learn: bool = typer.Option(False, "--learn", help="With --project: learn from the accept/reject decisions recorded there first."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ) -> None:
     """Suggest codes for every segment of a folder of transcripts.
 
     Example: qcode suggest corpora/demo --codebook mcn-sst --unit turn --top-k 3 --out suggestions.csv
+
+    With --project the documents, segments, codebook version and the run (model
+    name and weights hash, parameters) are recorded in the project; --learn first
+    learns from the accept/reject decisions coders have made there, and saves
+    the learned state as suggester-state.json in the project folder.
     """
     import sys
 
@@ -49,6 +55,11 @@ def suggest(
 
         proj = open_project(project)
     suggester = Suggester(codebook, model=load_embedder(model, backend=backend))
+    if learn:
+        if proj is None:
+            raise InputError("--learn needs --project PROJECT (the decisions to learn from live there)")
+        suggester.learn_from(proj)
+        suggester.save_state(proj.path / "suggester-state.json")
     show = not quiet and sys.stderr.isatty()
     progress_ctx = _progress() if show else None
     task = None
