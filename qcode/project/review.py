@@ -83,16 +83,20 @@ def build_queue(segments, suggestions, order: str = "document", top_k: int = 5,
     """
     if order not in ORDERS:
         raise ProjectError(f"--order must be one of {', '.join(ORDERS)}, got {order!r}")
-    by_segment: dict[str, list[tuple[str, float, int]]] = {}
+    # keyed by (segment id, document version): a run made before a transcript changed
+    # does not lend its suggestions to the new text
+    by_segment: dict[tuple[str, int], list[tuple[str, float, int]]] = {}
     for row in suggestions.itertuples(index=False):
-        by_segment.setdefault(row.segment_id, []).append((row.code_id, float(row.score), int(row.rank)))
+        key = (row.segment_id, int(row.doc_version))
+        by_segment.setdefault(key, []).append((row.code_id, float(row.score), int(row.rank)))
     items = []
     for row in segments.itertuples(index=False):
+        key = (row.segment_id, int(row.doc_version))
         if row.role == "interviewer" and not include_interviewer:
             continue
-        if by_segment and row.segment_id not in by_segment:
+        if len(suggestions) and key not in by_segment:
             continue
-        ranked = sorted(by_segment.get(row.segment_id, []), key=lambda t: (t[2], -t[1]))[:top_k]
+        ranked = sorted(by_segment.get(key, []), key=lambda t: (t[2], -t[1]))[:top_k]
         items.append(QueueItem(row.segment_id, row.doc_id, int(row.start), int(row.end), row.text,
                                None if row.speaker is None or row.speaker != row.speaker else str(row.speaker),
                                row.role, [(code, score) for code, score, _ in ranked]))
