@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,8 @@ DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 
 #: Fraction of control characters above which decoded text is called binary.
 _MAX_CONTROL_FRACTION = 0.05
-_ALLOWED_CONTROLS = {"\n", "\r", "\t", "\f", "\v"}
+#: Control characters (Unicode category Cc) other than tab, line feed, vertical tab, form feed, carriage return.
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 
 
 @dataclass
@@ -127,8 +129,7 @@ def _control_fraction(text: str) -> float:
     sample = text[: 1 << 16]
     if not sample:
         return 0.0
-    controls = sum(1 for ch in sample if unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS)
-    return controls / len(sample)
+    return len(_CONTROL.findall(sample)) / len(sample)
 
 
 def _first_bad_utf8(data: bytes) -> int:
