@@ -370,17 +370,12 @@ def _disagreements(tensor: np.ndarray, units: pd.DataFrame, coders: list[str], c
     rows = np.flatnonzero(disputed.any(axis=1))
     if limit is not None:
         rows = rows[:limit]
-    records = []
     names = np.array([labels.get(c, c) for c in codes], dtype=object)
-    for u in rows:
-        meta = units.iloc[u]
-        record = {"unit": meta["unit"], "doc_id": meta["doc_id"], "start": meta["start"], "end": meta["end"],
-                  "text": meta["text"], "disputed": "; ".join(names[disputed[u]])}
-        for c, coder in enumerate(coders):
-            record[coder] = "; ".join(names[tensor[c, u]])
-        records.append(record)
-    columns = ["unit", "doc_id", "start", "end", "text", "disputed", *coders]
-    return pd.DataFrame(records, columns=columns)
+    table = units.iloc[rows][["unit", "doc_id", "start", "end", "text"]].reset_index(drop=True)
+    table["disputed"] = ["; ".join(names[disputed[u]]) for u in rows]
+    for c, coder in enumerate(coders):
+        table[coder] = ["; ".join(names[tensor[c, u]]) for u in rows]
+    return table[["unit", "doc_id", "start", "end", "text", "disputed", *coders]]
 
 
 # --------------------------------------------------------------------------- character level

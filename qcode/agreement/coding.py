@@ -74,12 +74,12 @@ def normalize_codings(codings: Any, where: str = "codings", first_line: int | No
     for column in code_cols[1:]:  # rows from different sources may name the code in different columns
         code = code.where(code.notna(), frame[column])
     out["code"] = code
-    for row, (coder, code) in enumerate(zip(out["coder"], out["code"])):
-        for field, value in (("coder", coder), ("code", code)):
-            if value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == "":
-                raise AgreementError(f"{where}: {at(row)}: empty '{field}'")
-    out["coder"] = out["coder"].astype(str).str.strip()
-    out["code"] = out["code"].astype(str).str.strip()
+    for field in ("coder", "code"):
+        values = out[field].astype(object)
+        empty = values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
+        if empty.any():
+            raise AgreementError(f"{where}: {at(int(np.flatnonzero(empty)[0]))}: empty '{field}'")
+        out[field] = values.astype(str).str.strip()
     if "code_name" in frame.columns:
         out["code_label"] = frame["code_name"].where(frame["code_name"].notna(), out["code"]).astype(str)
     else:
@@ -260,21 +260,33 @@ def bootstrap_alpha(unit_patterns: np.ndarray, n_coders: int, n_boot: int = 1000
     -------
     ndarray, shape (n_boot, codes + 1)
         Alpha per replicate; the last column is the pooled alpha (all codes stacked).
+
+    Units with the same pattern are merged first; each replicate draws
+    ``units`` units with replacement (a multinomial over the distinct patterns),
+    so the replicates equal those of resampling the raw units.
     """
     n_units, n_codes = unit_patterns.shape
     width = n_coders + 1
-    onehot = np.zeros((n_units, n_codes * width))
-    onehot[np.repeat(np.arange(n_units), n_codes),
-           (np.arange(n_codes)[None, :] * width + unit_patterns).ravel()] = 1.0
+    patterns, inverse, counts = np.unique(unit_patterns, axis=0, return_inverse=True, return_counts=True)
+    inverse = inverse.ravel()
+    n_rows = len(patterns)
+    # one-hot of "j coders applied code k" for j >= 1 (j = 0 is what is left of the units)
+    onehot = np.zeros((n_rows, n_codes * n_coders), dtype=np.float32)
+    r_idx, k_idx = np.nonzero(patterns > 0)
+    onehot[r_idx, k_idx * n_coders + patterns[r_idx, k_idx] - 1] = 1.0
     rng = np.random.default_rng(seed)
     out = np.empty((n_boot, n_codes + 1))
     done = 0
     while done < n_boot:
         b = min(chunk, n_boot - done)
-        draws = rng.integers(0, n_units, size=(b, n_units))
-        weights = np.bincount((draws + np.arange(b)[:, None] * n_units).ravel(),
-                              minlength=b * n_units).reshape(b, n_units).astype(float)
-        hists = (weights @ onehot).reshape(b, n_codes, width)
+        if n_rows * 4 <= n_units:
+            weights = rng.multinomial(n_units, counts / n_units, size=b).astype(np.float32)
+        else:
+            draws = inverse[rng.integers(0, n_units, size=(b, n_units))]
+            weights = np.bincount((draws + np.arange(b)[:, None] * n_rows).ravel(),
+                                  minlength=b * n_rows).reshape(b, n_rows).astype(np.float32)
+        applied = (weights @ onehot).astype(float).reshape(b, n_codes, n_coders)
+        hists = np.concatenate([n_units - applied.sum(axis=2, keepdims=True), applied], axis=2)
         out[done:done + b, :n_codes] = binary_alpha(hists, n_coders)
         out[done:done + b, n_codes] = binary_alpha(hists.sum(axis=1), n_coders)
         done += b

@@ -455,25 +455,26 @@ def coincidence_matrix(codes: np.ndarray, n_categories: int) -> np.ndarray:
 
     Only units with two or more values (pairable values) contribute; each unit
     adds its ordered value pairs from different coders weighted by 1/(m_u - 1).
-    Uses per-coder-pair bincounts when there are few coders, a counts table otherwise.
+    Uses one bincount per coder pair when there are few coders (or many categories),
+    a units x categories counts table otherwise; both are O(units).
     """
     n_coders, n_units = codes.shape
     q = n_categories
     present = codes >= 0
     m = present.sum(axis=0)
-    pair_cost = n_coders * (n_coders - 1) * n_units
-    if pair_cost <= n_units * q or q * q > 4_000_000:
+    n_pairs = n_coders * (n_coders - 1) // 2
+    if n_pairs <= max(10, q) or q * q > 4_000_000:
         weight = np.zeros(n_units)
         ok = m >= 2
         weight[ok] = 1.0 / (m[ok] - 1)
         o = np.zeros(q * q)
         for i in range(n_coders):
-            for j in range(n_coders):
-                if i == j:
-                    continue
-                both = present[i] & present[j] & ok
-                o += np.bincount(codes[i, both] * q + codes[j, both], weights=weight[both], minlength=q * q)
-        return o.reshape(q, q)
+            for j in range(i + 1, n_coders):  # (j, i) pairs are the transpose, added below
+                both = present[i] & present[j]
+                pair = np.where(both, codes[i] * q + codes[j], 0)
+                o += np.bincount(pair, weights=np.where(both, weight, 0.0), minlength=q * q)
+        o = o.reshape(q, q)
+        return o + o.T
     counts = _counts(codes, q).astype(float)
     ok = m >= 2
     counts = counts[ok]
