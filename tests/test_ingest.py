@@ -189,6 +189,13 @@ def test_utf16_with_bom_is_read():
     assert doc.warnings == []
 
 
+def test_utf16_without_bom_is_recognised_by_its_nul_pattern_with_a_warning():
+    for codec in ("utf-16-le", "utf-16-be"):
+        decoded = decode_bytes("Interviewer: Grüße aus Köln?\nP3: Danke.\n".encode(codec), "x.txt")
+        assert decoded.text == "Interviewer: Grüße aus Köln?\nP3: Danke.\n" and decoded.encoding == codec
+        assert decoded.warnings == [f"x.txt: no byte-order mark; decoded as {codec} from its byte pattern"]
+
+
 def test_decomposed_accents_become_nfc():
     [doc] = read_document(DATA / "nfd.txt")
     assert "José said café." in doc.text and "\u0301" not in doc.text

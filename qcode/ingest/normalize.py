@@ -132,6 +132,21 @@ def _control_fraction(text: str) -> float:
     return len(_CONTROL.findall(sample)) / len(sample)
 
 
+def _utf16_without_bom(data: bytes) -> str | None:
+    """``"utf-16-le"``/``"utf-16-be"`` when the NUL bytes fall on every other byte, as in UTF-16 text."""
+    sample = data[:4096]
+    if len(sample) < 8:
+        return None
+    sample = sample[: len(sample) // 2 * 2]
+    even_nuls = sample[0::2].count(0) / (len(sample) / 2)
+    odd_nuls = sample[1::2].count(0) / (len(sample) / 2)
+    if odd_nuls > 0.6 and even_nuls < 0.05:
+        return "utf-16-le"
+    if even_nuls > 0.6 and odd_nuls < 0.05:
+        return "utf-16-be"
+    return None
+
+
 def _first_bad_utf8(data: bytes) -> int:
     try:
         data.decode("utf-8")
@@ -143,7 +158,7 @@ def _first_bad_utf8(data: bytes) -> int:
 def decode_bytes(data: bytes, source: str | Path) -> DecodedText:
     """Decode file bytes to normalised text, or raise :class:`InputError` for binary/empty data.
 
-    Order: UTF-8 BOM -> UTF-16/32 BOM -> UTF-8 -> cp1252 -> latin-1. A fallback
+    Order: UTF-8 BOM -> UTF-16/32 BOM -> UTF-16 by NUL pattern -> UTF-8 -> cp1252 -> latin-1. A fallback
     adds a warning naming the file, the encoding and the first byte that was not
     UTF-8.
 
@@ -166,6 +181,14 @@ def decode_bytes(data: bytes, source: str | Path) -> DecodedText:
                 raise InputError(f"{source}: starts with a {name} byte-order mark but byte {exc.start} is not {name}") from None
             encoding = name
             break
+    if text is None and _looks_binary(data):
+        guess = _utf16_without_bom(data)
+        if guess is not None:
+            try:
+                text, encoding = data.decode(guess), guess
+                warnings.append(f"{source}: no byte-order mark; decoded as {guess} from its byte pattern")
+            except UnicodeDecodeError:
+                text = None
     if text is None:
         if _looks_binary(data):
             raise InputError(f"{source}: binary file (contains NUL bytes), not text")
