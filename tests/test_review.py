@@ -199,3 +199,61 @@ def test_review_of_an_empty_project_is_a_one_line_error(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [f"error: {tmp_path / 'empty'}: nothing to review (no segments)"]
+
+
+def test_sigkill_during_review_keeps_every_decision_already_shown_as_made(project):
+    import signal
+
+    child = review(project, "--coder", "bob")
+    child.expect(r"0/6 reviewed")
+    for n, key in enumerate("a1s2", start=1):
+        child.send(key)
+        child.expect(rf"{n}/6 reviewed")     # the next screen is drawn only after the commit
+    child.kill(signal.SIGKILL)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.signalstatus == signal.SIGKILL
+    reopened = open_project(project.path)
+    assert reopened.integrity_check() == "ok"
+    log = reopened.decisions()
+    assert log["verdict"].tolist() == ["accept", "accept", "skip", "accept"]
+    child = review(project, "--coder", "bob")   # and the review resumes after them
+    child.expect(r"4/6 reviewed")
+    quit_review(child)
+
+
+def test_a_write_that_fails_is_shown_as_not_saved(project):
+    project.close()
+    project.db_path.chmod(0o444)
+    try:
+        child = review(project, "--coder", "bob")
+        child.expect(r"0/6 reviewed")
+        child.send("a")
+        child.expect(r"NOT SAVED: .*read-only; nothing was written")
+        assert quit_review(child) == 0
+    finally:
+        project.db_path.chmod(0o644)
+    assert open_project(project.path).decisions().empty
+
+
+def test_review_without_a_run_queues_every_participant_segment(tmp_path):
+    from qcode.project import init_project
+    from qcode.project.sample import sample_codebook, sample_documents
+
+    project = init_project(tmp_path / "bare", codebook=sample_codebook())
+    docs, segments = sample_documents()
+    project.add_documents(docs)
+    project.add_segments(segments)
+    child = review(project, "--coder", "bob")
+    child.expect(r"0/6 reviewed")
+    child.expect(r"No suggestions for this segment")
+    child.send("c")
+    child.expect(r"code number, id or name")
+    child.sendline("Staffing")
+    child.expect(r"added Staffing")
+    child.send("\r")                             # Enter: on to the next segment
+    child.expect(r"1/6 reviewed")
+    child.expect(r"segment 2 of 6")
+    quit_review(child)
+    row = open_project(project.path).decisions().iloc[0]
+    assert (row["code_id"], row["source"]) == ("staffing", "manual") and row["segment_id"] == segments[1].id

@@ -416,8 +416,13 @@ def run_review(project: Any, coder: str, order: str = "document", blind: bool = 
 
 
 def _loop(session: ReviewSession, keys: KeyReader, out: TextIO, clear: str) -> None:
-    """Draw, read a key, act; until q (or Ctrl-C / end of input)."""
-    actions: dict[str, Callable[[], None]] = {"r": session.reject, "s": session.skip, "\n": session.next}
+    """Draw, read a key, act; until q (or Ctrl-C / end of input).
+
+    A write that fails (database locked for too long, read-only, disk full)
+    is shown on the screen as not saved; the coder can retry or quit.
+    """
+    from ..errors import QcodeError
+
     while True:
         out.write(clear + session.render() + "\n")
         out.flush()
@@ -425,27 +430,36 @@ def _loop(session: ReviewSession, keys: KeyReader, out: TextIO, clear: str) -> N
         session.message = ""
         if key == "q":
             break
-        if key == "?":
-            out.write(clear + HELP + "\npress any key to go back")
-            out.flush()
-            keys.key()
-            continue
-        if key == "u":
-            session.undo()
-            continue
-        if session.current is None:
-            session.message = "all segments are reviewed: u to undo, q to quit"
-            continue
-        if key == "a":
-            session.accept(1)
-        elif key.isdigit() and key != "0":
-            session.accept(int(key))
-        elif key in actions:
-            actions[key]()
-        elif key == "c":
-            out.write("\n" + _code_list(session.codebook) + "\n")
-            session.add_code(keys.line("code number, id or name (Enter to cancel): ", out))
-        elif key == "n":
-            session.set_note(keys.line("note: ", out))
-        elif key:
-            session.message = f"unknown key {key!r}: press ? for help"
+        try:
+            _act(session, key, keys, out, clear)
+        except QcodeError as exc:
+            session.message = f"NOT SAVED: {exc}"
+
+
+def _act(session: ReviewSession, key: str, keys: KeyReader, out: TextIO, clear: str) -> None:
+    """Carry out one key."""
+    actions: dict[str, Callable[[], None]] = {"r": session.reject, "s": session.skip, "\n": session.next}
+    if key == "?":
+        out.write(clear + HELP + "\npress any key to go back")
+        out.flush()
+        keys.key()
+        return
+    if key == "u":
+        session.undo()
+        return
+    if session.current is None:
+        session.message = "all segments are reviewed: u to undo, q to quit"
+        return
+    if key == "a":
+        session.accept(1)
+    elif key.isdigit() and key != "0":
+        session.accept(int(key))
+    elif key in actions:
+        actions[key]()
+    elif key == "c":
+        out.write("\n" + _code_list(session.codebook) + "\n")
+        session.add_code(keys.line("code number, id or name (Enter to cancel): ", out))
+    elif key == "n":
+        session.set_note(keys.line("note: ", out))
+    elif key:
+        session.message = f"unknown key {key!r}: press ? for help"
