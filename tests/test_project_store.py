@@ -432,3 +432,16 @@ def test_labels_keep_standing_rejections_and_drop_undone_decisions(project):
     assert "verdict" not in labels.columns
     assert labels["text"].tolist() == [project.segments().set_index("segment_id").loc[s, "text"]
                                        for s in labels["segment_id"]]
+
+
+def test_init_never_overwrites_a_database_made_concurrently(tmp_path):
+    from qcode.project.store import _publish_new
+
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "qcode.sqlite").write_bytes(b"the other process's project")
+    (folder / ".new").write_bytes(b"ours")
+    with pytest.raises(ProjectError, match="already a qcode project"):
+        _publish_new(folder / ".new", folder / "qcode.sqlite", folder)
+    assert (folder / "qcode.sqlite").read_bytes() == b"the other process's project"
+    assert not (folder / ".new").exists()

@@ -89,7 +89,7 @@ def init_project(path: str | Path, codebook: Codebook | str | Path | None = None
             conn.close()
         settings = {"qcode_project": SCHEMA_VERSION, "created": now_utc(), "database": DB_NAME}
         atomic_write_text(folder / SETTINGS_NAME, json.dumps(settings, indent=2) + "\n")
-        os.replace(tmp_path, db_path)
+        _publish_new(tmp_path, db_path, folder)
     except sqlite3.Error as exc:
         tmp_path.unlink(missing_ok=True)
         raise _translate(exc, folder) from None
@@ -100,6 +100,22 @@ def init_project(path: str | Path, codebook: Codebook | str | Path | None = None
     if cb is not None:
         project.set_codebook(cb)
     return project
+
+
+def _publish_new(tmp_path: Path, db_path: Path, folder: Path) -> None:
+    """Move the new database into place, refusing to replace one another process made meanwhile."""
+    try:
+        os.link(tmp_path, db_path)  # fails if db_path exists: no silent overwrite of a concurrent init
+    except FileExistsError:
+        tmp_path.unlink(missing_ok=True)
+        raise ProjectError(f"{folder}: already a qcode project (created by another process just now)") from None
+    except OSError:  # file systems without hard links
+        if db_path.exists():
+            tmp_path.unlink(missing_ok=True)
+            raise ProjectError(f"{folder}: already a qcode project") from None
+        os.replace(tmp_path, db_path)
+        return
+    tmp_path.unlink()
 
 
 def open_project(path: str | Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
