@@ -10,9 +10,10 @@ represented by several embedded texts rather than one:
 
 A segment's score for a code is a weighted mix of its similarity to the
 description and the mean of its ``evidence_top_n`` best evidence
-similarities, plus a share of its similarity to the parent (the hierarchy:
-a segment that is clearly about *Technology* lifts every Technology theme),
-plus a share of a lexical TF-IDF similarity to the code's own words (fitted
+similarities, optionally plus a share of its similarity to the parent
+(``parent_weight``: a segment that is clearly about *Technology* lifts every
+Technology theme; off by default, because on the shared sets it blurred the
+choice between sibling themes more than it helped pick the domain), plus a share of a lexical TF-IDF similarity to the code's own words (fitted
 on the codebook alone, so a segment's scores never depend on what else is in
 the batch). Dense and sparse evidence fail differently: on the shared sets the
 hybrid beat either alone (``bench/bench_quality.py``).
@@ -71,7 +72,7 @@ class RankingParams:
     description_weight: float = 0.5
     evidence_weight: float = 0.5
     evidence_top_n: int = 2
-    parent_weight: float = 0.3
+    parent_weight: float = 0.0
     lexical_weight: float = 0.5
     counter_weight: float = 1.0
     min_labels: int = 8
