@@ -86,6 +86,8 @@ def import_into_project(
                                                   help=".qdpx: decode sources that are not UTF-8 with this "
                                                        "encoding (e.g. cp1252), with a warning."),
     name: Optional[str] = typer.Option(None, "--name", help=".qdc: the codebook's name (default: file name)."),
+    nfc: bool = typer.Option(False, "--nfc", help=".qdpx: compose accents (NFC) in source texts as qcode's ingest "
+                                                  "does; positions move to the same characters."),
 ) -> None:
     """Import another tool's work into a project, all or nothing (by extension: .qdpx, .qdc, .csv, .xlsx).
 
@@ -97,7 +99,7 @@ def import_into_project(
     from ..interchange._store_bridge import import_file
 
     summary = import_file(project, file, coder=coder, shape=shape, sheet=sheet,
-                          encoding_fallback=source_encoding, codebook_name=name)
+                          encoding_fallback=source_encoding, codebook_name=name, nfc=nfc)
     _warn(summary.get("warnings", []))
     parts = []
     docs = summary.get("documents")

@@ -141,9 +141,10 @@ def import_refi_project(project: Any, proj: RefiProject, label: str) -> dict[str
             "codings": len(events), "already_present": duplicates, "warnings": warnings}
 
 
-def import_project(project: Any, path: str | Path, encoding_fallback: str | None = None) -> dict[str, Any]:
+def import_project(project: Any, path: str | Path, encoding_fallback: str | None = None,
+                   nfc: bool = False) -> dict[str, Any]:
     """Read and validate ``path`` (.qdpx) fully, then import it into ``project`` all or nothing."""
-    proj = read_qdpx(path, encoding_fallback=encoding_fallback)
+    proj = read_qdpx(path, encoding_fallback=encoding_fallback, nfc=nfc)
     return import_refi_project(project, proj, str(path))
 
 
@@ -216,7 +217,7 @@ def import_codebook(project: Any, codebook: Codebook) -> dict[str, Any]:
 
 def import_file(project_path: str | Path, file: str | Path, coder: str | None = None, shape: str | None = None,
                 sheet: str | None = None, encoding_fallback: str | None = None,
-                codebook_name: str | None = None) -> dict[str, Any]:
+                codebook_name: str | None = None, nfc: bool = False) -> dict[str, Any]:
     """Import a .qdpx, .qdc, .csv or .xlsx file (by extension) into the project at ``project_path``.
 
     A .qdpx or .qdc creates the project when the folder holds none; if the
@@ -250,7 +251,7 @@ def import_file(project_path: str | Path, file: str | Path, coder: str | None = 
     # REFI files: read and validate everything before touching the project folder
     warnings: list[str] = []
     if suffix == ".qdpx":
-        payload: Any = read_qdpx(file, encoding_fallback=encoding_fallback)
+        payload: Any = read_qdpx(file, encoding_fallback=encoding_fallback, nfc=nfc)
     else:
         payload = read_qdc(file, name=codebook_name, warnings=warnings)
     folder_existed = project_path.exists()

@@ -44,7 +44,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from ..codebook import Code, Codebook
 from ..errors import CodebookError, InterchangeError
@@ -599,24 +599,92 @@ def _decode_source(data: bytes, label: str, source_name: str, fallback: str | No
                                "(--source-encoding cp1252)") from None
 
 
-def _normalise_newlines(text: str) -> tuple[str, list[int] | None]:
-    """``\\r\\n`` and ``\\r`` to ``\\n``; return the new text and old-offset -> new-offset map (None if unchanged)."""
-    if "\r" not in text:
-        return text, None
-    mapping = [0] * (len(text) + 1)
-    out: list[str] = []
-    j = 0
-    for i, ch in enumerate(text):
-        mapping[i] = j
-        if ch == "\r":
-            if i + 1 < len(text) and text[i + 1] == "\n":
-                continue  # the \n that follows stands for the pair
-            out.append("\n")
+_LINE_BREAKS = {"\r": "\n", "\u2028": "\n", "\u2029": "\n", "\x85": "\n"}
+
+
+@dataclass(frozen=True)
+class OffsetMap:
+    """Old -> new character offsets after normalising a text.
+
+    ``floor[i]``/``ceil[i]`` are where old offset ``i`` lands when it starts or
+    ends a span; they differ only inside a character that normalisation merged
+    (``e`` + combining accent -> ``é``), where a span is widened to the whole character.
+    """
+
+    floor: list[int]
+    ceil: list[int]
+
+    @property
+    def old_length(self) -> int:
+        return len(self.floor) - 1
+
+
+def _clusters(text: str) -> Iterable[tuple[int, int]]:
+    """Old-text ranges that normalise independently: a line break (``\\r\\n`` counts as one) or a
+    character with the combining marks that follow it."""
+    import unicodedata
+
+    i, n = 0, len(text)
+    while i < n:
+        j = i + 1
+        if text[i] == "\r" and j < n and text[j] == "\n":
+            j += 1
+        elif text[i] not in _LINE_BREAKS:
+            while j < n and unicodedata.combining(text[j]):
+                j += 1
+        yield i, j
+        i = j
+
+
+def normalise_with_offsets(text: str, compose: bool = True) -> tuple[str, OffsetMap | None]:
+    """Normalise like qcode's ingest (BOM dropped, line breaks to ``\\n``, NFC) and map offsets.
+
+    Returns ``(text, None)`` when nothing changed.
+
+    >>> new, m = normalise_with_offsets("Cafe\\u0301\\r\\nok")
+    >>> new, m.floor[4], m.ceil[4], m.floor[7]
+    ('Café\\nok', 3, 4, 5)
+    """
+    import unicodedata
+
+    floor, ceil, out = [0] * (len(text) + 1), [0] * (len(text) + 1), []
+    pos = 0
+    for a, b in _clusters(text):
+        chunk = text[a:b]
+        if a == 0 and chunk == "\ufeff":
+            piece = ""
+        elif chunk[0] in _LINE_BREAKS:
+            piece = "\n" + chunk[1:] if chunk != "\r\n" else "\n"
         else:
-            out.append(ch)
-        j = len(out)
-    mapping[len(text)] = j
-    return "".join(out), mapping
+            piece = unicodedata.normalize("NFC", chunk) if compose else chunk
+        out.append(piece)
+        floor[a] = ceil[a] = pos
+        for k in range(a + 1, b):
+            floor[k], ceil[k] = pos, pos + len(piece)
+        pos += len(piece)
+    floor[len(text)] = ceil[len(text)] = pos
+    new = "".join(out)
+    if new == text:
+        return text, None
+    return new, OffsetMap(floor, ceil)
+
+
+def _normalise_source(text: str, label: str, name: str, nfc: bool,
+                      warnings: list[str]) -> tuple[str, OffsetMap | None]:
+    """Line breaks to ``\\n`` (and, with ``nfc``, accents composed as qcode's ingest does), positions mapped."""
+    new, mapping = normalise_with_offsets(text, compose=nfc)
+    if nfc:
+        from ..ingest.normalize import normalize_text
+
+        if new != normalize_text(text):  # composition across characters: keep the text uncomposed
+            new, mapping = normalise_with_offsets(text, compose=False)
+            warnings.append(f"{label}: source {name!r}: text kept without Unicode (NFC) composition, "
+                            "which would have needed context")
+    if mapping is not None:
+        what = "line breaks and accents" if nfc else "line breaks"
+        warnings.append(f"{label}: source {name!r}: {what} normalised as qcode does "
+                        "(positions adjusted to the same characters)")
+    return new, mapping
 
 
 def _member_for_path(zf: SafeZip, plain_path: str, label: str, where: str) -> str:
@@ -657,10 +725,11 @@ def _users(root, label: str) -> list[RefiUser]:
     return users
 
 
-def _read_sources(root, zf: SafeZip, label: str, qde: str, encoding_fallback: str | None,
+def _read_sources(root, zf: SafeZip, label: str, qde: str, encoding_fallback: str | None, nfc: bool,
                   warnings: list[str]) -> tuple[list[RefiSource], dict[str, list[int] | None], list]:
     """Text sources (with their texts) and the ``<TextSource>`` elements they came from."""
     sources, maps, elements = [], {}, []
+    from_qcode = (root.get("origin") or "").startswith("qcode ")
     used_names: set[str] = set()
     skipped = {}
     for kind in ("PictureSource", "PDFSource", "AudioSource", "VideoSource"):
@@ -683,9 +752,10 @@ def _read_sources(root, zf: SafeZip, label: str, qde: str, encoding_fallback: st
             text = content.text or ""
         else:
             raise InterchangeError(f"{label}: {where} has neither PlainTextContent nor plainTextPath")
-        text, mapping = _normalise_newlines(text)
-        if mapping is not None:
-            warnings.append(f"{label}: source {name!r}: Windows line ends turned into \\n (positions adjusted)")
+        if from_qcode:  # qcode wrote it from a project: the text is exactly the document's
+            mapping = None
+        else:
+            text, mapping = _normalise_source(text, label, name, nfc, warnings)
         if not text.strip():
             warnings.append(f"{label}: source {name!r} has no text")
         unique = name
@@ -720,7 +790,7 @@ def _read_codings(root, sources: list[RefiSource], source_els: list, maps: dict,
     whole_source, empty = 0, 0
     for source, el in zip(sources, source_els):
         mapping = maps[norm_guid(source.guid)]
-        raw_len = len(mapping) - 1 if mapping is not None else len(source.text)
+        raw_len = mapping.old_length if mapping is not None else len(source.text)
         whole_source += len(el.findall(f"{{{PROJECT_NS}}}Coding"))
         for sel in el.iterfind(f"{{{PROJECT_NS}}}PlainTextSelection"):
             where = f"{label}: {qde} line {sel.sourceline}: {_describe(sel)}"
@@ -733,7 +803,7 @@ def _read_codings(root, sources: list[RefiSource], source_els: list, maps: dict,
                 raise InterchangeError(f"{where} endPosition {end} is past the end of source {source.name!r} "
                                        f"({raw_len} characters)")
             if mapping is not None:
-                start, end = mapping[start], mapping[end]
+                start, end = mapping.floor[start], mapping.ceil[end]
             if start == end:
                 empty += 1
                 continue
@@ -761,7 +831,7 @@ def _read_codings(root, sources: list[RefiSource], source_els: list, maps: dict,
 
 
 def read_qdpx(path: str | Path, encoding_fallback: str | None = None,
-              limits: ZipLimits | None = None) -> RefiProject:
+              limits: ZipLimits | None = None, nfc: bool = False) -> RefiProject:
     """Read, check and validate a REFI-QDA project archive into a :class:`RefiProject`.
 
     Nothing is extracted to disk. Raises :class:`InterchangeError` naming the
@@ -770,6 +840,12 @@ def read_qdpx(path: str | Path, encoding_fallback: str | None = None,
     missing, outside the archive, or not UTF-8 (unless ``encoding_fallback``
     names its encoding); a selection outside its source; a code reference to an
     unknown GUID; member names that could escape a folder; zip bombs.
+
+    Source texts keep their characters exactly; in files not written by qcode ``\\r\\n``, ``\\r``
+    and Unicode line separators become ``\\n`` (positions moved to match).
+    ``nfc=True`` also composes accents (NFC) as qcode's ingest does, moving
+    positions to the same characters (a selection that ends inside a composed
+    character is widened to the whole character).
 
     Example
     -------
@@ -805,7 +881,7 @@ def read_qdpx(path: str | Path, encoding_fallback: str | None = None,
                                                                         if root.get("origin") else ""))
         except CodebookError as exc:
             raise InterchangeError(f"{label}: {exc}") from None
-        sources, maps, source_els = _read_sources(root, zf, label, qde, encoding_fallback, warnings)
+        sources, maps, source_els = _read_sources(root, zf, label, qde, encoding_fallback, nfc, warnings)
         code_ids = {norm_guid(c.guid): c.id for c in codes}
         codings, extra_users = _read_codings(root, sources, source_els, maps, code_ids, users, label, qde, warnings)
     return RefiProject(name=name, users=users + extra_users, codebook=codebook, sources=sources,
@@ -925,8 +1001,13 @@ def export_qdpx(project: Any, path: str | Path) -> dict[str, Any]:  # noqa: D401
     return export_project(project, path)
 
 
-def import_qdpx(project: Any, path: str | Path, encoding_fallback: str | None = None) -> dict[str, Any]:
-    """Import a .qdpx made elsewhere into a qcode project, all or nothing."""
+def import_qdpx(project: Any, path: str | Path, encoding_fallback: str | None = None,
+                nfc: bool = False) -> dict[str, Any]:
+    """Import a .qdpx made elsewhere into a qcode project, all or nothing (see :func:`read_qdpx` for the options).
+
+    Returns a summary: ``documents`` (new/unchanged/changed ids), ``coders``,
+    ``codes_added``, ``codings`` recorded, ``already_present``, ``warnings``.
+    """
     from ._store_bridge import import_project
 
-    return import_project(project, path, encoding_fallback=encoding_fallback)
+    return import_project(project, path, encoding_fallback=encoding_fallback, nfc=nfc)
