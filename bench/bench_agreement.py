@@ -10,6 +10,7 @@ Usage: python bench/bench_agreement.py [--units 1000000] [--coders 3] [--repeat 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 
@@ -56,12 +57,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
+    from importlib.metadata import version
+
     import krippendorff
 
     from qcode import agreement as ag
 
     print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}, "
-          f"numpy {np.__version__}, krippendorff {getattr(krippendorff, '__version__', '?')}")
+          f"numpy {np.__version__}, krippendorff {version('krippendorff')}, "
+          f"{os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f} at start)")
     print(f"\nKrippendorff's alpha, {args.coders} coders, 10% missing, float array with NaN "
           f"(best of {args.repeat})\n")
     print(f"{'data':<28}{'level':<10}{'krippendorff pkg s':>20}{'qcode s':>10}{'speed-up':>10}{'|diff|':>10}")
