@@ -30,8 +30,8 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from .._io import atomic_write_text
 from ..codebook import Codebook, codebook_from_dict, load_codebook
-from ..document import ROLES, Document, Segment, Turn, text_sha256
-from ..errors import ProjectError, QcodeError
+from ..document import ROLES, Document, Segment, Turn
+from ..errors import ProjectError
 from .schema import SCHEMA, SCHEMA_VERSION, SOURCES, VERDICTS
 
 DB_NAME = "qcode.sqlite"
@@ -530,8 +530,9 @@ class Project:
                     orphaned[target] = orphaned.get(target, 0) + row["n"]
             if orphaned:
                 listed = ", ".join(f"{code!r} ({n} decisions)" for code, n in sorted(orphaned.items()))
-                raise ProjectError(f"codebook {cb.name!r} drops codes that carry decisions: {listed}; "
-                                   f"keep them, or migrate them explicitly (e.g. --migrate OLD=NEW or OLD=)")
+                raise ProjectError(f"codebook {cb.name!r} drops codes that carry decisions: {listed}; keep them, "
+                                   "or migrate them explicitly (`qcode codebook use PROJECT CODEBOOK "
+                                   "--migrate OLD=NEW`, or OLD= to drop)")
             stamp = now_utc()
             self._conn.execute("INSERT INTO codebooks (version, name, json, added_at) VALUES (?, ?, ?, ?) "
                                "ON CONFLICT (version) DO NOTHING",
@@ -1036,4 +1037,4 @@ def _check_segment(seg: Segment, text: str, version: int) -> None:
         raise ProjectError(f"segment {seg.id!r}: role must be one of {', '.join(ROLES)}, got {seg.role!r}")
 
 
-__all__ = ["Project", "init_project", "open_project", "derive_codings", "DB_NAME", "QcodeError"]
+__all__ = ["Project", "init_project", "open_project", "derive_codings", "DB_NAME"]
