@@ -220,3 +220,20 @@ def test_csv_rows_round_trip_through_bytes(tmp_path_factory, pieces, shape):
     placed = resolve_spans(table, {"d.txt": text})
     assert sorted((p["start"], p["end"], p["code_id"]) for p in placed) == \
         sorted(zip(frame["start"], frame["end"], frame["code_id"]))
+
+
+@pytest.mark.parametrize("what", ["codings", "decisions"])
+def test_the_project_stores_own_csv_export_imports_back(tmp_path, what):
+    """`qcode export --what codings|decisions --out x.csv` is a long sheet this importer understands."""
+    from qcode.project.export import export_table
+
+    src = coded_project(tmp_path / "src")
+    out = export_table(src, what, tmp_path / "store.csv")
+    dst = new_project(tmp_path / "dst")
+    if what == "decisions":
+        with pytest.raises(InterchangeError, match=r"column 'verdict' \(K\) makes this a decision log"):
+            import_codings_table(dst, out)
+        return
+    import_codings_table(dst, out)
+    want = src.codings()[COLS].sort_values(COLS).reset_index(drop=True)
+    assert dst.codings()[COLS].sort_values(COLS).reset_index(drop=True).equals(want)

@@ -275,6 +275,11 @@ def codings_from_rows(header: Sequence[str], rows: Iterable[Sequence[Any]], code
     if shape not in ("long", "wide"):
         raise InterchangeError(f"{label}: shape must be 'long' or 'wide', got {shape!r}")
     roles, rest = _roles(header, label)
+    for i, name in enumerate(header):
+        if _norm_header(name) in ("verdict", "undone", "undoes"):
+            raise InterchangeError(f"{label}: column {name!r} ({_column_letter(i)}) makes this a decision log, not "
+                                   "a sheet of codings; import current codings instead "
+                                   "(`qcode export PROJECT --what codings --out FILE.csv`)")
     warnings: list[str] = []
     code_columns: dict[int, str] = {}
     if shape == "long":
