@@ -105,6 +105,12 @@ def build_queue(segments, suggestions, order: str = "document", top_k: int = 5,
     return items
 
 
+def _who(row: Any) -> str:
+    """The speaker of a segments-frame row, else its role (missing values may be None or NaN)."""
+    speaker = row["speaker"]
+    return speaker if isinstance(speaker, str) and speaker else str(row["role"])
+
+
 def _short(text: str, limit: int = CONTEXT_CHARS) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
@@ -298,10 +304,10 @@ class ReviewSession:
         before, after = self._neighbours(item)
         wrap = textwrap.TextWrapper(width=width - 4, initial_indent="    ", subsequent_indent="    ")
         if before is not None:
-            lines.append(f"  ({before['speaker'] or before['role']}) " + _short(before["text"]))
+            lines.append(f"  ({_who(before)}) " + _short(before["text"]))
         lines += [">>> " + line[4:] for line in wrap.wrap(" ".join(item.text.split()))] or [">>> (empty)"]
         if after is not None:
-            lines.append(f"  ({after['speaker'] or after['role']}) " + _short(after["text"]))
+            lines.append(f"  ({_who(after)}) " + _short(after["text"]))
         lines.append("-" * min(width, 100))
         if item.suggestions:
             run = f" (run {self.run})" if self.run is not None else ""
