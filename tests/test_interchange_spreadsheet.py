@@ -237,3 +237,11 @@ def test_the_project_stores_own_csv_export_imports_back(tmp_path, what):
     import_codings_table(dst, out)
     want = src.codings()[COLS].sort_values(COLS).reset_index(drop=True)
     assert dst.codings()[COLS].sort_values(COLS).reset_index(drop=True).equals(want)
+
+
+def test_rows_marked_stale_are_skipped_with_a_warning():
+    table = codings_from_rows(["document", "start", "end", "code", "coder", "stale"],
+                              [["a", "0", "3", "wait", "al", "False"], ["a", "5", "9", "wait", "al", "True"]],
+                              CB, "store.csv")
+    assert [(c.row, c.start) for c in table.codings] == [(2, 0)]
+    assert any("skipped 1 rows marked stale" in w for w in table.warnings)

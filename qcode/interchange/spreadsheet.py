@@ -302,10 +302,16 @@ def codings_from_rows(header: Sequence[str], rows: Iterable[Sequence[Any]], code
         if not code_columns:
             raise InterchangeError(f"{label}: no code columns (wide shape: one column per code, named by its id "
                                    "or name; long shape: a 'code' column)")
+    stale_col = next((i for i, h in enumerate(header) if _norm_header(h) == "stale"), None)
     codings: list[SpanCoding] = []
+    stale = 0
     for r, cells in enumerate(rows, start=2):
         cells = list(cells)
         if all(_cell_text(c).strip() == "" for c in cells):
+            continue
+        if stale_col is not None and stale_col < len(cells) and \
+                _cell_text(cells[stale_col]).strip().casefold() in ("true", "1", "yes"):
+            stale += 1  # coded on an earlier version of the document: its offsets fit another text
             continue
         if shape == "long":
             i = roles["code"]
@@ -325,6 +331,8 @@ def codings_from_rows(header: Sequence[str], rows: Iterable[Sequence[Any]], code
         place = _place(cells, roles, header, label, r)
         who = _coder(cells, roles, header, label, r, coder)
         codings += [SpanCoding(row=r, code_id=cid, coder=who, **place) for cid in codes]
+    if stale:
+        warnings.append(f"{label}: skipped {stale} rows marked stale (coded on an earlier version of the document)")
     return CodingTable(path=label, shape=shape, codings=codings, warnings=warnings)
 
 
