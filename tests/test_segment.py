@@ -174,6 +174,30 @@ def test_the_no_count_shortcut_never_lets_an_overlong_text_through(text, max_tok
     assert fits(count, text, max_tokens) == (count(text) <= max_tokens)
 
 
+WEIRD_TEXT = st.text(
+    alphabet=st.one_of(
+        st.sampled_from(list(" \t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u2003\u200b\u3000\ufffd.,;:!?'\"-()") + ["\u0301"]),
+        st.characters(codec="utf-8"),
+    ),
+    max_size=80,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(WEIRD_TEXT, min_size=1, max_size=4))
+def test_word_cached_counts_equal_whole_text_counts(texts):
+    count = TokenCounter()
+    whole = [len(count.tokenizer.encode(t).ids) for t in texts]  # special tokens added by the tokenizer itself
+    assert count.many(texts) == whole
+    assert [count(t) for t in texts] == whole  # and again, from the cache
+
+
+def test_word_cached_counts_on_every_fixture():
+    count = TokenCounter()
+    texts = [d.text[t.start:t.end] for d in DOCS for t in d.turns]
+    assert count.many(texts) == [len(count.tokenizer.encode(t).ids) for t in texts]
+
+
 def test_hangul_is_counted_not_assumed_short():
     count = default_token_counter()
     text = "한국어 텍스트입니다 " * 10  # 100 characters, about 220 word pieces
