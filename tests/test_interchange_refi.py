@@ -584,3 +584,20 @@ def test_nfc_option_composes_accents_and_moves_positions_to_the_same_characters(
     spans = sorted(composed.sources[0].text[c.start:c.end] for c in composed.codings)
     # 0..5 covered 'Cafe' + the accent: still the whole 'Café'; the second ended inside the composed i: widened to 'naï'
     assert spans == ["Café", "naï"]
+
+
+def test_hand_edited_qcode_block_keeps_the_added_words(tmp_path):
+    path = tmp_path / "edited.qdc"
+    path.write_text(f"""<CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes>
+<Code guid="{CODE_A}" name="Access" isCodable="true"><Description>Getting in.
+
+-- qcode --
+id: access
+include: queues
+Added in NVivo by Sam: also covers parking.
+</Description></Code></Codes></CodeBook>""", encoding="utf-8")
+    warnings: list[str] = []
+    code = read_qdc(path, warnings=warnings).codes[0]
+    assert (code.id, code.inclusion) == ("access", ("queues",))
+    assert code.definition == "Getting in.\nAdded in NVivo by Sam: also covers parking."
+    assert any("kept in the definition" in w for w in warnings)

@@ -398,11 +398,13 @@ def codes_from_xml(codes_el, ns: str, label: str, codebook_name: str) -> tuple[l
                 code_id = f"{base}-{n}"
             taken.add(code_id)
         id_of[id(el)] = code_id
-        if f.unknown_lines:
-            warnings.append(f"{label} line {el.sourceline}: {_describe(el)}: unreadable lines in the qcode block "
-                            f"kept out: {list(f.unknown_lines)[:3]}")
+        definition = f.definition
+        if f.unknown_lines:  # someone wrote into the block by hand: keep their words in the definition
+            definition = "\n".join([definition, *f.unknown_lines]).strip()
+            warnings.append(f"{label} line {el.sourceline}: {_describe(el)}: lines of the qcode block that are not "
+                            f"'key: value' were kept in the definition: {list(f.unknown_lines)[:3]}")
         color = el.get("color")
-        codes.append(Code(id=code_id, name=name, parent=parent_id, definition=f.definition,
+        codes.append(Code(id=code_id, name=name, parent=parent_id, definition=definition,
                           inclusion=f.inclusion, exclusion=f.exclusion, examples=f.examples,
                           color=color, guid=el.get("guid")))
     not_codable = sum(1 for el, _ in nodes if el.get("isCodable", "true").strip() in ("false", "0"))
