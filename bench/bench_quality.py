@@ -20,6 +20,7 @@ Sets (from ``../shared/eval`` beside the repository):
                   a hit for any of them).
 * ``demo``        the demo corpus gold codes (``corpora/demo/gold.csv``); written by
                   the same team as the codebook examples, so it is optimistic.
+* ``demo-domain`` the same passages: is the domain of the top-1 theme right?
 
 Run: ``python bench/bench_quality.py`` (about a minute on 2 CPU cores).
 """
@@ -141,8 +142,13 @@ def main() -> int:
     demo = demo_set()
     if demo is not None:
         cb, texts, gold = demo
-        for method, s in score_all(cb, texts, embedder).items():
+        demo_scores = score_all(cb, texts, embedder)
+        for method, s in demo_scores.items():
             rows.append(("demo", len(texts), method, *metrics(s, gold)))
+        domain_gold = [{int(domain_of_leaf[i]) for i in g} for g in gold]
+        for method, s in demo_scores.items():
+            dom = np.stack([s[:, domain_of_leaf == d].max(axis=1) for d in range(len(roots))], axis=1)
+            rows.append(("demo-domain", len(texts), method, *metrics(dom, domain_gold)))
 
     print(f"model: {embedder.identity['name']} [{embedder.identity['backend']}]")
     print(f"{'set':12s} {'n':>5s} {'method':8s} {'top-1':>6s} {'top-3':>6s} {'macro-F1':>8s}")

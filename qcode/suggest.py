@@ -240,17 +240,17 @@ class Suggester:
         return text
 
     # -- scoring ---------------------------------------------------------------
-    def _lexical(self) -> tuple[Any, Any]:
+    def _lexical(self) -> tuple[Any, np.ndarray]:
         """TF-IDF over each target code's own text (name, definition, criteria, examples, learned examples)."""
         if self._tfidf is None:
-            from sklearn.feature_extraction.text import TfidfVectorizer
+            from .lexical import TfidfModel
 
             docs = []
             for code in self.target_codes:
                 learned = self._learned.accepted.get(code.id, [])[-self.params.learned_example_limit:]
                 docs.append(" ".join([code.name, code.definition, *code.inclusion, *code.examples, *learned]))
-            vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True).fit(docs)
-            self._tfidf = (vectorizer, vectorizer.transform(docs).T.tocsc())
+            model = TfidfModel().fit(docs)
+            self._tfidf = (model, model.transform(docs))
         return self._tfidf
 
     def score_embeddings(self, X: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
@@ -277,8 +277,8 @@ class Suggester:
             gap[:, np.bincount(idx["counter_owner"], minlength=k) == 0] = 0.0
             mixed = mixed - p.counter_weight * gap
         if texts is not None and p.lexical_weight:
-            vectorizer, code_matrix = self._lexical()
-            mixed = mixed + p.lexical_weight * (vectorizer.transform(list(texts)) @ code_matrix).toarray()
+            model, code_matrix = self._lexical()
+            mixed = mixed + p.lexical_weight * model.similarity(texts, code_matrix)
         if self._classifiers:
             mixed = self._blend_classifiers(X, mixed)
         return mixed.astype(np.float32)
