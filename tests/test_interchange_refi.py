@@ -601,3 +601,17 @@ Added in NVivo by Sam: also covers parking.
     assert (code.id, code.inclusion) == ("access", ("queues",))
     assert code.definition == "Getting in.\nAdded in NVivo by Sam: also covers parking."
     assert any("kept in the definition" in w for w in warnings)
+
+
+def test_archive_with_two_members_of_one_name_is_refused(tmp_path):
+    import warnings as pywarnings
+
+    path = tmp_path / "twice.qdpx"
+    with pywarnings.catch_warnings():
+        pywarnings.simplefilter("ignore")  # zipfile warns about the duplicate name it is asked to write
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("project.qde", simple_qde())
+            zf.writestr(f"sources/{SRC}.txt", "Hello there, world")
+            zf.writestr(f"sources/{SRC}.txt", "Something else entirely")
+    with pytest.raises(InterchangeError, match="archive holds two members named 'sources/3333"):
+        read_qdpx(path)

@@ -93,6 +93,8 @@ class SafeZip:
                 continue
             if info.flag_bits & 0x1:
                 raise InterchangeError(f"{label}: archive member {info.filename!r} is encrypted")
+            if clean in self._members:
+                raise InterchangeError(f"{label}: archive holds two members named {clean!r} (refused: ambiguous)")
             self._members[clean] = info
 
     def names(self) -> list[str]:
