@@ -241,10 +241,10 @@ def print_report(report: AgreementReport, console=None) -> None:
         style = "bold" if str(row[0]).startswith(POOLED) else None
         table.add_row(*[str(v) for v in row], style=style)
     console.print(table)
-    console.print(report.describe(), soft_wrap=True)
-    console.print(f"Interpretation: {BANDS_TEXT}", soft_wrap=True)
+    console.print(report.describe(), soft_wrap=True, highlight=False)
+    console.print(f"Interpretation: {BANDS_TEXT}", soft_wrap=True, highlight=False)
     for note in report.notes:
-        console.print(f"note: {note}", soft_wrap=True)
+        console.print(f"note: {note}", soft_wrap=True, highlight=False)
     if len(report.disagreements):
         console.print(f"{len(report.disagreements)} unit(s) with disagreements (write --out report.html to list them)")
 
