@@ -181,6 +181,8 @@ def read_xlsx(path: str | Path, *, file_id: str, id_column: str | None = None, t
         while header and not header[-1].strip():
             header.pop()  # trailing empty header cells of a used range
         body = [(line, row) for line, row in enumerate(rows, start=2)]
+    except Exception as exc:  # a damaged sheet inside a readable zip
+        raise InputError(f"{path}: cannot read the first worksheet ({type(exc).__name__})") from None
     finally:
         book.close()
     return documents_from_rows(header, body, file_id=file_id, source=str(path), id_column=id_column, text_column=text_column)
