@@ -8,6 +8,7 @@
 from .build import AgreementReport, report
 from .characters import CharacterCounts, character_counts, coverage_mask
 from .coding import normalize_codings, suggestions_to_codings
+from .unitized import unitized_alpha, unitized_disagreements
 from .metrics import (
     LEVELS,
     OneCategory,
@@ -30,6 +31,8 @@ from .metrics import (
 )
 
 __all__ = [
+    "unitized_alpha",
+    "unitized_disagreements",
     "AgreementReport",
     "report",
     "normalize_codings",
