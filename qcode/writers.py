@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
+from ._io import default_file_mode
 from .errors import InputError
 
 FORMATS = (".csv", ".jsonl", ".parquet")
@@ -31,6 +32,7 @@ class _AtomicWriter:
         self.columns = columns
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        os.fchmod(fd, default_file_mode())  # mkstemp makes 0600 files; publish with the usual mode
         os.close(fd)
         self.tmp = Path(tmp)
         self.rows_written = 0
