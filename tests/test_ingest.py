@@ -133,6 +133,20 @@ def test_named_interviewer_option_sets_roles():
     assert [t.role for t in named.turns] == [INTERVIEWER, PARTICIPANT] * 2
 
 
+def test_role_with_the_holders_name_in_parentheses():
+    turns = detect_turns("Interviewer (Anna): Hello.\nParticipant (Ben): Hi.\nInterviewer (Anna): Bye.")
+    assert [(t.speaker, t.role) for t in turns] == [
+        ("Interviewer (Anna)", INTERVIEWER), ("Participant (Ben)", PARTICIPANT), ("Interviewer (Anna)", INTERVIEWER)]
+    turns = detect_turns("Moderator (Kim): Go on.\nKim (aside): fine.\nLee: ok", interviewers=["Lee"])
+    assert [t.role for t in turns] == [INTERVIEWER, PARTICIPANT, INTERVIEWER]
+    assert assign_role("Speaker (Anna)", ["anna"]) == INTERVIEWER
+
+
+def test_known_roles_typed_in_lower_case_but_not_bare_letters():
+    assert [t.speaker for t in detect_turns("interviewer: hello.\np12: hi there.")] == ["interviewer", "p12"]
+    assert [t.speaker for t in detect_turns("i: think so.\nr: maybe.")] == [None]
+
+
 def test_single_unknown_name_label_is_not_trusted_but_known_roles_are():
     assert [t.speaker for t in detect_turns("Barbara: hello there.\nMore prose follows.")] == [None]
     assert [t.speaker for t in detect_turns("Interviewer: hello there.\nMore words.")] == ["Interviewer"]

@@ -48,7 +48,8 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # "Anna Smith  0:01:23" alone on its line (Zoom, Otter)
     ("ts-line", re.compile(rf"[ \t]*(?P<name>{_NAME})[ \t]+(?P<ts>{_TS})[ \t]*$")),
     # "Interviewer: text" / "**P12:** text" / "**P12**: text"
-    ("colon", re.compile(rf"[ \t]*(?:\*\*)?(?P<name>{_NAME})[ \t]*(?::\*\*|\*\*:|:)(?=\s|$)[ \t]*")),
+    # also "Interviewer (Anna): text", the part in parentheses being who holds the role
+    ("colon", re.compile(rf"[ \t]*(?:\*\*)?(?P<name>{_NAME}(?:[ \t]*\([^()\n:]{{1,30}}\))?)[ \t]*(?::\*\*|\*\*:|:)(?=\s|$)[ \t]*")),
 )
 
 #: Labels that are always speakers, and the role each one plays.
@@ -126,6 +127,14 @@ def name_key(name: str) -> str:
     return " ".join(name.replace("*", " ").split()).casefold().rstrip(".")
 
 
+def split_alias(name: str) -> tuple[str, str | None]:
+    """``"Interviewer (Anna)"`` -> ``("Interviewer", "Anna")``; ``("P3", None)`` without parentheses."""
+    match = re.fullmatch(r"(.*?)\s*\(([^()]+)\)", name.strip())
+    if match is None or not match.group(1):
+        return name.strip(), None
+    return match.group(1), match.group(2).strip()
+
+
 def _role_base(key: str) -> str:
     """``"participant 3"`` -> ``"participant"``, ``"p12"`` -> ``"p"``, ``"speaker_2"`` -> ``"speaker"``."""
     return re.sub(r"[\s_#-]*\d+[a-z]?$", "", key)
@@ -148,9 +157,12 @@ def assign_role(speaker: str | None, interviewers: Iterable[str] = ()) -> str:
     """
     if speaker is None or not speaker.strip():
         return UNKNOWN
-    key = name_key(speaker)
+    main, alias = split_alias(speaker)
+    key = name_key(main)
     named = _interviewer_keys(interviewers)
-    if key in named or key.split(" ")[0] in named:
+    if key in named or key.split(" ")[0] in named or name_key(speaker) in named:
+        return INTERVIEWER
+    if alias is not None and (name_key(alias) in named or name_key(alias).split(" ")[0] in named):
         return INTERVIEWER
     base = _role_base(key)
     if base in _INTERVIEWER_LABELS or _WEAK_ROLE_LABELS.get(base) == INTERVIEWER:
@@ -160,7 +172,7 @@ def assign_role(speaker: str | None, interviewers: Iterable[str] = ()) -> str:
 
 def is_known_label(name: str, interviewers: Iterable[str] = ()) -> bool:
     """True for labels that are speakers wherever they appear (Interviewer, P12, Participant 3, named interviewers)."""
-    key = name_key(name)
+    key = name_key(split_alias(name)[0])
     named = _interviewer_keys(interviewers)
     if key in named or key.split(" ")[0] in named:
         return True
@@ -174,7 +186,7 @@ def looks_like_name(name: str) -> bool:
     >>> looks_like_name("Dr. Anna van Dijk"), looks_like_name("Note"), looks_like_name("So I said")
     (True, False, False)
     """
-    clean = " ".join(name.replace("*", " ").split())
+    clean = " ".join(split_alias(name.replace("*", " "))[0].split())
     if not clean or len(clean) > _MAX_NAME_CHARS:
         return False
     key = name_key(clean)
@@ -231,11 +243,18 @@ def _match_line(text: str, line_start: int, line_end: int) -> Label | None:
     return None
 
 
+def _lowercase_role(name: str) -> bool:
+    """``interviewer:``, ``p12:``: a known role typed in lower case (not a bare letter such as ``i:``)."""
+    key = name_key(split_alias(name)[0])
+    return is_known_label(name) and len(key) >= 2
+
+
 def trusted_labels(labels: list[Label], *, interviewers: Iterable[str] = (), forced: Iterable[int] = ()) -> list[Label]:
     """Apply the trust rules of the module docstring; ``forced`` line offsets are always trusted."""
     interviewers = tuple(interviewers)
     forced = set(forced)
-    plausible = [lab for lab in labels if lab.line_start in forced or looks_like_name(lab.name)]
+    plausible = [lab for lab in labels
+                 if lab.line_start in forced or looks_like_name(lab.name) or _lowercase_role(lab.name)]
     counts = Counter(name_key(lab.name) for lab in plausible)
 
     def strong(lab: Label) -> bool:
