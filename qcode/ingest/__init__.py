@@ -178,8 +178,11 @@ class Corpus:
     Iterating reads the files in :attr:`files` order and yields their documents;
     nothing is kept between files, so memory does not grow with the corpus, and
     the corpus can be iterated again (files are read afresh). A file that cannot
-    be read is *skipped*: an :class:`IngestWarning` is issued, it is logged, and
-    ``(file, reason)`` is added to :attr:`skipped`; the other files are read.
+    be read is *skipped*: an :class:`IngestWarning` is issued (and logged at INFO
+    level on the ``qcode.ingest`` logger), and ``(file, reason)`` is added to
+    :attr:`skipped` (the reason starts with the file's path); the other files
+    are read. A command-line front end that prints :attr:`skipped` itself can
+    silence the warning with ``warnings.simplefilter("ignore", IngestWarning)``.
 
     Attributes
     ----------
@@ -233,7 +236,7 @@ class Corpus:
                                      interviewers=self.interviewers, max_bytes=self.max_bytes)
             except InputError as exc:
                 self.skipped.append((file, str(exc)))
-                logger.warning("skipped %s", exc)
+                logger.info("skipped %s", exc)  # the IngestWarning below is the user-visible report
                 _warnings.warn(f"skipped {exc}", IngestWarning, stacklevel=2)
                 continue
             for doc in docs:
