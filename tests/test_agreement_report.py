@@ -210,6 +210,26 @@ def test_character_level_follows_nvivo_per_code_and_source():
     assert row["alpha"] == pytest.approx(ag.krippendorff_alpha([a, b]))
 
 
+def test_character_level_reports_unitized_alpha_on_sources_end_to_end():
+    codings = pd.DataFrame([
+        {"coder": "A", "code": "x", "doc_id": "d1", "start": 0, "end": 150},
+        {"coder": "A", "code": "x", "doc_id": "d1", "start": 140, "end": 160},  # overlaps: merged to 0-160
+        {"coder": "B", "code": "x", "doc_id": "d1", "start": 100, "end": 200},
+        {"coder": "A", "code": "x", "doc_id": "d2", "start": 10, "end": 50},
+        {"coder": "B", "code": "x", "doc_id": "d2", "start": 12, "end": 50},
+    ])
+    r = ag.report(codings, unit="character", doc_lengths={"d1": 1000, "d2": 100})
+    expected = ag.unitized_alpha([(0, 0, 160, "x"), (1, 100, 100, "x"), (0, 1010, 40, "x"), (1, 1012, 38, "x")],
+                                 begin=0, length=1100, n_coders=2, category="x")
+    assert r.per_code.set_index("code").loc["x", "unitized_alpha"] == pytest.approx(expected)
+    per_source = r.per_source.set_index("doc_id")
+    assert per_source.loc["d2", "unitized_alpha"] == pytest.approx(
+        ag.unitized_alpha([(0, 10, 40, "x"), (1, 12, 38, "x")], 0, 100, 2))
+    assert "u-alpha" in r.formatted().columns
+    coded_only = ag.report(codings, unit="character", include_uncoded=False, doc_lengths={"d1": 1000, "d2": 100})
+    assert coded_only.formatted().set_index("code").loc["x", "u-alpha"] == "n/a (coded-only)"
+
+
 def test_character_level_coded_only_drops_text_nobody_coded():
     codings = pd.DataFrame([
         {"coder": "A", "code": "x", "doc_id": "d", "start": 0, "end": 10},

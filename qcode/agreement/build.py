@@ -110,10 +110,11 @@ class AgreementReport:
 
     def describe(self) -> str:
         """One line saying what was compared."""
-        scope = "all units" if self.include_uncoded else "units coded by at least one compared coder"
+        scope = "all of them" if self.include_uncoded else "those coded by at least one compared coder"
         interval = f"95% bootstrap interval over units ({self.n_boot} resamples, seed {self.seed})" \
             if self.n_boot and self.unit != "character" else "no interval"
-        return (f"Coders {', '.join(self.coders)}; unit: {self.unit}; {self.n_units} units ({scope}); "
+        noun = "characters" if self.unit == "character" else "units"
+        return (f"Coders {', '.join(self.coders)}; unit: {self.unit}; {self.n_units} {noun} ({scope}); "
                 f"kappa: {self.kappa_name}; alpha: {interval}.")
 
     def formatted(self, digits: int = 3) -> pd.DataFrame:
@@ -409,6 +410,25 @@ def _doc_lengths(frame: pd.DataFrame, universe: Any, doc_lengths: Mapping[str, i
     return lengths
 
 
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of each stretch of True in a boolean mask."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+
+
+def _safe_unitized(spans: list, begin: int, length: int, n_coders: int) -> float:
+    """Unitizing alpha across the categories in ``spans``; NaN when undefined."""
+    from .metrics import UndefinedAgreement
+    from .unitized import unitized_alpha
+
+    if not spans or length <= 0:
+        return float("nan")
+    try:
+        return unitized_alpha(spans, begin, length, n_coders)
+    except UndefinedAgreement:
+        return float("nan")
+
+
 def _character_report(frame: pd.DataFrame, coders: list[str], codes: list[str], labels: dict,
                       include_uncoded: bool, universe: Any, doc_lengths, shared_docs, notes) -> AgreementReport:
     if not frame["has_span"].all():
@@ -427,6 +447,8 @@ def _character_report(frame: pd.DataFrame, coders: list[str], codes: list[str], 
     totals = np.zeros((len(codes), width))
     splits = np.zeros((len(codes), 2))
     n_chars = 0
+    unit_spans: dict[str, list] = {code: [] for code in codes}  # per code, all sources end to end
+    offset = 0
     for doc in docs:
         in_doc = frame[frame["doc_id"] == doc]
         length = lengths[doc]
@@ -442,6 +464,8 @@ def _character_report(frame: pd.DataFrame, coders: list[str], codes: list[str], 
         n_chars += int(scope.sum())
         empty = np.zeros(length, dtype=bool)
         for k, code in enumerate(codes):
+            runs = [_runs(masks.get((c, code), empty)) for c in coders]
+            unit_spans[code].extend((i, offset + a, b - a, code) for i, r in enumerate(runs) for a, b in r)
             stack = np.stack([masks.get((c, code), empty)[scope] for c in coders])
             hist = np.bincount(stack.sum(axis=0), minlength=width).astype(float)
             only = _only_split(stack) if n_coders == 2 else (None, None)
@@ -450,7 +474,10 @@ def _character_report(frame: pd.DataFrame, coders: list[str], codes: list[str], 
                 splits[k] += only
             if hist[1:].sum() > 0:  # NVivo lists the (code, source) pairs that someone coded
                 row = _row(code, labels.get(code, code), hist, n_coders, *only)
+                spans = [(i, a, b - a, code) for i, r in enumerate(runs) for a, b in r]
+                row["unitized_alpha"] = _safe_unitized(spans, 0, length, n_coders) if include_uncoded else np.nan
                 source_rows.append({"doc_id": doc, "chars": int(hist.sum()), **row})
+        offset += length
     rows = []
     for k, code in enumerate(codes):
         only = tuple(splits[k]) if n_coders == 2 else (None, None)
@@ -458,14 +485,23 @@ def _character_report(frame: pd.DataFrame, coders: list[str], codes: list[str], 
     pooled_only = tuple(splits.sum(axis=0)) if n_coders == 2 else (None, None)
     rows.append(_row(POOLED, POOLED, totals.sum(axis=0), n_coders, *pooled_only))
     per_code = pd.DataFrame(rows)
+    per_code["unitized_alpha"] = [
+        _safe_unitized(unit_spans[code], 0, offset, n_coders) if include_uncoded and offset else np.nan
+        for code in codes] + [_safe_unitized([s for c in codes for s in unit_spans[c]], 0, offset, n_coders)
+                              if include_uncoded and offset else np.nan]
     per_code = per_code.assign(alpha_low=np.nan, alpha_high=np.nan,
                                alpha_band=[band(v) for v in per_code["alpha"]],
                                kappa_band=[band(v, KAPPA_BANDS) for v in per_code["kappa"]])
     per_code = per_code[["code", "label", "n_units", "n_applied", "percent_agreement", "kappa", "alpha",
-                         "alpha_low", "alpha_high", "ac1", "brennan_prediger", "alpha_band", "kappa_band", "note"]]
+                         "alpha_low", "alpha_high", "ac1", "brennan_prediger", "unitized_alpha", "alpha_band",
+                         "kappa_band", "note"]]
     per_source = pd.DataFrame(source_rows)
     notes.append("character level (NVivo coding comparison): n counts characters; per-code rows sum the sources, "
                  "so each source weighs by its length; characters are not independent, so no interval is given")
+    if include_uncoded:
+        notes.append("unitized alpha (Krippendorff 1995/2004) treats each coder's coded stretches of a code as units "
+                     "on the continuum of the compared sources placed end to end; overlapping or touching stretches "
+                     "of one coder are merged; the pooled row uses every code at once")
     empty_pair = {"kappa": pd.DataFrame(), "alpha": pd.DataFrame()}
     disagreements = pd.DataFrame(columns=["unit", "doc_id", "start", "end", "text", "disputed", *coders])
     return AgreementReport(per_code=per_code, pairwise=empty_pair, disagreements=disagreements, coders=coders,

@@ -50,7 +50,13 @@ def formatted_table(report: AgreementReport, digits: int = 3) -> pd.DataFrame:
             "B-P": _num(rec["brennan_prediger"], digits) or why,
             "alpha band": rec["alpha_band"] or "-",
         })
-    return pd.DataFrame(rows, columns=list(DISPLAY_COLUMNS))
+        if "unitized_alpha" in rec:
+            rows[-1]["u-alpha"] = _num(rec["unitized_alpha"], digits) or (
+                "undefined" if report.include_uncoded else "n/a (coded-only)")
+    columns = list(DISPLAY_COLUMNS)
+    if "unitized_alpha" in report.per_code.columns:
+        columns.insert(columns.index("alpha band"), "u-alpha")
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _out(text: str, path) -> str:
@@ -98,9 +104,11 @@ def to_markdown(report: AgreementReport, path=None) -> str:
     parts += [f"- {note}" for note in report.notes]
     parts += ["", _md_table(formatted_table(report)), "", f"**Interpretation.** {BANDS_TEXT}", ""]
     if report.per_source is not None and len(report.per_source):
-        src = report.per_source[["label", "doc_id", "chars", "percent_agreement", "kappa", "note"]].copy()
+        src = report.per_source[["label", "doc_id", "chars", "percent_agreement", "kappa", "unitized_alpha",
+                                 "note"]].copy()
         src["percent_agreement"] = src["percent_agreement"].map(lambda v: _num(v) or "")
         src["kappa"] = [_num(k) or _reason(n) for k, n in zip(src["kappa"], src["note"])]
+        src["unitized_alpha"] = src["unitized_alpha"].map(lambda v: _num(v) or "n/a")
         parts += ["## Per code and source (NVivo)", "", _md_table(src.drop(columns=["note"])), ""]
     for name, title in (("kappa", "Pairwise Cohen's kappa (all codes pooled)"),
                         ("alpha", "Pairwise Krippendorff's alpha (all codes pooled)")):
@@ -201,7 +209,8 @@ def to_html(report: AgreementReport, path=None) -> str:
         src = report.per_source
         shown = pd.DataFrame({"code": src["label"], "source": src["doc_id"], "characters": src["chars"],
                               "% agree": [(_num(v) or "") for v in src["percent_agreement"]],
-                              "kappa": [_num(k) or _reason(n) for k, n in zip(src["kappa"], src["note"])]})
+                              "kappa": [_num(k) or _reason(n) for k, n in zip(src["kappa"], src["note"])],
+                              "u-alpha": [_num(v) or "n/a" for v in src["unitized_alpha"]]})
         parts += ["<h2>Per code and source (NVivo coding comparison)</h2>", _html_table(shown, numeric_from=2)]
     for name, title in (("kappa", "Coder × coder: Cohen's kappa (all codes pooled)"),
                         ("alpha", "Coder × coder: Krippendorff's alpha (all codes pooled)")):
