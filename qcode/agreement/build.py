@@ -245,7 +245,9 @@ def report(codings: Any, coders: Sequence[str] | str | None = None, unit: str = 
     shared_docs, excluded = (None, [])
     if overlap == "documents":
         shared_docs, excluded = _shared_documents(frame, chosen)
-        if shared_docs is not None:
+        if shared_docs is None:
+            notes.append("the codings name no documents: every compared coder is taken to have read every unit")
+        else:
             if not shared_docs:
                 raise AgreementError(
                     f"no overlapping units: coders {', '.join(chosen)} have no document that all of them coded")

@@ -276,6 +276,7 @@ def bootstrap_alpha(unit_patterns: np.ndarray, n_coders: int, n_boot: int = 1000
     onehot[r_idx, k_idx * n_coders + patterns[r_idx, k_idx] - 1] = 1.0
     rng = np.random.default_rng(seed)
     out = np.empty((n_boot, n_codes + 1))
+    chunk = max(1, min(chunk, 20_000_000 // max(n_units, 1)))  # bound the (chunk x units) draw arrays
     done = 0
     while done < n_boot:
         b = min(chunk, n_boot - done)
