@@ -15,7 +15,8 @@ from qcode.document import INTERVIEWER, PARTICIPANT, UNKNOWN
 from qcode.errors import InputError
 from qcode.ingest import IngestWarning, read_corpus, read_document
 from qcode.ingest.normalize import decode_bytes, normalize_text, read_file_bytes
-from qcode.ingest.speakers import assign_role, detect_turns, looks_like_name, parse_timestamp
+from qcode.ingest.speakers import (assign_role, detect_turns, find_labels, looks_like_name, parse_timestamp,
+                                   trusted_labels)
 
 DATA = Path(__file__).parent / "data" / "ingest"
 DEMO = Path(__file__).parent.parent / "corpora" / "demo"
@@ -509,3 +510,37 @@ def test_demo_corpus_reads_with_interviewers_and_participants():
         assert {INTERVIEWER, PARTICIPANT} <= roles, doc.id
         speaking = [t for t in doc.turns if t.speaker]
         assert len(speaking) >= 10, doc.id
+
+
+# ---------------------------------------------------------------- any text at all
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+LINES = st.one_of(
+    st.text(max_size=60),
+    st.sampled_from(["Interviewer: yes.", "P1: no", "[00:01:02] Anna: so", "Bob (1:02): hm", "Cy  0:03", "Note: x",
+                     "**Q:** why", "Well: fine", "", "  ", "Interviewer (Anna):", "p3: ok"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(LINES, max_size=12), st.sampled_from(["\n", "\r\n", "\r"]))
+def test_any_text_gives_ordered_trimmed_disjoint_turns(lines, newline):
+    text = normalize_text(newline.join(lines))
+    turns = detect_turns(text)
+    end = 0
+    for turn in turns:
+        said = text[turn.start:turn.end]
+        assert end <= turn.start < turn.end <= len(text)
+        assert said == said.strip()
+        assert (turn.speaker is None) == (turn.role == UNKNOWN)
+        end = turn.end
+    if text.strip():
+        assert turns  # nothing said is lost as "no turn at all"
+        # what is outside every turn is a speaker label, never speech
+        inside = {i for t in turns for i in range(t.start, t.end)}
+        labels = trusted_labels(find_labels(text))
+        in_label = {i for lab in labels for i in range(lab.line_start, lab.content_start)}
+        lost = [i for i, ch in enumerate(text) if not ch.isspace() and i not in inside and i not in in_label]
+        assert lost == [], (text, [text[i] for i in lost])

@@ -296,6 +296,8 @@ def turns_from_labels(text: str, labels: list[Label], interviewers: Iterable[str
         turns.append(
             Turn(start=start, end=end, speaker=speaker, role=assign_role(speaker, interviewers), timestamp=label.timestamp)
         )
+    if not turns:  # labels with nothing said: keep the text rather than lose it
+        return _whole_text_turn(text)
     return turns
 
 
@@ -311,6 +313,11 @@ def detect_turns(text: str, *, interviewers: Iterable[str] = (), forced: Iterabl
     interviewers = tuple(interviewers)
     labels = trusted_labels(find_labels(text), interviewers=interviewers, forced=forced)
     return turns_from_labels(text, labels, interviewers)
+
+
+def _whole_text_turn(text: str) -> list[Turn]:
+    start, end = _trimmed(text, 0, len(text))
+    return [Turn(start=start, end=end, speaker=None, role=UNKNOWN)] if end > start else []
 
 
 def split_cue_speaker(text: str) -> tuple[str | None, str]:
