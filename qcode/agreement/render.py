@@ -161,7 +161,9 @@ def _svg_chart(report: AgreementReport) -> str:
         out.append(f'<rect x="{x(a):.1f}" y="{top - 8}" width="{x(b) - x(a):.1f}" '
                    f'height="{row_h * len(rows) + 8}" fill="{colour}"/>')
         out.append(f'<text x="{(x(a) + x(b)) / 2:.1f}" y="{top - 12}" text-anchor="middle">{label}</text>')
-    for tick in np.round(np.arange(lo_axis, 1.0001, 0.2 if lo_axis < -0.5 else 0.1), 1) + 0.0:  # no "-0.0"
+    step = 0.2 if lo_axis < -0.5 else 0.1
+    first = np.ceil(lo_axis / step - 1e-9) * step
+    for tick in np.round(np.arange(first, 1.0001, step), 1) + 0.0:  # multiples of step; no "-0.0"
         out.append(f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{top - 8}" y2="{height - 25}" stroke="#ccc"/>')
         out.append(f'<text x="{x(tick):.1f}" y="{height - 10}" text-anchor="middle">{tick:.1f}</text>')
     for i, r in enumerate(rows):
