@@ -86,6 +86,7 @@ def test_prose_with_colons_has_no_speakers():
         "So I said to him: no.\nAnd he said to me: yes.",
         "Goals: fewer admissions.\nPeople: more nurses.\nTechnology: one record.",
         "See https://example.org: it explains.\n12:30: lunch.",
+        "Programme\nWelcome 09:30\nKeynote 10:00\nLunch 12:30\nClose 16:00\nThe day was well attended.",
     ],
 )
 def test_sentences_with_colons_are_not_speakers(text):
@@ -111,6 +112,11 @@ def test_zoom_otter_name_and_time_on_their_own_line():
     assert speakers(doc) == [("Priya Shah", INTERVIEWER), ("Jonas Berg", PARTICIPANT)] * 2
     assert [t.timestamp for t in doc.turns] == [0.0, 7.0, 3723.0, 3735.0]
     assert spoken(doc)[1] == "Through a colleague, really. She had been to one of the study days\nand came back full of ideas."
+
+
+def test_zoom_labels_with_a_tab():
+    turns = detect_turns("Anna Smith\t0:01\nHello.\nBen\t0:05\nHi.")
+    assert [(t.speaker, t.timestamp) for t in turns] == [("Anna Smith", 1.0), ("Ben", 5.0)]
 
 
 def test_markdown_bold_labels_and_one_off_focus_group_speaker():

@@ -6,8 +6,8 @@ A *label* is a speaker name at the start of a line, in one of these styles::
     **P12:** It was slow.                           colon, Markdown bold
     [00:01:23] Anna Smith: Then the nurse came.     timestamp first
     Anna Smith (00:01:23): Then the nurse came.     timestamp after the name
-    Anna Smith  0:01:23                             Zoom/Otter: name and time alone
-    Then the nurse came.                            on a line, the turn below it
+    Anna Smith  0:01:23                             Zoom/Otter: name, 2+ spaces or a tab,
+    Then the nurse came.                            time, alone on a line; the turn below it
 
 False positives are avoided by three rules: a label must open a line; its name
 must look like a name (at most five words, each capitalised or a number or a
@@ -45,8 +45,9 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("ts-first", re.compile(rf"[ \t]*[\[(]?(?P<ts>{_TS})[\])]?[ \t]+(?P<name>{_NAME})[ \t]*:(?=\s|$)[ \t]*")),
     # "Anna (00:01:23): text" / "Anna [00:01:23] text" at line end
     ("ts-after", re.compile(rf"[ \t]*(?P<name>{_NAME})[ \t]*[\[(](?P<ts>{_TS})[\])][ \t]*(?::(?=\s|$)[ \t]*|$)")),
-    # "Anna Smith  0:01:23" alone on its line (Zoom, Otter)
-    ("ts-line", re.compile(rf"[ \t]*(?P<name>{_NAME})[ \t]+(?P<ts>{_TS})[ \t]*$")),
+    # "Anna Smith  0:01:23" alone on its line (Zoom, Otter): two spaces or a tab before the time,
+    # so that agenda lines such as "Lunch 12:30" are not speakers
+    ("ts-line", re.compile(rf"[ \t]*(?P<name>{_NAME})(?:[ ]{{2,}}|[ ]*\t[ \t]*)(?P<ts>{_TS})[ \t]*$")),
     # "Interviewer: text" / "**P12:** text" / "**P12**: text"
     # also "Interviewer (Anna): text", the part in parentheses being who holds the role
     ("colon", re.compile(rf"[ \t]*(?:\*\*)?(?P<name>{_NAME}(?:[ \t]*\([^()\n:]{{1,30}}\))?)[ \t]*(?::\*\*|\*\*:|:)(?=\s|$)[ \t]*")),
