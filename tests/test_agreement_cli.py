@@ -87,6 +87,8 @@ def test_cli_character_level_on_a_project(study, tmp_path):
     assert done.returncode == 0, done.stderr
     text = (tmp_path / "c.md").read_text()
     assert "Per code and source (NVivo)" in text and "site-a/interview-01.txt" in text
+    # disputed stretches are quoted from the project's document text
+    assert "## Disagreements (" in text and "Families tell us the café meetings" in text
 
 
 def test_cli_reads_a_csv_of_codings(tmp_path):

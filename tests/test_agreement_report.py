@@ -230,6 +230,20 @@ def test_character_level_reports_unitized_alpha_on_sources_end_to_end():
     assert coded_only.formatted().set_index("code").loc["x", "u-alpha"] == "n/a (coded-only)"
 
 
+def test_character_level_lists_the_disputed_stretches_with_their_text():
+    text = "".join(chr(ord("a") + i % 26) for i in range(200))
+    codings = pd.DataFrame([
+        {"coder": "A", "code": "x", "doc_id": "d", "start": 0, "end": 15},
+        {"coder": "B", "code": "x", "doc_id": "d", "start": 10, "end": 20},
+        {"coder": "A", "code": "y", "doc_id": "d", "start": 30, "end": 40},
+        {"coder": "B", "code": "y", "doc_id": "d", "start": 30, "end": 40},
+    ])
+    r = ag.report(codings, unit="character", doc_texts={"d": text})
+    assert r.n_units == 200  # length taken from the text
+    rows = r.disagreements[["start", "end", "text", "A", "B"]].values.tolist()
+    assert rows == [[0, 10, text[0:10], "x", ""], [15, 20, text[15:20], "", "x"]]
+
+
 def test_character_level_coded_only_drops_text_nobody_coded():
     codings = pd.DataFrame([
         {"coder": "A", "code": "x", "doc_id": "d", "start": 0, "end": 10},

@@ -191,7 +191,8 @@ def _shared_documents(frame: pd.DataFrame, coders: list[str]) -> tuple[set | Non
 def report(codings: Any, coders: Sequence[str] | str | None = None, unit: str = "segment",
            include_uncoded: bool | None = None, n_boot: int = 1000, seed: int = 0,
            universe: Any = None, codes: Sequence[str] | None = None, overlap: str = "documents",
-           doc_lengths: Mapping[str, int] | None = None, max_disagreements: int | None = None) -> AgreementReport:
+           doc_lengths: Mapping[str, int] | None = None, max_disagreements: int | None = None,
+           doc_texts: Mapping[str, str] | None = None) -> AgreementReport:
     """Per-code and pooled agreement between coders on multi-label codings.
 
     Parameters
@@ -223,6 +224,8 @@ def report(codings: Any, coders: Sequence[str] | str | None = None, unit: str = 
         Character level: source lengths (else taken from ``universe``).
     max_disagreements : int, optional
         Keep at most this many rows in the disagreement list.
+    doc_texts : mapping doc_id -> text, optional
+        Character level: source texts, to quote the disputed stretches (and give source lengths).
 
     Returns
     -------
@@ -261,8 +264,10 @@ def report(codings: Any, coders: Sequence[str] | str | None = None, unit: str = 
         if code not in labels or labels[code] == code:  # a real name beats a bare id
             labels[code] = label
     if unit == "character":
+        if doc_texts is not None and doc_lengths is None:
+            doc_lengths = {str(d): len(t) for d, t in doc_texts.items()}
         return _character_report(frame, chosen, code_list, labels, include_uncoded, universe, doc_lengths,
-                                 shared_docs, notes)
+                                 shared_docs, notes, doc_texts or {}, max_disagreements)
     uni = None
     if universe is not None:
         uni = normalize_universe(universe)
@@ -418,6 +423,30 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
 
 
+def _disputed_stretches(doc: str, text: str | None, coder_masks: list[np.ndarray], coders: list[str],
+                        label: str) -> list[dict]:
+    """Stretches of one source where some but not all coders applied the code, split where who coded changes."""
+    stack = np.stack(coder_masks)
+    pattern = (stack.astype(np.int64) << np.arange(len(coders))[:, None]).sum(axis=0)
+    full = (1 << len(coders)) - 1
+    disputed = (pattern > 0) & (pattern < full)
+    if not disputed.any():
+        return []
+    change = np.flatnonzero(np.diff(pattern) != 0) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [len(pattern)]])
+    out = []
+    for start, end in zip(starts.tolist(), ends.tolist()):
+        if not disputed[start]:
+            continue
+        record = {"unit": f"{doc}@{start}-{end}", "doc_id": doc, "start": start, "end": end,
+                  "text": text[start:end] if text is not None else None, "disputed": label}
+        for c, coder in enumerate(coders):
+            record[coder] = label if coder_masks[c][start] else ""
+        out.append(record)
+    return out
+
+
 def _safe_unitized(spans: list, begin: int, length: int, n_coders: int) -> float:
     """Unitizing alpha across the categories in ``spans``; NaN when undefined."""
     from .metrics import UndefinedAgreement
@@ -432,7 +461,8 @@ def _safe_unitized(spans: list, begin: int, length: int, n_coders: int) -> float
 
 
 def _character_report(frame: pd.DataFrame, coders: list[str], codes: list[str], labels: dict,
-                      include_uncoded: bool, universe: Any, doc_lengths, shared_docs, notes) -> AgreementReport:
+                      include_uncoded: bool, universe: Any, doc_lengths, shared_docs, notes,
+                      doc_texts: Mapping[str, str], max_disagreements: int | None) -> AgreementReport:
     if not frame["has_span"].all():
         raise AgreementError("unit='character' needs 'doc_id', 'start' and 'end' for every coding")
     frame = frame.assign(doc_id=frame["doc_id"].astype(str), start=frame["start"].astype(int),
@@ -450,6 +480,7 @@ def _character_report(frame: pd.DataFrame, coders: list[str], codes: list[str], 
     splits = np.zeros((len(codes), 2))
     n_chars = 0
     unit_spans: dict[str, list] = {code: [] for code in codes}  # per code, all sources end to end
+    disputes: list[dict] = []
     offset = 0
     for doc in docs:
         in_doc = frame[frame["doc_id"] == doc]
@@ -466,7 +497,10 @@ def _character_report(frame: pd.DataFrame, coders: list[str], codes: list[str], 
         n_chars += int(scope.sum())
         empty = np.zeros(length, dtype=bool)
         for k, code in enumerate(codes):
-            runs = [_runs(masks.get((c, code), empty)) for c in coders]
+            coder_masks = [masks.get((c, code), empty) for c in coders]
+            runs = [_runs(m) for m in coder_masks]
+            disputes.extend(_disputed_stretches(doc, doc_texts.get(doc), coder_masks, coders,
+                                                labels.get(code, code)))
             unit_spans[code].extend((i, offset + a, b - a, code) for i, r in enumerate(runs) for a, b in r)
             stack = np.stack([masks.get((c, code), empty)[scope] for c in coders])
             hist = np.bincount(stack.sum(axis=0), minlength=width).astype(float)
@@ -505,7 +539,11 @@ def _character_report(frame: pd.DataFrame, coders: list[str], codes: list[str], 
                      "on the continuum of the compared sources placed end to end; overlapping or touching stretches "
                      "of one coder are merged; the pooled row uses every code at once")
     empty_pair = {"kappa": pd.DataFrame(), "alpha": pd.DataFrame()}
-    disagreements = pd.DataFrame(columns=["unit", "doc_id", "start", "end", "text", "disputed", *coders])
+    columns = ["unit", "doc_id", "start", "end", "text", "disputed", *coders]
+    disputes.sort(key=lambda d: (d["doc_id"], d["start"], d["end"], d["disputed"]))
+    if max_disagreements is not None:
+        disputes = disputes[:max_disagreements]
+    disagreements = pd.DataFrame(disputes, columns=columns)
     return AgreementReport(per_code=per_code, pairwise=empty_pair, disagreements=disagreements, coders=coders,
                            unit="character", include_uncoded=bool(include_uncoded), n_units=n_chars,
                            kappa_name="Cohen's kappa" if n_coders == 2 else "Fleiss' kappa", n_boot=0, seed=0,

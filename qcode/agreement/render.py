@@ -119,7 +119,7 @@ def to_markdown(report: AgreementReport, path=None) -> str:
     if len(report.disagreements):
         parts += [_md_table(report.disagreements.drop(columns=["start", "end"])), ""]
     else:
-        parts += ["None." if report.unit != "character" else "Not listed at character level.", ""]
+        parts += ["None.", ""]
     return _out("\n".join(parts), path)
 
 
@@ -223,7 +223,7 @@ def to_html(report: AgreementReport, path=None) -> str:
     if len(report.disagreements):
         parts.append(_html_table(report.disagreements.drop(columns=["start", "end"]), numeric_from=99))
     else:
-        parts.append("<p>None.</p>" if report.unit != "character" else "<p>Not listed at character level.</p>")
+        parts.append("<p>None.</p>")
     parts.append("</body></html>")
     return _out("\n".join(parts), path)
 

@@ -45,6 +45,7 @@ def agree(
     if out is not None and out.suffix.lower() not in (".html", ".htm", ".md", ".markdown", ".csv"):
         raise AgreementError(f"{out}: unknown report format {out.suffix or '(none)'!r}; use .html, .md or .csv")
     universe = None
+    doc_texts = None
     if source.is_dir():
         import pandas as pd
 
@@ -54,6 +55,7 @@ def agree(
         codings = project.codings()
         if unit == "character":
             universe = project.documents()[["doc_id", "chars"]]
+            doc_texts = {doc: project.document_text(doc) for doc in universe["doc_id"]}
         else:
             universe = project.segments()
         if model_run is not None:
@@ -78,7 +80,7 @@ def agree(
     else:
         raise AgreementError(f"{source}: not a project folder or a .csv file of codings")
     result = report(codings, coders=coders, unit=unit, include_uncoded=include_uncoded, n_boot=n_boot,
-                    seed=seed, universe=universe, overlap=overlap)
+                    seed=seed, universe=universe, overlap=overlap, doc_texts=doc_texts)
     result.print()
     if out is not None:
         result.save(out)
