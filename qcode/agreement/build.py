@@ -25,7 +25,6 @@ import pandas as pd
 from ..errors import AgreementError
 from .characters import coverage_mask
 from .coding import (
-    ONE_CATEGORY,
     binary_histograms,
     binary_stats,
     bootstrap_alpha,
