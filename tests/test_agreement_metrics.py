@@ -119,6 +119,9 @@ def test_one_category_everywhere_is_undefined_not_nan():
         ag.krippendorff_alpha([["x", "x"], ["x", "x"]])
     with pytest.raises(ag.OneCategory):
         ag.fleiss_kappa([[3, 0], [3, 0]])
+    with pytest.raises(ag.OneCategory):
+        ag.gwet_ac1([[1, 1], [1, 1]])
+    assert ag.gwet_ac1([[1, 1], [1, 1]], categories=[0, 1]) == 1.0  # q = 2 when the absent value is named
     assert ag.percent_agreement([[1, 1], [1, 1]]) == 1.0
 
 

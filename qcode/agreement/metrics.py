@@ -423,7 +423,8 @@ def gwet_ac1(matrix: Any, categories: Sequence | None = None) -> float:
     counts = _counts(codes, q)
     pa, _ = _pairwise_pa(counts)
     if q < 2:
-        return 1.0 if pa == 1.0 else float("nan")
+        raise OneCategory("Gwet's AC1 is undefined with a single possible category (pass categories= to name "
+                          "the others)")
     pi = _category_shares(counts)
     pe = float((pi * (1 - pi)).sum()) / (q - 1)
     return (pa - pe) / (1.0 - pe)
