@@ -89,7 +89,7 @@ def test_keys_separate_models_and_backends(tmp_path):
 
 def _rows(path: Path) -> list[tuple]:
     with sqlite3.connect(path) as conn:
-        return conn.execute("SELECT model, text_sha, dim, vec, checksum FROM vectors").fetchall()
+        return conn.execute("SELECT model, text_sha, dim, vec, checksum FROM embeddings").fetchall()
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "checksum", "dim"])
@@ -100,17 +100,17 @@ def test_corrupt_entry_is_detected_and_recomputed(inner, tmp_path, damage):
     emb.cache.close()
     target = text_key(TEXTS[2])
     with sqlite3.connect(path) as conn:
-        vec, = conn.execute("SELECT vec FROM vectors WHERE text_sha = ?", (target,)).fetchone()
+        vec, = conn.execute("SELECT vec FROM embeddings WHERE text_sha = ?", (target,)).fetchone()
         vec = bytearray(vec)
         if damage == "flip":
             vec[17] ^= 0x40
-            conn.execute("UPDATE vectors SET vec = ? WHERE text_sha = ?", (bytes(vec), target))
+            conn.execute("UPDATE embeddings SET vec = ? WHERE text_sha = ?", (bytes(vec), target))
         elif damage == "truncate":
-            conn.execute("UPDATE vectors SET vec = ? WHERE text_sha = ?", (bytes(vec[:700]), target))
+            conn.execute("UPDATE embeddings SET vec = ? WHERE text_sha = ?", (bytes(vec[:700]), target))
         elif damage == "checksum":
-            conn.execute("UPDATE vectors SET checksum = ? WHERE text_sha = ?", (b"\0" * 16, target))
+            conn.execute("UPDATE embeddings SET checksum = ? WHERE text_sha = ?", (b"\0" * 16, target))
         else:
-            conn.execute("UPDATE vectors SET dim = 383 WHERE text_sha = ?", (target,))
+            conn.execute("UPDATE embeddings SET dim = 383 WHERE text_sha = ?", (target,))
     again = fresh_cached(inner, path)
     out = again.encode(TEXTS)
     assert again.last_stats["corrupt"] == 1 and again.last_stats["computed"] == 1
