@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .document import INTERVIEWER, Document, Segment
 from .errors import InputError
@@ -133,6 +133,7 @@ def suggest_corpus(
     batch_segments: int = 512,
     id_column: str | None = None,
     text_column: str | None = None,
+    interviewers: Sequence[str] = (),
     project: Any = None,
     on_batch: Callable[[int], None] | None = None,
     on_document: Callable[[Document], None] | None = None,
@@ -146,6 +147,7 @@ def suggest_corpus(
     out : output file (``.csv``, ``.jsonl`` or ``.parquet``), or ``None`` to write nothing.
     unit : ``"turn"``, ``"sentence"``, ``"paragraph"`` or ``"document"``.
     include_interviewer : also suggest for interviewer/facilitator turns.
+    interviewers : speaker names to treat as interviewers (besides labels such as ``Interviewer:``).
     project : an open :class:`qcode.project.Project` to record the run in.
 
     Returns a :class:`SuggestRun` with counts and the run record.
@@ -156,9 +158,10 @@ def suggest_corpus(
     if unit not in UNITS:
         raise InputError(f"unknown unit {unit!r}; choose one of {', '.join(UNITS)}")
     started = time.perf_counter()
-    corpus = read_corpus(path, id_column=id_column, text_column=text_column)
+    corpus = read_corpus(path, id_column=id_column, text_column=text_column, interviewers=tuple(interviewers))
     params = {"unit": unit, "top_k": top_k, "threshold": threshold, "multi_label": multi_label,
-              "include_interviewer": include_interviewer, "max_tokens": max_tokens}
+              "include_interviewer": include_interviewer, "interviewers": sorted(interviewers),
+              "max_tokens": max_tokens}
     record = run_record(suggester, params)
     model = _model_label(record["model"])
     digest = corpus_digest(path, corpus.files)

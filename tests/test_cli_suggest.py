@@ -93,6 +93,7 @@ def test_one_bad_file_is_skipped_and_counted(tmp_path):
     result = run("suggest", corpus, "--out", out)
     assert result.returncode == 0, result.stderr
     assert "broken.docx" in result.stderr and "empty.txt" in result.stderr
+    assert result.stderr.count("broken.docx") == 1  # reported once, not once per layer
     assert "Traceback" not in result.stderr
     docs = {r["doc_id"] for r in read_rows(out)}
     assert "broken.docx" not in docs and len(docs) >= 5
@@ -140,3 +141,18 @@ def test_suggest_records_the_run_in_a_project(tmp_path):
     segs = p.segments()
     assert len(sugg) > 0 and set(sugg["segment_id"]) <= set(segs["segment_id"])
     assert sugg.groupby("segment_id")["rank"].max().max() == 2
+
+
+def test_named_interviewers_are_left_out(tmp_path):
+    transcript = tmp_path / "t.txt"
+    transcript.write_text("Anna: How is the funding for your post?\n"
+                          "Ben: We bid for the money again every April and never know if it will come.\n"
+                          "Anna: And the records?\n"
+                          "Ben: The hospice cannot see the hospital notes at night.\n", encoding="utf-8")
+    out = tmp_path / "s.csv"
+    assert run("suggest", transcript, "--out", out, "-q").returncode == 0
+    assert {r["speaker"] for r in read_rows(out)} == {"Anna", "Ben"}
+    assert run("suggest", transcript, "--interviewer", "Anna", "--out", out, "-q").returncode == 0
+    rows = read_rows(out)
+    assert {r["speaker"] for r in rows} == {"Ben"}
+    assert json.loads(Path(str(out) + ".run.json").read_text())["parameters"]["interviewers"] == ["Anna"]

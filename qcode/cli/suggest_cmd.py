@@ -19,6 +19,7 @@ def suggest(
     threshold: Optional[float] = typer.Option(None, "--threshold", help="Drop suggestions scoring below this."),
     multi_label: bool = typer.Option(False, "--multi-label", help="With --threshold: keep every code above it (maybe none)."),
     include_interviewer: bool = typer.Option(False, "--include-interviewer", help="Also suggest codes for interviewer/facilitator turns."),
+    interviewer: list[str] = typer.Option([], "--interviewer", help="A speaker name to treat as an interviewer (repeatable)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file: .csv, .jsonl or .parquet."),
     project: Optional[Path] = typer.Option(None, "--project", "-p", help="Record the run in this qcode project."),
     model: str = typer.Option("all-MiniLM-L6-v2", "--model", help="Embedding model from models/manifest.json."),
@@ -39,12 +40,15 @@ def suggest(
     the learned state as suggester-state.json in the project folder.
     """
     import sys
+    import warnings
 
     from ..embed import load_embedder
+    from ..ingest import IngestWarning
     from ..errors import InputError
     from ..pipeline import suggest_corpus
     from ..suggest import Suggester
 
+    warnings.simplefilter("ignore", IngestWarning)  # skipped files are reported once, below
     if out is None and project is None:
         raise InputError("nothing to write: give --out FILE (.csv, .jsonl, .parquet) and/or --project PROJECT")
     if out is not None and out.suffix.lower() not in (".csv", ".jsonl", ".parquet"):
@@ -72,15 +76,18 @@ def suggest(
         if progress_ctx is not None:
             from ..ingest import read_corpus
 
-            total = len(read_corpus(path, id_column=id_column, text_column=text_column).files)
+            total = len(read_corpus(path, id_column=id_column, text_column=text_column,
+                                    interviewers=tuple(interviewer)).files)
             task = progress_ctx.add_task("reading", total=total)
         result = suggest_corpus(
             path, suggester, out=out, unit=unit, top_k=top_k, threshold=threshold,
             multi_label=multi_label, include_interviewer=include_interviewer, max_tokens=max_tokens,
-            id_column=id_column, text_column=text_column, project=proj, on_document=on_document,
+            id_column=id_column, text_column=text_column, interviewers=interviewer, project=proj,
+            on_document=on_document,
         )
     for file, reason in result.skipped_files:
-        typer.echo(f"warning: skipped {file}: {reason}", err=True)
+        reason = str(reason)
+        typer.echo(f"warning: skipped {reason if str(file) in reason else f'{file}: {reason}'}", err=True)
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
     if result.project_report is not None:
