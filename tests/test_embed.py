@@ -279,3 +279,23 @@ def test_physical_cores_honours_override(monkeypatch):
         physical_cores()
     monkeypatch.delenv("QCODE_THREADS")
     assert 1 <= physical_cores() <= (len(__import__("os").sched_getaffinity(0)))
+
+
+@pytest.mark.slow
+def test_two_processes_building_the_graph_at_once_build_it_once(tmp_path):
+    code = (
+        "from qcode.embed import load_embedder\n"
+        "v = load_embedder(backend='onnx', cache=False).encode(['Both of us started at once.'])\n"
+        "print(round(float(v[0, :4].sum()), 5))\n"
+    )
+    env = dict(__import__("os").environ, QCODE_CACHE_DIR=str(tmp_path / "cache"))
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-500:] for o in outs]
+    assert outs[0][0] == outs[1][0]
+    folder = next((tmp_path / "cache" / "models").iterdir())
+    graphs = list(folder.glob("model-fp32-*.onnx"))
+    assert len(graphs) == 1
+    record = json.loads((folder / "fp32.json").read_text())
+    assert record["file"] == graphs[0].name and sha256_file(graphs[0]) == record["sha256"]
+    assert not list(folder.glob(".*.onnx"))  # no temporary files left behind

@@ -203,3 +203,14 @@ def test_default_cache_lives_in_qcode_cache_dir(monkeypatch, tmp_path):
     monkeypatch.delenv("QCODE_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert EmbeddingCache.default().path == tmp_path / "xdg" / "qcode" / "embeddings.sqlite3"
+
+
+def test_unusable_cache_folder_is_a_one_line_model_error(inner, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    emb = fresh_cached(inner, blocker / "embeddings.sqlite3")
+    from qcode.errors import ModelError
+
+    with pytest.raises(ModelError, match="cannot create the embedding cache folder") as info:
+        emb.encode(TEXTS[:1])
+    assert "\n" not in str(info.value) and str(blocker) in str(info.value)
