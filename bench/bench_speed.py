@@ -5,9 +5,10 @@ Everything is measured on this machine in this run and printed as tables:
 1. the machine's fp32 GEMM rate (numpy, physical cores) -> the roofline
    ``sentences/s <= GEMM FLOP/s / (21.6 MFLOP/token x tokens/sentence)``;
 2. sentences/s of each backend on a sample of generated interview sentences,
-   each in its own fresh process (load time separate), best of ``--repeats``,
-   with its ratio to plain sentence-transformers defaults (``model.encode(list)``)
-   and its fraction of the roofline;
+   timed in interleaved rounds in one process (so that drifting load on a shared
+   machine hits every backend alike), with its ratio to plain sentence-transformers
+   defaults (``model.encode(list)``) and its fraction of the roofline, both taken
+   within each round; load time separately, in a fresh process per backend;
 3. the batch-size sweep of the ONNX backend (``--sweep``);
 4. the int8 backend's quality beside fp32 on the real SERDIF set: nearest-code
    top-1 agreement with fp32, mean/min cosine to fp32, top-1 accuracy vs gold;
@@ -158,11 +159,8 @@ def sample_sentences(folder: Path, n: int, seed: int = 7) -> list[str]:
     return sentences[:n]
 
 
-def worker(backend: str, sample_file: str, repeats: int, batch_sizes: list[int]) -> dict:
-    """Measure one backend in this (fresh) process; prints one JSON line."""
-    import numpy as np
-
-    texts = json.loads(Path(sample_file).read_text(encoding="utf-8"))
+def load_time(backend: str) -> float:
+    """Seconds to import, load and embed 4 texts with ``backend`` in this (fresh) process."""
     t0 = time.perf_counter()
     if backend == "st-default":
         os.environ["HF_HUB_OFFLINE"] = "1"
@@ -170,38 +168,55 @@ def worker(backend: str, sample_file: str, repeats: int, batch_sizes: list[int])
 
         from qcode.embed import get_model_spec
 
-        model = SentenceTransformer(str(get_model_spec().locate()), device="cpu")
-        encoders = {"default": lambda xs: model.encode(xs)}
+        SentenceTransformer(str(get_model_spec().locate()), device="cpu").encode(["a", "b", "c", "d"])
     else:
         from qcode.embed import load_embedder
 
-        emb = load_embedder(backend=backend, cache=False)
-        encoders = {}
-        if backend.startswith("onnx") and batch_sizes:
-            for bs in batch_sizes:
-                def enc(xs, bs=bs):
-                    emb.batch_size = bs
-                    return emb.encode(xs)
-                encoders[f"batch {bs}"] = enc
-        else:
-            encoders["default"] = emb.encode
-        emb.encode(texts[:4])  # load (builds the graph on first use; built beforehand by the bench)
-    load_s = time.perf_counter() - t0
+        load_embedder(backend=backend, cache=False).encode(["a", "b", "c", "d"])
+    return time.perf_counter() - t0
+
+
+def make_encoders(batch_sizes: list[int]) -> dict:
+    """Every variant timed by :func:`interleaved_rounds`, loaded in this process."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    from sentence_transformers import SentenceTransformer
+
+    from qcode.embed import get_model_spec, load_embedder
+    from qcode.embed.onnx_backend import OnnxEmbedder
+
+    plain = SentenceTransformer(str(get_model_spec().locate()), device="cpu")
+    encoders = {"st-default": plain.encode}
+    encoders["sentence-transformers"] = load_embedder(backend="sentence-transformers", cache=False).encode
+    default_bs = OnnxEmbedder.__init__.__defaults__[1]
+    for bs in sorted(set(batch_sizes) | {default_bs}):
+        emb = load_embedder(backend="onnx", cache=False)
+        emb.batch_size = bs
+        encoders["onnx" if bs == default_bs else f"onnx batch {bs}"] = emb.encode
+    encoders["onnx-int8"] = load_embedder(backend="onnx-int8", cache=False).encode
+    return encoders
+
+
+def interleaved_rounds(texts: list[str], rounds: int, batch_sizes: list[int]) -> dict:
+    """Time every encoder once per round, rounds interleaved, with the GEMM rate measured each round.
+
+    Load on a shared machine drifts over minutes; timing all variants in each round
+    and comparing within a round keeps the ratios fair. Returns
+    ``{name: [(sentences/s, GEMM GFLOP/s of that round), ...]}``.
+    """
     from qcode.embed import physical_cores
 
-    gemm_before = max(gemm_gflops(physical_cores(), repeats=3).values())
-    results = {}
-    for label, encode in encoders.items():
-        encode(texts[:32])  # warm-up
-        times = []
-        for _ in range(repeats):
+    encoders = make_encoders(batch_sizes)
+    for encode in encoders.values():
+        encode(texts[:32])  # warm-up (and the graphs' first-run allocations)
+    out: dict[str, list] = {name: [] for name in encoders}
+    for _ in range(rounds):
+        gemm = max(gemm_gflops(physical_cores(), repeats=3).values())
+        for name, encode in encoders.items():
+            time.sleep(0.5)  # let the previous library's worker threads stop spinning
             t = time.perf_counter()
-            vectors = encode(texts)
-            times.append(time.perf_counter() - t)
-        assert np.asarray(vectors).shape[0] == len(texts)
-        results[label] = {"best_s": min(times), "median_s": sorted(times)[len(times) // 2]}
-    gemm_after = max(gemm_gflops(physical_cores(), repeats=3).values())
-    return {"backend": backend, "load_s": load_s, "results": results, "gemm": max(gemm_before, gemm_after)}
+            encode(texts)
+            out[name].append((len(texts) / (time.perf_counter() - t), gemm))
+    return out
 
 
 def token_count(texts: list[str]) -> int:
@@ -216,18 +231,19 @@ def token_count(texts: list[str]) -> int:
     return sum(len(e.ids) for e in tok.encode_batch(texts))
 
 
-def measure_backends(sample_file: Path, repeats: int, env: dict, sweep: list[int]) -> list[dict]:
-    out = []
+def measure_backends(sample_file: Path, rounds: int, env: dict, sweep: list[int]) -> tuple[dict, dict]:
+    """Load times (a fresh process each) and interleaved throughput rounds (one process)."""
+    loads = {}
     for backend in BACKENDS:
-        args = [sys.executable, __file__, "--worker", backend, "--sample-file", str(sample_file), "--repeats", str(repeats)]
-        if backend == "onnx" and sweep:
-            args += ["--batch-sizes", ",".join(map(str, sweep))]
-        proc = subprocess.run(args, capture_output=True, text=True, env=env)
-        if proc.returncode != 0:
-            print(f"  {backend}: failed: {proc.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
-            continue
-        out.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-    return out
+        proc = subprocess.run([sys.executable, __file__, "--worker", "load", "--backend", backend],
+                              capture_output=True, text=True, env=env)
+        loads[backend] = float(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else float("nan")
+    args = [sys.executable, __file__, "--worker", "rounds", "--sample-file", str(sample_file),
+            "--repeats", str(rounds), "--batch-sizes", ",".join(map(str, sweep))]
+    proc = subprocess.run(args, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise SystemExit(f"throughput worker failed: {proc.stderr.strip()[-500:]}")
+    return loads, json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 # -- 4. int8 quality on SERDIF ---------------------------------------------------------------
@@ -340,8 +356,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=100)
     parser.add_argument("--words", type=int, default=5000)
-    parser.add_argument("--sample", type=int, default=1500, help="sentences per backend measurement")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sample", type=int, default=1000, help="sentences per backend measurement")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved timing rounds")
     parser.add_argument("--unit", default="turn", help="segment unit for the end-to-end runs")
     parser.add_argument("--sweep", default="1,4,8,16,32,64", help="ONNX batch sizes to sweep ('' for none)")
     parser.add_argument("--quick", action="store_true", help="20 documents, 400 sentences, 2 repeats")
@@ -350,11 +366,16 @@ def main() -> None:
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--sample-file", help=argparse.SUPPRESS)
     parser.add_argument("--batch-sizes", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--backend", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
-    if args.worker:
+    if args.worker == "load":
+        print(load_time(args.backend))
+        return
+    if args.worker == "rounds":
         sizes = [int(x) for x in args.batch_sizes.split(",") if x]
-        print(json.dumps(worker(args.worker, args.sample_file, args.repeats, sizes)))
+        texts = json.loads(Path(args.sample_file).read_text(encoding="utf-8"))
+        print(json.dumps(interleaved_rounds(texts, args.repeats, sizes)))
         return
     if args.quick:
         args.docs, args.sample, args.repeats = 20, 400, 2
@@ -396,36 +417,35 @@ def main() -> None:
         print(report[-1], flush=True)
 
         sweep = [int(x) for x in args.sweep.split(",") if x]
-        measured = measure_backends(sample_file, args.repeats, env, sweep)
-        base = next((m for m in measured if m["backend"] == "st-default"), None)
-        base_sps = len(sample) / base["results"]["default"]["best_s"] if base else float("nan")
-        rows, sweep_rows = [], []
-        for m in measured:
-            roof_m = m["gemm"] * 1e9 / (FLOPS_PER_TOKEN * tok_per_sent)  # roofline measured beside this backend
-            if m["backend"] == "onnx" and sweep:
-                for label, r in m["results"].items():
-                    sps = len(sample) / r["best_s"]
-                    sweep_rows.append([label, f"{sps:.0f}", f"{len(sample) / r['median_s']:.0f}", f"{sps / roof_m:.0%}"])
-                from qcode.embed.onnx_backend import OnnxEmbedder
+        loads, rounds = measure_backends(sample_file, args.repeats, env, sweep)
 
-                default_bs = OnnxEmbedder.__init__.__defaults__[1]
-                r = m["results"].get(f"batch {default_bs}") or next(iter(m["results"].values()))
-            else:
-                r = m["results"]["default"]
-            sps = len(sample) / r["best_s"]
-            rows.append([
-                m["backend"] + (" (model.encode(list))" if m["backend"] == "st-default" else ""),
-                f"{m['load_s']:.2f}", f"{sps:.0f}", f"{len(sample) / r['median_s']:.0f}",
-                f"{sps / base_sps:.2f}x", f"{m['gemm']:.0f}", f"{sps / roof_m:.0%}",
-            ])
+        def summary(name: str) -> list[str]:
+            runs = rounds[name]
+            sps = [r[0] for r in runs]
+            vs_base = [r[0] / b[0] for r, b in zip(runs, rounds["st-default"])]
+            of_roof = [r[0] / (r[1] * 1e9 / (FLOPS_PER_TOKEN * tok_per_sent)) for r in runs]
+            med = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
+            return [f"{max(sps):.0f}", f"{med(sps):.0f}", f"{med(vs_base):.2f}x", f"{med(of_roof):.0%}"]
+
+        rows = []
+        for backend in BACKENDS:
+            label = backend + {"st-default": " (model.encode(list))", "onnx-int8": " (int8 vs the fp32 roofline)"}.get(backend, "")
+            rows.append([label, f"{loads[backend]:.2f}", *summary(backend)])
+        gemms = [r[1] for r in rounds["onnx"]]
         report.append(table(
-            f"Embedding throughput ({len(sample)} sentences, best of {args.repeats}; fresh process per backend; "
-            "roofline from the GEMM rate measured in the same process just before and after)",
-            ["backend", "load s", "sent/s best", "sent/s median", "vs ST default", "GEMM GFLOP/s", "of roofline"], rows,
+            f"Embedding throughput: {len(sample)} sentences, {args.repeats} interleaved rounds in one process "
+            f"(GEMM {min(gemms):.0f}-{max(gemms):.0f} GFLOP/s across rounds); ratios and roofline fractions are "
+            "medians of per-round values; load s = import + load + 4 texts in a fresh process",
+            ["backend", "load s", "sent/s best", "sent/s median", "vs ST default", "of roofline"], rows,
         ))
         print(report[-1], flush=True)
+        sweep_rows = [[name, *summary(name)[:2], summary(name)[3]] for name in rounds if name.startswith("onnx batch")]
         if sweep_rows:
-            report.append(table("ONNX fp32 batch-size sweep (length-sorted batches)",
+            from qcode.embed.onnx_backend import OnnxEmbedder
+
+            sweep_rows.append([f"onnx (default, batch {OnnxEmbedder.__init__.__defaults__[1]})", *summary("onnx")[:2], summary("onnx")[3]])
+            sweep_rows.sort(key=lambda r: int(re.findall(r"\d+", r[0])[0]))
+            report.append(table("ONNX fp32 batch-size sweep (length-sorted batches, same rounds)",
                                  ["batch", "sent/s best", "sent/s median", "of roofline"], sweep_rows))
             print(report[-1], flush=True)
 

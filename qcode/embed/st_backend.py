@@ -77,7 +77,7 @@ class SentenceTransformerEmbedder(Embedder):
         if not items:
             return np.zeros((0, self.dim), dtype=np.float32)
         model = self.load()
-        chunk = max(self.batch_size * 8, 256)
+        chunk = max(self.batch_size * 32, 1024)  # ST length-sorts within each call: bigger calls pad less
         parts = []
         for start in range(0, len(items), chunk):
             block = items[start : start + chunk]
