@@ -302,9 +302,9 @@ def end_to_end(corpus: Path, cache_dir: Path, unit: str) -> list[list]:
     db = cache_dir / "embeddings.sqlite3"
     rows = []
 
-    def suggest(label: str) -> None:
+    def suggest(label: str, *extra: str) -> None:
         wall, rss, code, err = run_measured(
-            qcode_cmd("suggest", str(corpus), "--out", str(out_file), "--unit", unit, "--quiet"), env
+            qcode_cmd("suggest", str(corpus), "--out", str(out_file), "--unit", unit, "--quiet", *extra), env
         )
         lines = sum(1 for _ in open(out_file, encoding="utf-8")) - 1 if code == 0 and out_file.exists() else 0
         rows.append([label, f"{wall:.1f}", f"{rss:.0f}", f"{lines}" if code == 0 else f"exit {code}: {err}"])
@@ -315,6 +315,9 @@ def end_to_end(corpus: Path, cache_dir: Path, unit: str) -> list[list]:
     suggest("warm (unchanged corpus)")
     edit_one_transcript(corpus)
     suggest("after editing one transcript")
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    suggest("cold, --backend onnx-int8 (opt-in)", "--backend", "onnx-int8")
     return rows
 
 
