@@ -30,6 +30,9 @@ def agree(
                                               "scoring at least this (default: top-1 only)."),
     top: Optional[int] = typer.Option(None, "--top", help="With --model-run: keep suggestions of rank <= N "
                                       "(default 1 unless --threshold is given)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Add CODER as their codings stood at WHEN "
+                                        "(CODER@WHEN: an event id or ISO time) as the pseudo-coder "
+                                        "'CODER@WHEN', e.g. to compare a coder before and after review."),
     n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap resamples for alpha's 95% interval (0 = none)."),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed (fixed for reproducibility)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the report: .html, .md or .csv."),
@@ -37,6 +40,8 @@ def agree(
     """Report inter-coder agreement per code and pooled: percent agreement, kappa, alpha with 95% interval, AC1.
 
     Example: qcode agree my-study --coders alice,bob --unit segment --out agreement.html
+
+    Before and after review: qcode agree my-study --coders alice --as-of alice@2026-11-20T17:00:00
     """
     from ..agreement import report
     from ..agreement.coding import read_codings_csv, suggestions_to_codings
@@ -68,9 +73,18 @@ def agree(
             codings = pd.concat([codings, model], ignore_index=True)
             if coders is not None and "model" not in [c.strip() for c in coders.split(",")]:
                 coders = f"{coders},model"
+        if as_of is not None:
+            coder, _, when = as_of.partition("@")
+            if not coder or not when:
+                raise AgreementError(f"--as-of: expected CODER@WHEN (an event id or ISO time), got {as_of!r}")
+            earlier = project.codings(coder, as_of=when)
+            earlier["coder"] = as_of
+            codings = pd.concat([codings, earlier], ignore_index=True)
+            if coders is not None and as_of not in [c.strip() for c in coders.split(",")]:
+                coders = f"{coders},{as_of}"
     elif source.suffix.lower() == ".csv":
-        if model_run is not None:
-            raise AgreementError("--model-run needs a project folder as SOURCE, not a CSV")
+        if model_run is not None or as_of is not None:
+            raise AgreementError("--model-run and --as-of need a project folder as SOURCE, not a CSV")
         if include_uncoded and unit != "character":
             raise AgreementError(f"{source}: --include-uncoded needs a project (a CSV of codings does not list "
                                  "the units nobody coded)")

@@ -891,8 +891,13 @@ class Project:
             frame[col] = frame[col].astype("Int64")
         return frame
 
-    def codings(self, coder: str | None = None):
+    def codings(self, coder: str | None = None, as_of: int | str | None = None):
         """The current codings, derived from the decision log, as a DataFrame.
+
+        ``as_of`` gives the codings as they stood earlier instead: an event id
+        (every event up to and including it) or an ISO time (every event made
+        at or before it). Comparing a coder ``as_of`` a time with the same
+        coder now measures how much review changed their coding.
 
         For each (coder, document version, start, end, code) the latest
         decision in effect wins: an ``accept`` makes a coding, a ``reject``
@@ -903,8 +908,10 @@ class Project:
         Columns: ``doc_id, doc_version, segment_id, start, end, text, code_id,
         code_name, coder, time, event_id, source, note, stale``.
         """
-        return derive_codings(self.decisions(coder), self._migrations(), self._codebook_or_none(),
-                              self._latest_versions())
+        log = self.decisions(coder)
+        if as_of is not None:
+            log = log_as_of(log, as_of)
+        return derive_codings(log, self._migrations(), self._codebook_or_none(), self._latest_versions())
 
     def labels(self, coder: str | None = None):
         """Current accept/reject labels per (coder, passage, code), for learning from decisions.
@@ -956,6 +963,35 @@ class Project:
 
 
 # -- pure helpers -------------------------------------------------------------------
+
+def log_as_of(decisions, as_of: int | str):
+    """The decision log as it stood at an event id or ISO time, undo marks recomputed."""
+    if _is_int(as_of) or (isinstance(as_of, str) and as_of.strip().isdigit()):
+        cut = decisions[decisions["event_id"] <= int(as_of)].copy()
+    else:
+        from datetime import datetime
+
+        try:
+            moment = datetime.fromisoformat(str(as_of).strip())
+        except ValueError:
+            raise ProjectError(f"as_of {as_of!r} is neither an event id nor an ISO time "
+                               "(e.g. 2026-11-25T14:30:00)") from None
+        times = []
+        for event_id, t in zip(decisions["event_id"], decisions["time"]):
+            try:
+                times.append(datetime.fromisoformat(str(t)))
+            except ValueError:
+                raise ProjectError(f"event {event_id} has a time {t!r} that is not ISO 8601; "
+                                   "use an event id for as_of instead") from None
+        if moment.tzinfo is None:
+            times = [t.replace(tzinfo=None) for t in times]
+        elif times and times[0].tzinfo is None:
+            moment = moment.replace(tzinfo=None)
+        cut = decisions[[t <= moment for t in times]].copy()
+    undone_ids = set(cut.loc[cut["verdict"] == "undo", "undoes"].dropna().astype(int))
+    cut["undone"] = cut["event_id"].isin(undone_ids)
+    return cut
+
 
 def derive_codings(decisions, migrations: Mapping[str, str | None], codebook: Codebook | None,
                    latest: Mapping[str, tuple[int, str]], keep_rejected: bool = False):

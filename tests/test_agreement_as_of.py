@@ -1,0 +1,61 @@
+"""A coder's codings before and after review: the log as it stood at an event id or time."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from qcode.document import Document, Segment, Turn, segment_id
+from qcode.errors import ProjectError
+from qcode.project import init_project
+
+
+@pytest.fixture()
+def project(tmp_path):
+    text = "P1: first passage about money.\nP2: second passage about records.\nP3: third about training."
+    spans = [(4, 30), (35, 65), (70, len(text))]
+    doc = Document("d.txt", text, turns=[Turn(a, b, f"P{i}", "participant") for i, (a, b) in enumerate(spans, 1)])
+    p = init_project(tmp_path / "p", codebook="mcn-sst")
+    p.add_documents([doc])
+    segs = [Segment(segment_id("d.txt", "turn", a, b), "d.txt", a, b, text[a:b], "turn") for a, b in spans]
+    p.add_segments(segs)
+    first = [p.decide("ana", segs[0].id, "infrastructure.funding", "accept"),
+             p.decide("ana", segs[1].id, "technology.data-sharing", "accept"),
+             p.decide("ana", segs[2].id, "people.staff-shortage", "accept")]
+    # review: ana changes her mind on the third passage and undoes nothing else
+    p.decide("ana", segs[2].id, "people.staff-shortage", "reject")
+    p.decide("ana", segs[2].id, "processes.training", "accept")
+    p.decide("ana", segs[0].id, "goals.shared-vision", "accept")
+    p.undo("ana")  # the shared-vision coding is taken back
+    return p, segs, first
+
+
+def test_codings_as_of_an_event_replay_the_log_up_to_it(project):
+    p, segs, first = project
+    before = p.codings("ana", as_of=first[-1])
+    assert sorted(before["code_id"]) == ["infrastructure.funding", "people.staff-shortage", "technology.data-sharing"]
+    # just after the shared-vision accept, before its undo, it still stood
+    accept_event = int(p.decisions("ana").query("code_id == 'goals.shared-vision'")["event_id"].iloc[0])
+    assert "goals.shared-vision" in set(p.codings("ana", as_of=accept_event)["code_id"])
+    now = p.codings("ana")
+    assert sorted(now["code_id"]) == ["infrastructure.funding", "processes.training", "technology.data-sharing"]
+    assert p.codings("ana", as_of=10**9).equals(now)
+
+
+def test_as_of_rejects_what_is_neither_id_nor_time(project):
+    p, _, _ = project
+    with pytest.raises(ProjectError, match="neither an event id nor an ISO time"):
+        p.codings("ana", as_of="last tuesday")
+
+
+def test_agree_compares_a_coder_before_and_after_review(project):
+    p, _, first = project
+    result = subprocess.run([sys.executable, "-m", "qcode", "agree", str(p.path), "--coders", "ana",
+                             "--as-of", f"ana@{first[-1]}", "--n-boot", "0"],
+                            capture_output=True, text=True, env=dict(os.environ), timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert f"ana@{first[-1]}" in result.stdout
+    assert "processes.training" in result.stdout or "Training" in result.stdout
