@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import warnings
 import time
 from pathlib import Path
 
@@ -214,3 +215,31 @@ def test_unusable_cache_folder_is_a_one_line_model_error(inner, tmp_path):
     with pytest.raises(ModelError, match="cannot create the embedding cache folder") as info:
         emb.encode(TEXTS[:1])
     assert "\n" not in str(info.value) and str(blocker) in str(info.value)
+
+
+def test_damaged_pages_inside_the_file_never_give_wrong_vectors(inner, tmp_path):
+    path = tmp_path / "c.sqlite3"
+    store = EmbeddingCache(path)
+    rng = np.random.default_rng(5)
+    filler = [(f"filler-{i}", rng.standard_normal(384).astype("float32")) for i in range(3000)]
+    store.put_many("m", filler)
+    emb = CachedEmbedder(inner, store)
+    good = emb.encode(TEXTS)
+    store.close()
+    with sqlite3.connect(path) as conn:  # fold the WAL into the main file, so damage hits real pages
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(path.read_bytes())
+    page = 4096
+    for offset in range(2 * page, len(data), 3 * page):  # scribble over a third of the pages
+        data[offset : offset + 64] = b"\xa5" * 64
+    path.write_bytes(bytes(data))
+    again = fresh_cached(inner, path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = again.encode(TEXTS)
+    np.testing.assert_allclose(out, good, atol=2e-5)
+    stats = again.last_stats
+    assert stats["hits"] + stats["computed"] == 5
+    # damage was noticed one way or the other: rows rejected, or the file moved aside
+    assert stats["computed"] > 0 or stats["corrupt"] > 0 or any("unreadable" in str(w.message) for w in caught)
+    assert fresh_cached(inner, path).encode(TEXTS).shape == (5, 384)

@@ -92,13 +92,30 @@ class EmbeddingCache:
         try:
             conn = self._open()
         except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-                raise ModelError(f"{self.path}: the embedding cache is locked by another process ({exc})") from None
+            if not _is_damage(exc):
+                raise _cache_error(self.path, exc) from None
             self._move_aside(exc)
-            conn = self._open()
+            try:
+                conn = self._open()
+            except sqlite3.DatabaseError as again:
+                raise _cache_error(self.path, again) from None
         self._local.conn = conn
         self._local.pid = os.getpid()
         return conn
+
+    def _run(self, operation):
+        """``operation(conn)``; on a damaged file, move it aside and run once more on a fresh cache."""
+        try:
+            return operation(self._connect())
+        except sqlite3.DatabaseError as exc:
+            if not _is_damage(exc):
+                raise _cache_error(self.path, exc) from None
+            self.close()
+            self._move_aside(exc)
+            try:
+                return operation(self._connect())
+            except sqlite3.DatabaseError as again:
+                raise _cache_error(self.path, again) from None
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None, check_same_thread=False)
@@ -146,11 +163,13 @@ class EmbeddingCache:
 
         Rows with a bad checksum, size or dimension are deleted and left out.
         """
-        conn = self._connect()
+        return self._run(lambda conn: self._get_many(conn, model, list(text_shas), dim))
+
+    def _get_many(self, conn: sqlite3.Connection, model: str, text_shas: list[str], dim: int) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
         bad: list[str] = []
         for start in range(0, len(text_shas), _LOOKUP_CHUNK):
-            chunk = list(text_shas[start : start + _LOOKUP_CHUNK])
+            chunk = text_shas[start : start + _LOOKUP_CHUNK]
             marks = ",".join("?" * len(chunk))
             rows = conn.execute(
                 f"SELECT text_sha, dim, vec, checksum FROM embeddings WHERE model = ? AND text_sha IN ({marks})",
@@ -182,27 +201,43 @@ class EmbeddingCache:
             rows.append((model, text_sha, int(vec.shape[0]), blob, entry_checksum(model, text_sha, int(vec.shape[0]), blob), now))
         if not rows:
             return 0
-        conn = self._connect()
-        with _transaction(conn):
-            conn.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?, ?, ?, ?)", rows)
+        def write(conn: sqlite3.Connection) -> None:
+            with _transaction(conn):
+                conn.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+        self._run(write)
         return len(rows)
 
     def count(self, model: str | None = None) -> int:
         """Rows in the cache (for one model key, or all)."""
-        conn = self._connect()
         if model is None:
-            return conn.execute("SELECT count(*) FROM embeddings").fetchone()[0]
-        return conn.execute("SELECT count(*) FROM embeddings WHERE model = ?", (model,)).fetchone()[0]
+            return self._run(lambda conn: conn.execute("SELECT count(*) FROM embeddings").fetchone()[0])
+        return self._run(lambda conn: conn.execute("SELECT count(*) FROM embeddings WHERE model = ?", (model,)).fetchone()[0])
 
     def clear(self, model: str | None = None) -> int:
         """Delete cached rows (for one model key, or all); returns how many."""
-        conn = self._connect()
-        with _transaction(conn):
-            if model is None:
-                cur = conn.execute("DELETE FROM embeddings")
-            else:
-                cur = conn.execute("DELETE FROM embeddings WHERE model = ?", (model,))
-        return cur.rowcount
+        def delete(conn: sqlite3.Connection) -> int:
+            with _transaction(conn):
+                if model is None:
+                    return conn.execute("DELETE FROM embeddings").rowcount
+                return conn.execute("DELETE FROM embeddings WHERE model = ?", (model,)).rowcount
+
+        return self._run(delete)
+
+
+_DAMAGE_WORDS = ("not a database", "malformed", "corrupt", "file is encrypted")
+
+
+def _is_damage(exc: Exception) -> bool:
+    """Whether an SQLite error means the file itself is damaged (as opposed to locked or read-only)."""
+    return any(word in str(exc).lower() for word in _DAMAGE_WORDS)
+
+
+def _cache_error(path: Path, exc: Exception) -> ModelError:
+    return ModelError(
+        f"{path}: cannot use the embedding cache ({exc}); point QCODE_CACHE_DIR at a writable folder, "
+        "or run without the cache"
+    )
 
 
 class _transaction:
