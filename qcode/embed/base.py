@@ -22,8 +22,7 @@ Progress = Callable[[int], None]
 class Embedder(ABC):
     """Texts in, L2-normalised float32 vectors out.
 
-    Subclasses implement :meth:`_encode_batch`-style work inside :meth:`encode`;
-    the contract is:
+    Subclasses implement ``identity`` and ``encode``; the contract is:
 
     * ``identity`` -> dict with ``name``, ``backend``, ``weights_sha256``, ``dim``,
       ``normalize``; JSON-serialisable and available without loading the model;
