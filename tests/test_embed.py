@@ -299,3 +299,20 @@ def test_two_processes_building_the_graph_at_once_build_it_once(tmp_path):
     record = json.loads((folder / "fp32.json").read_text())
     assert record["file"] == graphs[0].name and sha256_file(graphs[0]) == record["sha256"]
     assert not list(folder.glob(".*.onnx"))  # no temporary files left behind
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--model", "bert-huge"], "error: unknown model 'bert-huge'; the manifest lists: all-MiniLM-L6-v2"),
+        (["--backend", "cuda"], "error: unknown embedding backend 'cuda'"),
+    ],
+)
+def test_cli_reports_model_errors_in_one_line(tmp_path, args, message):
+    out = subprocess.run(
+        [sys.executable, "-m", "qcode", "suggest", str(ROOT / "corpora" / "demo"), "--out", str(tmp_path / "s.csv"), *args],
+        capture_output=True, text=True,
+    )
+    assert out.returncode == 2
+    assert out.stderr.strip().startswith(message) and len(out.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "s.csv").exists()
