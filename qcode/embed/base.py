@@ -91,7 +91,7 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int, max_tokens: i
     ``batch_size`` indices and, when ``max_tokens`` is given, at most ``max_tokens``
     padded tokens (batch size x longest item), but never fewer than one index.
 
-    >>> [list(b) for b in length_sorted_batches([3, 9, 1, 8], batch_size=2)]
+    >>> [b.tolist() for b in length_sorted_batches([3, 9, 1, 8], batch_size=2)]
     [[1, 3], [0, 2]]
     """
     order = np.argsort(-np.asarray(lengths, dtype=np.int64), kind="stable")
