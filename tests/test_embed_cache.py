@@ -39,9 +39,13 @@ def fresh_cached(inner, path: Path) -> CachedEmbedder:
 
 def test_second_encode_is_all_hits_and_identical(inner, tmp_path):
     emb = fresh_cached(inner, tmp_path / "c.sqlite3")
-    first = emb.encode(TEXTS + TEXTS[:2])  # duplicates embedded once
+    ticks: list[int] = []
+    first = emb.encode(TEXTS + TEXTS[:2], progress=ticks.append)  # duplicates embedded once
     assert emb.last_stats == {"texts": 7, "unique": 5, "hits": 0, "computed": 5, "corrupt": 0}
-    second = emb.encode(TEXTS[::-1])
+    assert sum(ticks) == 7 and all(t > 0 for t in ticks)
+    ticks.clear()
+    second = emb.encode(TEXTS[::-1] + TEXTS[:1], progress=ticks.append)[:5]
+    assert ticks == [6]
     assert emb.last_stats["hits"] == 5 and emb.last_stats["computed"] == 0
     np.testing.assert_array_equal(second, first[:5][::-1])
     np.testing.assert_array_equal(first[5:], first[:2])

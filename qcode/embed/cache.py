@@ -307,14 +307,20 @@ class CachedEmbedder(Embedder):
         missing = [key for key in keys if key not in cached]
         for start in range(0, len(missing), _WRITE_CHUNK):
             chunk = missing[start : start + _WRITE_CHUNK]
-            vectors = self.inner.encode([first_text[k] for k in chunk])
+            reported = [0]
+
+            def forward(n: int) -> None:  # batch-level progress from the model, one count per unique text
+                reported[0] += n
+                progress(n)
+
+            vectors = self.inner.encode([first_text[k] for k in chunk], progress=forward if progress else None)
             self.cache.put_many(mkey, zip(chunk, vectors))
             done = 0
             for key, vector in zip(chunk, vectors):
                 out[positions[key]] = vector
                 done += len(positions[key])
-            if progress is not None:
-                progress(done)
+            if progress is not None and done > reported[0]:
+                progress(done - reported[0])  # the duplicates of this chunk's texts
         self.last_stats = {
             "texts": len(items),
             "unique": len(keys),
