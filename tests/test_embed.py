@@ -316,3 +316,17 @@ def test_cli_reports_model_errors_in_one_line(tmp_path, args, message):
     assert out.returncode == 2
     assert out.stderr.strip().startswith(message) and len(out.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "s.csv").exists()
+
+
+def test_graph_build_without_torch_says_how_to_install_it(tmp_path, monkeypatch):
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "torch.py").write_text("raise ModuleNotFoundError(\"No module named 'torch'\", name='torch')\n")
+    monkeypatch.setenv("PYTHONPATH", str(shadow))
+    monkeypatch.setenv("QCODE_CACHE_DIR", str(tmp_path / "cache"))
+    emb = load_embedder(backend="onnx", cache=False)
+    with pytest.raises(ModelError, match=r"needs the package 'torch' .*pip install torch==2\.13\.0") as info:
+        emb.encode(["anything"])
+    assert "\n" not in str(info.value)
+    assert not emb.loaded
+    assert not list((tmp_path / "cache").rglob("*.onnx"))  # nothing half-built left behind

@@ -87,7 +87,8 @@ def _run_builder(args: list[str], what: str) -> dict:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         if "No module named" in last:
             module = last.split("No module named", 1)[1].strip(" '\"").split(".")[0]
-            raise ModelError(f"building the {what} needs the package {module!r}; install it with `pip install {module}`")
+            install = "pip install torch==2.13.0` (the CPU wheel; a bare `torch` pulls a multi-GB CUDA build)" if module == "torch" else f"pip install {module}`"
+            raise ModelError(f"building the {what} needs the package {module!r} (once per machine); install it with `{install}")
         raise ModelError(f"building the {what} failed: {last}")
     try:
         return json.loads(proc.stdout.strip().splitlines()[-1])
