@@ -483,16 +483,6 @@ class Project:
     def _codebook_or_none(self) -> Codebook | None:
         return self.codebook if self._meta("codebook_version") is not None else None
 
-    def _resolved_code(self, code_id: str, migrations: dict[str, str | None]) -> str | None:
-        """Follow explicit migrations from ``code_id`` to the code it now lives on (None: dropped)."""
-        seen = {code_id}
-        while code_id in migrations:
-            code_id = migrations[code_id]
-            if code_id is None or code_id in seen:
-                return code_id
-            seen.add(code_id)
-        return code_id
-
     def _migrations(self) -> dict[str, str | None]:
         rows = self._query("SELECT from_code, to_code FROM code_migrations ORDER BY migration_id")
         return {r["from_code"]: r["to_code"] for r in rows}
@@ -525,7 +515,7 @@ class Project:
                                "AND verdict != 'undo' GROUP BY code_id")
             orphaned: dict[str, int] = {}
             for row in used:
-                target = self._resolved_code(row["code_id"], migrations)
+                target = resolve_migration(row["code_id"], migrations)
                 if target is not None and target not in cb:
                     orphaned[target] = orphaned.get(target, 0) + row["n"]
             if orphaned:
@@ -964,6 +954,17 @@ class Project:
 
 # -- pure helpers -------------------------------------------------------------------
 
+def resolve_migration(code_id: str, migrations: Mapping[str, str | None]) -> str | None:
+    """Follow explicit codebook migrations from ``code_id`` to the code it now lives on (None: dropped)."""
+    seen = {code_id}
+    while code_id in migrations:
+        code_id = migrations[code_id]
+        if code_id is None or code_id in seen:
+            return code_id
+        seen.add(code_id)
+    return code_id
+
+
 def log_as_of(decisions, as_of: int | str):
     """The decision log as it stood at an event id or ISO time, undo marks recomputed."""
     if _is_int(as_of) or (isinstance(as_of, str) and as_of.strip().isdigit()):
@@ -1013,16 +1014,7 @@ def derive_codings(decisions, migrations: Mapping[str, str | None], codebook: Co
     if live.empty:
         return pd.DataFrame(columns=columns)
 
-    def resolve(code: str) -> str | None:
-        seen = {code}
-        while code in migrations:
-            code = migrations[code]
-            if code is None or code in seen:
-                return code
-            seen.add(code)
-        return code
-
-    live["code_id"] = [resolve(c) for c in live["code_id"]]
+    live["code_id"] = [resolve_migration(c, migrations) for c in live["code_id"]]
     live = live[live["code_id"].notna()]
     key = ["coder", "doc_id", "doc_version", "start", "end", "code_id"]
     last = live.sort_values("event_id").groupby(key, sort=False, dropna=False).tail(1)
