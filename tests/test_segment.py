@@ -294,3 +294,20 @@ def test_generated_transcripts_keep_exact_offsets(raw, unit, max_tokens):
         for turn in doc.turns:
             for match in re.finditer(r"\S", doc.text[turn.start:turn.end]):
                 assert turn.start + match.start() in covered
+
+
+def test_sentence_splitting_does_not_import_torch_and_torch_still_imports_after():
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from qcode.document import Document, Turn\n"
+            "from qcode.segment import segment\n"
+            "t = 'First sentence here. Second one follows! A third?'\n"
+            "segs = segment(Document('d', t, turns=[Turn(0, len(t))]), unit='sentence')\n"
+            "assert [s.text for s in segs] == ['First sentence here.', 'Second one follows!', 'A third?'], segs\n"
+            "assert 'torch' not in sys.modules\n"
+            "import torch\n"
+            "assert torch.ones(2).sum().item() == 2\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
