@@ -20,7 +20,7 @@ Everything is measured on this machine in this run and printed as tables:
 
 Run: ``python bench/bench_speed.py`` (about 5-10 minutes on 2 cores);
 ``--quick`` for a smaller study and sample. ``--write-docs`` puts the tables
-into ``docs/embedding.md`` between the ``<!-- bench_speed -->`` markers.
+into README.md between the ``<!-- bench_speed -->`` markers.
 """
 
 from __future__ import annotations
@@ -482,7 +482,7 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
     if args.write_docs:
-        docs = ROOT / "docs" / "embedding.md"
+        docs = ROOT / "README.md"
         body = docs.read_text(encoding="utf-8")
         start, end = "<!-- bench_speed -->", "<!-- /bench_speed -->"
         block = f"{start}\n```\n" + "\n".join(report).strip() + f"\n```\n{end}"
