@@ -174,6 +174,19 @@ def suggest_corpus(
         pending_run.project_report = {"new": [], "unchanged": [], "changed": []}
     writer = open_writer(out, SUGGESTION_COLUMNS) if out is not None else None
     project_rows: list[tuple[str, str, float, int]] = []
+    project_docs: list[Document] = []
+    project_segments: list[Segment] = []
+
+    def store_documents() -> None:
+        """Add pending documents and segments to the project in one transaction (one fsync, not two per file)."""
+        if project is None or not project_docs:
+            return
+        with project.transaction():
+            for key, ids in project.add_documents(project_docs).items():
+                pending_run.project_report.setdefault(key, []).extend(ids)
+            project.add_segments(project_segments)
+        project_docs.clear()
+        project_segments.clear()
     batch: list[Segment] = []
 
     def flush() -> None:
@@ -198,9 +211,10 @@ def suggest_corpus(
             pending_run.documents += 1
             pending_run.warnings.extend(doc.warnings)
             if project is not None:
-                for key, ids in project.add_documents([doc]).items():
-                    pending_run.project_report.setdefault(key, []).extend(ids)
-                project.add_segments(segments)
+                project_docs.append(doc)
+                project_segments.extend(segments)
+                if len(project_docs) >= 256 or len(project_segments) >= batch_segments:
+                    store_documents()
             if on_document is not None:
                 on_document(doc)
             for seg in segments:
@@ -212,6 +226,7 @@ def suggest_corpus(
                 if len(batch) >= batch_segments:
                     flush()
         flush()
+        store_documents()
         record["documents"] = pending_run.documents
         record["segments"] = pending_run.segments
         pending_run.skipped_files = list(getattr(corpus, "skipped", []))
