@@ -127,7 +127,7 @@ def test_export_for_one_coder_and_unknown_coder(project, tmp_path):
     assert_one_line_error(qcode("export", project.path, "--what", "codings", "--coder", "carol", "--out", out),
                           r"unknown coder 'carol' \(coders: alice, bob\)")
     assert out.read_text() == "previous export\n"  # nothing half-written over the old file
-    assert_one_line_error(qcode("export", project.path, "--out", tmp_path / "x.xlsx"), "unknown export format '.xlsx'")
+    assert_one_line_error(qcode("export", project.path, "--out", tmp_path / "x.txt"), "unknown export format '.txt'")
     assert_one_line_error(qcode("export", project.path, "--what", "everything", "--out", out), "--what must be one of")
 
 
@@ -185,3 +185,35 @@ def test_export_qdpx_goes_through_the_interchange_writer(project, tmp_path):
         qde = archive.read("project.qde").decode("utf-8")
     assert "project.qde" in names and sum(n.startswith("sources/") for n in names) == 2
     assert 'name="alice"' in qde
+
+
+def test_export_codings_as_wide_and_long_spreadsheets(tmp_path):
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    from qcode.project.sample import build_sample_project
+
+    project = build_sample_project(tmp_path / "p")
+    segs = project.segments().segment_id.tolist()
+    codes = [c.id for c in project.codebook.leaves()]
+    project.decide("ana", segs[0], codes[0], "accept")
+    project.decide("ana", segs[0], codes[1], "accept")
+    project.decide("bob", segs[1], codes[0], "accept")
+    wide, long = tmp_path / "wide.xlsx", tmp_path / "long.csv"
+    for out, extra in ((wide, ["--shape", "wide"]), (long, ["--shape", "long"])):
+        result = subprocess.run([sys.executable, "-m", "qcode", "export", str(project.path), "--out", str(out), *extra],
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+    codings = project.codings()
+    assert len(codings) == 3
+    table = pd.read_excel(wide)
+    code_columns = [c for c in table.columns if c in codes]
+    assert code_columns == codes
+    assert set(table[code_columns].stack().unique()) <= {0, 1}
+    assert int(table[code_columns].to_numpy().sum()) == len(codings)
+    assert len(pd.read_csv(long)) == len(codings)
+    bad = subprocess.run([sys.executable, "-m", "qcode", "export", str(project.path), "--out", str(wide),
+                          "--what", "decisions"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "--what codings" in bad.stderr and "Traceback" not in bad.stderr

@@ -130,10 +130,13 @@ def export(
     out: Path = typer.Option(..., "--out", "-o", help="Output file: .csv, .jsonl, .parquet (or .qdpx)."),
     what: str = typer.Option("codings", "--what", help="decisions (the full log) or codings (current codings)."),
     coder: Optional[str] = typer.Option(None, "--coder", help="Only this coder's rows."),
+    shape: Optional[str] = typer.Option(None, "--shape", help="Codings as a spreadsheet: long (one row a coded "
+                                        "passage) or wide (one 0/1 column per code); .xlsx defaults to long."),
 ) -> None:
     """Export the decision log or the current codings; the file is written atomically.
 
     Example: qcode export my-study --what codings --out codings.csv
+    Example: qcode export my-study --out codings.xlsx --shape wide
     """
     from ..project import open_project
     from ..project.export import export_table
@@ -147,6 +150,16 @@ def export(
             typer.echo(f"warning: {warning}", err=True)
         counts = ", ".join(f"{summary[k]} {k}" for k in ("sources", "codes", "users", "codings") if k in summary)
         typer.echo(f"wrote {out}" + (f" ({counts})" if counts else ""))
+        return
+    if shape is not None or out.suffix.lower() == ".xlsx":
+        from ..errors import ProjectError
+        from ..interchange.spreadsheet import export_codings_table
+
+        if what != "codings":
+            raise ProjectError(f"{out}: spreadsheet shapes are for codings; use --what codings (or .csv/.jsonl/"
+                               ".parquet for the decision log)")
+        export_codings_table(proj, out, shape=shape or "long", coder=coder)
+        typer.echo(f"wrote the current codings ({shape or 'long'} shape) to {out}")
         return
     export_table(proj, what, out, coder=coder)
     rows = len(proj.decisions(coder) if what == "decisions" else proj.codings(coder))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -56,13 +55,6 @@ def _plain(record: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _readable_by_umask(path: Path) -> None:
-    """Give a freshly published file the usual ``0666 & ~umask`` mode (temp files start as 0600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
-
-
 def export_table(project: Any, what: str, out: str | Path, coder: str | None = None) -> Path:
     """Write ``project.decisions()`` or ``project.codings()`` to ``out`` (format by extension).
 
@@ -78,7 +70,6 @@ def export_table(project: Any, what: str, out: str | Path, coder: str | None = N
     data = frame_to_bytes(frame, out.suffix)
     try:
         atomic_write_bytes(out, data)
-        _readable_by_umask(out)
     except OSError as exc:
         raise ProjectError(f"{out}: cannot write the export: {exc.strerror or exc}") from None
     return out
