@@ -59,3 +59,24 @@ def test_agree_compares_a_coder_before_and_after_review(project):
     assert result.returncode == 0, result.stderr
     assert f"ana@{first[-1]}" in result.stdout
     assert "processes.training" in result.stdout or "Training" in result.stdout
+
+
+def test_the_stores_own_codings_export_feeds_agree(project, tmp_path):
+    p, segs, _ = project
+    p.decide("ben", segs[0].id, "infrastructure.funding", "accept")
+    p.decide("ben", segs[1].id, "technology.recording-systems", "accept")
+    out = tmp_path / "codings.csv"
+    run = lambda *a: subprocess.run([sys.executable, "-m", "qcode", *map(str, a)], capture_output=True,
+                                    text=True, env=dict(os.environ), timeout=300)
+    assert run("export", p.path, "--what", "codings", "--out", out).returncode == 0
+    result = run("agree", out, "--coders", "ana,ben", "--n-boot", "0")
+    assert result.returncode == 0, result.stderr
+    assert "pooled" in result.stdout.lower()
+
+
+def test_agree_on_a_project_without_codings_says_so(tmp_path):
+    p = init_project(tmp_path / "empty", codebook="mcn-sst")
+    result = subprocess.run([sys.executable, "-m", "qcode", "agree", str(p.path)], capture_output=True,
+                            text=True, env=dict(os.environ), timeout=300)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {p.path}: the project has no codings yet (accept some suggestions first)"

@@ -49,6 +49,21 @@ def span_key(doc_id: Any, start: Any, end: Any) -> str:
     return f"{doc_id}@{int(start)}-{int(end)}"
 
 
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f", "", "nan", "none"}
+
+
+def _as_flags(column: "pd.Series", where: str, name: str) -> np.ndarray:
+    """A boolean column read from CSV ('True'/'False', 1/0, yes/no, empty) as booleans."""
+    if column.dtype == bool:
+        return column.to_numpy()
+    text = column.astype(object).where(column.notna(), "").astype(str).str.strip().str.lower()
+    unknown = ~(text.isin(_TRUE) | text.isin(_FALSE))
+    if unknown.any():
+        raise AgreementError(f"{where}: column '{name}' must be true/false, got {column[unknown].iloc[0]!r}")
+    return text.isin(_TRUE).to_numpy()
+
+
 def normalize_codings(codings: Any, where: str = "codings", first_line: int | None = None) -> pd.DataFrame:
     """Validate long-form codings and return columns ``unit, doc_id, start, end, text, coder, code, code_label``.
 
@@ -67,7 +82,7 @@ def normalize_codings(codings: Any, where: str = "codings", first_line: int | No
     if not code_cols:
         raise AgreementError(f"{where}: no 'code' column (or 'code_id'/'code_name')")
     if "stale" in frame.columns:
-        frame = frame[~frame["stale"].fillna(False).astype(bool)]
+        frame = frame[~_as_flags(frame["stale"], where, "stale")]
     out = pd.DataFrame(index=frame.index)
     out["coder"] = frame["coder"]
     code = frame[code_cols[0]].astype(object)

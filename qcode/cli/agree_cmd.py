@@ -58,6 +58,8 @@ def agree(
 
         project = open_project(source)
         codings = project.codings()
+        if codings.empty and model_run is None and as_of is None:
+            raise AgreementError(f"{source}: the project has no codings yet (accept some suggestions first)")
         if unit == "character":
             universe = project.documents()[["doc_id", "chars"]]
             doc_texts = {doc: project.document_text(doc) for doc in universe["doc_id"]}
