@@ -40,6 +40,7 @@ class SuggestRun:
     segments: int = 0
     suggested_segments: int = 0
     skipped_interviewer: int = 0
+    without_suggestion: int = 0
     skipped_files: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     top_codes: Counter = field(default_factory=Counter)
@@ -125,7 +126,7 @@ def suggest_corpus(
     *,
     out: str | Path | None = None,
     unit: str = "turn",
-    top_k: int = 3,
+    top_k: int | None = 3,
     threshold: float | None = None,
     multi_label: bool = False,
     include_interviewer: bool = False,
@@ -196,6 +197,8 @@ def suggest_corpus(
         for seg, sugg in zip(batch, ranked):
             if sugg:
                 pending_run.top_codes[sugg[0].code_name] += 1
+            else:
+                pending_run.without_suggestion += 1
             rows = suggestion_rows(run_id, seg, sugg, model)
             if writer is not None:
                 writer.write_rows(rows)
@@ -232,8 +235,11 @@ def suggest_corpus(
         pending_run.skipped_files = list(getattr(corpus, "skipped", []))
         record["skipped_files"] = [{"file": str(f), "reason": r} for f, r in pending_run.skipped_files]
         if pending_run.documents == 0:
-            raise InputError(f"{path}: no readable documents "
-                             f"({len(pending_run.skipped_files)} file(s) skipped)")
+            skipped = pending_run.skipped_files
+            if len(skipped) == 1:
+                raise InputError(str(skipped[0][1]))
+            first = f"; first: {skipped[0][1]}" if skipped else ""
+            raise InputError(f"{path}: no readable documents ({len(skipped)} files skipped{first})")
         if writer is not None:
             writer.commit()
             pending_run.out = Path(out)

@@ -156,3 +156,32 @@ def test_named_interviewers_are_left_out(tmp_path):
     rows = read_rows(out)
     assert {r["speaker"] for r in rows} == {"Ben"}
     assert json.loads(Path(str(out) + ".run.json").read_text())["parameters"]["interviewers"] == ["Anna"]
+
+
+def test_a_lone_unreadable_file_gets_its_reason(tmp_path):
+    binary = tmp_path / "notes.txt"
+    binary.write_bytes(b"\x00\x01\x02binary\x00" * 50)
+    result = run("suggest", binary, "--out", tmp_path / "s.csv")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "notes.txt" in lines[0] and "binary" in lines[0], result.stderr
+
+
+def test_multi_label_keeps_every_code_above_the_threshold(tmp_path):
+    out = tmp_path / "s.csv"
+    assert run("suggest", DEMO / "interview_p07.txt", "--top-k", "19", "--out", out, "-q").returncode == 0
+    scores = {}
+    for r in read_rows(out):
+        scores.setdefault(r["segment_id"], []).append(float(r["score"]))
+    cut = sorted(s for v in scores.values() for s in v)[-40]  # a threshold some segments pass with >3 codes
+    multi = tmp_path / "m.csv"
+    result = run("suggest", DEMO / "interview_p07.txt", "--threshold", cut, "--multi-label", "--out", multi)
+    assert result.returncode == 0, result.stderr
+    rows = read_rows(multi)
+    expected = sum(1 for v in scores.values() for s in v if s >= cut)
+    assert len(rows) == expected and all(float(r["score"]) >= cut for r in rows)
+    silent = sum(1 for v in scores.values() if max(v) < cut)
+    if silent:
+        assert "no code above threshold" in result.stdout
+    bad = run("suggest", DEMO, "--multi-label", "--out", multi)
+    assert bad.returncode == 2 and "--threshold" in bad.stderr

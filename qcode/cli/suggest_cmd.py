@@ -15,7 +15,8 @@ def suggest(
     path: Path = typer.Argument(..., help="A folder of transcripts (read recursively) or one file."),
     codebook: str = typer.Option("mcn-sst", "--codebook", "-c", help="Shipped codebook name or a .yaml/.json/.qdc file."),
     unit: str = typer.Option("turn", "--unit", "-u", help="Segment unit: turn, sentence, paragraph or document."),
-    top_k: int = typer.Option(3, "--top-k", "-k", min=1, help="Suggestions per segment."),
+    top_k: Optional[int] = typer.Option(None, "--top-k", "-k", min=1, help="Suggestions per segment (default 3; "
+                                        "with --multi-label: no limit)."),
     threshold: Optional[float] = typer.Option(None, "--threshold", help="Drop suggestions scoring below this."),
     multi_label: bool = typer.Option(False, "--multi-label", help="With --threshold: keep every code above it (maybe none)."),
     include_interviewer: bool = typer.Option(False, "--include-interviewer", help="Also suggest codes for interviewer/facilitator turns."),
@@ -49,6 +50,10 @@ def suggest(
     from ..suggest import Suggester
 
     warnings.simplefilter("ignore", IngestWarning)  # skipped files are reported once, below
+    if multi_label and threshold is None:
+        raise InputError("--multi-label needs --threshold SCORE (it keeps every code scoring at least that)")
+    if top_k is None:
+        top_k = None if multi_label else 3
     if out is None and project is None:
         raise InputError("nothing to write: give --out FILE (.csv, .jsonl, .parquet) and/or --project PROJECT")
     if out is not None and out.suffix.lower() not in (".csv", ".jsonl", ".parquet"):
@@ -124,6 +129,8 @@ def _summary(result) -> None:
     table.add_row("files skipped", str(len(result.skipped_files)))
     table.add_row("segments", str(result.segments))
     table.add_row("suggested (interviewer turns left out)", f"{result.suggested_segments} ({result.skipped_interviewer})")
+    if result.without_suggestion:
+        table.add_row("no code above threshold", str(result.without_suggestion))
     model = result.record["model"]
     table.add_row("model", f"{model.get('name')} [{model.get('backend')}] sha256 {str(model.get('weights_sha256'))[:12]}")
     table.add_row("codebook", f"{result.record['codebook']['name']} {result.record['codebook']['version']}")
