@@ -257,3 +257,13 @@ def test_review_without_a_run_queues_every_participant_segment(tmp_path):
     quit_review(child)
     row = open_project(project.path).decisions().iloc[0]
     assert (row["code_id"], row["source"]) == ("staffing", "manual") and row["segment_id"] == segments[1].id
+
+
+def test_review_screen_fits_a_narrow_terminal(project):
+    child = pexpect.spawn(QCODE[0], [*QCODE[1:], "review", str(project.path), "--coder", "bob"], encoding="utf-8",
+                          timeout=15, dimensions=(40, 60))
+    child.expect(r"\[\?\] help")
+    screen = child.before
+    lines = [re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", l) for l in screen.replace("\r", "").split("\n")]
+    assert max(len(l) for l in lines) <= 60, max(lines, key=len)
+    quit_review(child)

@@ -285,7 +285,7 @@ class ReviewSession:
     def progress(self) -> tuple[int, int]:
         return len(self.done()), len(self.queue)
 
-    def render(self, width: int = 100) -> str:
+    def render(self, width: int = 100) -> str:  # the terminal loop passes the real width
         """The screen for the current segment, as plain text."""
         done, total = self.progress()
         pct = 100 * done // total
@@ -296,7 +296,7 @@ class ReviewSession:
             lines += ["", f"All {total} segments reviewed. Press u to undo your last decision, q to quit."]
             if self.message:
                 lines += ["", f"» {self.message}"]
-            return "\n".join(lines)
+            return _fit(lines, width)
         speaker = f"{item.speaker} ({item.role})" if item.speaker else item.role
         lines.append(f"segment {self.index + 1} of {total} | document {item.doc_id} | speaker {speaker} | "
                      f"characters {item.start}-{item.end}")
@@ -333,7 +333,7 @@ class ReviewSession:
         if self.message:
             lines.append(f"» {self.message}")
         lines.append(KEY_LINE)
-        return "\n".join(lines)
+        return _fit(lines, width)
 
     def _others(self, item: QueueItem) -> str:
         codings = self.project.codings()
@@ -430,7 +430,7 @@ def _loop(session: ReviewSession, keys: KeyReader, out: TextIO, clear: str) -> N
     from ..errors import QcodeError
 
     while True:
-        out.write(clear + session.render() + "\n")
+        out.write(clear + session.render(width=_terminal_width()) + "\n")
         out.flush()
         key = keys.key()
         session.message = ""
@@ -469,3 +469,30 @@ def _act(session: ReviewSession, key: str, keys: KeyReader, out: TextIO, clear: 
         session.set_note(keys.line("note: ", out))
     elif key:
         session.message = f"unknown key {key!r}: press ? for help"
+
+
+def _fit(lines: list[str], width: int) -> str:
+    """Join screen lines, wrapping any that are wider than the terminal (keeping their indent)."""
+    import textwrap
+
+    out: list[str] = []
+    for line in lines:
+        if len(line) <= width:
+            out.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip())]
+        out.extend(textwrap.wrap(line, width, subsequent_indent=indent + "  ", break_long_words=True) or [""])
+    return "\n".join(out)
+
+
+def _terminal_width() -> int:
+    """Columns of the terminal the review is drawn in (at least 40, at most 120)."""
+    import os
+    import shutil
+    import sys
+
+    try:  # the terminal itself first: a COLUMNS inherited from a parent shell may be stale
+        columns = os.get_terminal_size(sys.stdout.fileno()).columns
+    except (OSError, ValueError):
+        columns = shutil.get_terminal_size((100, 24)).columns
+    return max(40, min(120, columns))
