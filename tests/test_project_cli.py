@@ -217,3 +217,19 @@ def test_export_codings_as_wide_and_long_spreadsheets(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "qcode", "export", str(project.path), "--out", str(wide),
                           "--what", "decisions"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "--what codings" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_export_segments_and_suggestions_give_ids_for_decide(tmp_path):
+    project = build_sample_project(tmp_path / "p")
+    segs, sugg = tmp_path / "segs.csv", tmp_path / "sugg.csv"
+    assert qcode("export", project.path, "--what", "segments", "--out", segs).returncode == 0
+    assert qcode("export", project.path, "--what", "suggestions", "--out", sugg).returncode == 0
+    seg_table = pd.read_csv(segs)
+    assert seg_table["segment_id"].tolist() == project.segments()["segment_id"].tolist()
+    top = pd.read_csv(sugg).query("rank == 1").iloc[0]
+    result = qcode("decide", project.path, "--coder", "zoe", "--segment", top.segment_id, "--code", top.code_id,
+                   "--accept")
+    assert result.returncode == 0, result.stderr
+    assert open_project(project.path).codings("zoe")["segment_id"].tolist() == [top.segment_id]
+    assert_one_line_error(qcode("export", project.path, "--what", "segments", "--coder", "zoe", "--out", segs),
+                          "--coder filters decisions and codings")

@@ -45,7 +45,7 @@ def decide(
     project: Path = typer.Argument(..., help="The project folder."),
     coder: str = typer.Option(..., "--coder", help="Who decides."),
     code: Optional[str] = typer.Option(None, "--code", help="Code id or name (optional with --skip)."),
-    segment: Optional[str] = typer.Option(None, "--segment", help="Segment id (see `qcode export --what ...`)."),
+    segment: Optional[str] = typer.Option(None, "--segment", help="Segment id (list them with `qcode export PROJECT --what segments --out s.csv`)."),
     doc: Optional[str] = typer.Option(None, "--doc", help="Instead of --segment: a document id, with --start/--end."),
     start: Optional[int] = typer.Option(None, "--start", help="With --doc: first character of the span."),
     end: Optional[int] = typer.Option(None, "--end", help="With --doc: character after the span."),
@@ -128,7 +128,8 @@ def review(
 def export(
     project: Path = typer.Argument(..., help="The project folder."),
     out: Path = typer.Option(..., "--out", "-o", help="Output file: .csv, .jsonl, .parquet (or .qdpx)."),
-    what: str = typer.Option("codings", "--what", help="decisions (the full log) or codings (current codings)."),
+    what: str = typer.Option("codings", "--what", help="decisions (the full log), codings (current codings), "
+                             "segments (ids, offsets, text) or suggestions (the latest run)."),
     coder: Optional[str] = typer.Option(None, "--coder", help="Only this coder's rows."),
     shape: Optional[str] = typer.Option(None, "--shape", help="Codings as a spreadsheet: long (one row a coded "
                                         "passage) or wide (one 0/1 column per code); .xlsx defaults to long."),
@@ -162,7 +163,9 @@ def export(
         typer.echo(f"wrote the current codings ({shape or 'long'} shape) to {out}")
         return
     export_table(proj, what, out, coder=coder)
-    rows = len(proj.decisions(coder) if what == "decisions" else proj.codings(coder))
+    from ..project.export import export_frame
+
+    rows = len(export_frame(proj, what, coder))
     typer.echo(f"wrote {rows} {what} rows to {out}")
 
 

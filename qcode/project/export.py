@@ -19,7 +19,7 @@ from .._io import atomic_write_bytes
 from ..errors import ProjectError
 
 TABLE_FORMATS = (".csv", ".jsonl", ".parquet")
-WHAT = ("decisions", "codings")
+WHAT = ("decisions", "codings", "segments", "suggestions")
 
 
 def frame_to_bytes(frame: Any, suffix: str) -> bytes:
@@ -55,6 +55,19 @@ def _plain(record: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def export_frame(project: Any, what: str, coder: str | None = None):
+    """The table ``qcode export --what`` writes: decisions, codings, segments or the latest suggestions."""
+    if what in ("segments", "suggestions") and coder is not None:
+        raise ProjectError(f"--coder filters decisions and codings, not {what}")
+    if what == "decisions":
+        return project.decisions(coder=coder)
+    if what == "codings":
+        return project.codings(coder=coder)
+    if what == "segments":
+        return project.segments()
+    return project.suggestions()
+
+
 def export_table(project: Any, what: str, out: str | Path, coder: str | None = None) -> Path:
     """Write ``project.decisions()`` or ``project.codings()`` to ``out`` (format by extension).
 
@@ -66,7 +79,7 @@ def export_table(project: Any, what: str, out: str | Path, coder: str | None = N
     if out.suffix.lower() not in TABLE_FORMATS:
         raise ProjectError(f"{out}: unknown export format {out.suffix or '(none)'!r}; "
                            f"use one of {', '.join(TABLE_FORMATS)} (or .qdpx)")
-    frame = project.decisions(coder=coder) if what == "decisions" else project.codings(coder=coder)
+    frame = export_frame(project, what, coder)
     data = frame_to_bytes(frame, out.suffix)
     try:
         atomic_write_bytes(out, data)
