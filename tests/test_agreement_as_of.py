@@ -80,3 +80,23 @@ def test_agree_on_a_project_without_codings_says_so(tmp_path):
                             text=True, env=dict(os.environ), timeout=300)
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {p.path}: the project has no codings yet (accept some suggestions first)"
+
+
+def test_terminal_table_keeps_numbers_whole_at_80_columns(project):
+    p, segs, _ = project
+    p.decide("ben", segs[0].id, "infrastructure.funding", "accept")
+    p.decide("ben", segs[1].id, "technology.recording-systems", "accept")
+    env = dict(os.environ, COLUMNS="80")
+    result = subprocess.run([sys.executable, "-m", "qcode", "agree", str(p.path), "--coders", "ana,ben",
+                             "--n-boot", "0"], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    from qcode.agreement.build import POOLED
+
+    lines = result.stdout.splitlines()
+    pooled = next(i for i, line in enumerate(lines) if line.startswith(POOLED))
+    table = lines[: pooled + 1]
+    assert "…" not in "\n".join(table)
+    assert max(len(line) for line in table) <= 80
+    import re
+
+    assert len(re.findall(r"-?\d\.\d{3}", lines[pooled])) >= 4  # % agree, kappa, alpha, AC1 in full

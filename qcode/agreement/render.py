@@ -246,8 +246,12 @@ def print_report(report: AgreementReport, console=None) -> None:
     if console.width < 110:  # B-P stays in the written reports
         shown = shown.drop(columns=["B-P"])
     for i, column in enumerate(shown.columns):
-        table.add_column(column, justify="left" if i == 0 or column == "band" else "right",
-                         no_wrap=True, overflow="ellipsis", max_width=28 if i == 0 else None)
+        if i == 0:  # labels give way on a narrow terminal (they wrap); numbers never do
+            table.add_column(column, justify="left", overflow="fold", max_width=28)
+            continue
+        widest = max([len(column), *(len(str(v)) for v in shown[column])])
+        table.add_column(column, justify="left" if column == "band" else "right", no_wrap=True,
+                         min_width=widest)
     for row in shown.itertuples(index=False):
         style = "bold" if str(row[0]).startswith(POOLED) else None
         table.add_row(*[str(v) for v in row], style=style)
