@@ -100,3 +100,20 @@ def test_terminal_table_keeps_numbers_whole_at_80_columns(project):
     import re
 
     assert len(re.findall(r"-?\d\.\d{3}", lines[pooled])) >= 4  # % agree, kappa, alpha, AC1 in full
+
+
+def test_written_reports_carry_provenance_usage_and_both_bands(project, tmp_path):
+    p, segs, _ = project
+    p.decide("ben", segs[0].id, "infrastructure.funding", "accept")
+    p.decide("ben", segs[1].id, "technology.recording-systems", "accept")
+    for suffix in (".html", ".md"):
+        out = tmp_path / f"report{suffix}"
+        result = subprocess.run([sys.executable, "-m", "qcode", "agree", str(p.path), "--coders", "ana,ben",
+                                 "--n-boot", "50", "--out", str(out)], capture_output=True, text=True,
+                                env=dict(os.environ), timeout=300)
+        assert result.returncode == 0, result.stderr
+        text = out.read_text()
+        codebook = p.codebook
+        assert f"codebook: {codebook.name} {codebook.version}" in text
+        assert "qcode: " in text and "generated: " in text and str(p.path) in text
+        assert "applied" in text and "kappa band" in text and "alpha band" in text

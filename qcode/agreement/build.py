@@ -101,6 +101,20 @@ class AgreementReport:
     seed: int
     notes: list[str] = field(default_factory=list)
     per_source: pd.DataFrame | None = None
+    provenance: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from datetime import datetime, timezone
+
+        from .. import __version__
+
+        self.provenance = {"qcode": __version__,
+                           "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                           **self.provenance}
+
+    def provenance_line(self) -> str:
+        """Where the report comes from: source, codebook, qcode version and time (for methods sections)."""
+        return "; ".join(f"{k}: {v}" for k, v in self.provenance.items())
 
     @property
     def pooled(self) -> pd.Series:

@@ -17,7 +17,8 @@ from .._io import atomic_write_text
 from ..errors import AgreementError
 from .build import BANDS_TEXT, POOLED, AgreementReport
 
-DISPLAY_COLUMNS = ("code", "n", "% agree", "kappa", "alpha", "alpha 95% CI", "AC1", "B-P", "alpha band")
+DISPLAY_COLUMNS = ("code", "n", "applied", "% agree", "kappa", "alpha", "alpha 95% CI", "AC1", "B-P", "alpha band",
+                   "kappa band")
 
 
 def _reason(note: str) -> str:
@@ -42,6 +43,7 @@ def formatted_table(report: AgreementReport, digits: int = 3) -> pd.DataFrame:
         rows.append({
             "code": rec["label"] if rec["label"] == rec["code"] else f"{rec['label']} [{rec['code']}]",
             "n": str(rec["n_units"]),
+            "applied": str(rec["n_applied"]),
             "% agree": _num(rec["percent_agreement"], digits) or why,
             "kappa": _num(rec["kappa"], digits) or why,
             "alpha": alpha or why,
@@ -49,6 +51,7 @@ def formatted_table(report: AgreementReport, digits: int = 3) -> pd.DataFrame:
             "AC1": _num(rec["ac1"], digits) or why,
             "B-P": _num(rec["brennan_prediger"], digits) or why,
             "alpha band": rec["alpha_band"] or "-",
+            "kappa band": rec["kappa_band"] or "-",
         })
         if "unitized_alpha" in rec:
             rows[-1]["u-alpha"] = _num(rec["unitized_alpha"], digits) or (
@@ -100,7 +103,7 @@ def _matrix_strings(matrix: pd.DataFrame) -> pd.DataFrame:
 
 def to_markdown(report: AgreementReport, path=None) -> str:
     """A Markdown report: settings, per-code table, bands, coder matrices, disagreements."""
-    parts = ["# Inter-coder agreement", "", report.describe(), ""]
+    parts = ["# Inter-coder agreement", "", report.describe(), "", f"_{report.provenance_line()}_", ""]
     parts += [f"- {note}" for note in report.notes]
     parts += ["", _md_table(formatted_table(report)), "", f"**Interpretation.** {BANDS_TEXT}", ""]
     if report.per_source is not None and len(report.per_source):
@@ -199,7 +202,8 @@ def to_html(report: AgreementReport, path=None) -> str:
     """A self-contained HTML report (inline CSS and SVG; no scripts, no external files)."""
     parts = ["<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
              "<title>qcode inter-coder agreement</title>", f"<style>{_CSS}</style></head><body>",
-             "<h1>Inter-coder agreement</h1>", f"<p>{html.escape(report.describe())}</p>"]
+             "<h1>Inter-coder agreement</h1>", f"<p>{html.escape(report.describe())}</p>",
+             f"<p class=\"note\">{html.escape(report.provenance_line())}</p>"]
     if report.notes:
         parts.append("<ul class=\"note\">" + "".join(f"<li>{html.escape(n)}</li>" for n in report.notes) + "</ul>")
     parts.append(f'<div class="bands"><strong>Interpretation.</strong> {html.escape(BANDS_TEXT)}</div>')
@@ -243,8 +247,9 @@ def print_report(report: AgreementReport, console=None) -> None:
     shown = formatted_table(report)
     shown["alpha band"] = shown["alpha band"].replace({"tentative conclusions only": "tentative"})
     shown = shown.rename(columns={"alpha 95% CI": "95% CI", "alpha band": "band"})
-    if console.width < 110:  # B-P stays in the written reports
-        shown = shown.drop(columns=["B-P"])
+    shown = shown.drop(columns=["kappa band"])  # the written reports carry it
+    if console.width < 110:  # so do these
+        shown = shown.drop(columns=["B-P", "applied"])
     for i, column in enumerate(shown.columns):
         if i == 0:  # labels give way on a narrow terminal (they wrap); numbers never do
             table.add_column(column, justify="left", overflow="fold", max_width=28)

@@ -97,6 +97,15 @@ def agree(
         raise AgreementError(f"{source}: not a project folder or a .csv file of codings")
     result = report(codings, coders=coders, unit=unit, include_uncoded=include_uncoded, n_boot=n_boot,
                     seed=seed, universe=universe, overlap=overlap, doc_texts=doc_texts)
+    result.provenance["source"] = str(source)
+    if source.is_dir():
+        from ..errors import ProjectError
+
+        try:
+            cb = project.codebook
+            result.provenance["codebook"] = f"{cb.name} {cb.version}"
+        except ProjectError:  # a project without a codebook yet
+            pass
     result.print()
     if out is not None:
         result.save(out)
