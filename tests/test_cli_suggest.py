@@ -185,3 +185,29 @@ def test_multi_label_keeps_every_code_above_the_threshold(tmp_path):
         assert "no code above threshold" in result.stdout
     bad = run("suggest", DEMO, "--multi-label", "--out", multi)
     assert bad.returncode == 2 and "--threshold" in bad.stderr
+
+
+def test_version_and_help_answer_without_heavy_imports():
+    from qcode import __version__
+
+    result = run("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"qcode {__version__}"
+    probe = subprocess.run([sys.executable, "-c",
+                            "import sys\nfrom qcode.cli import main\nsys.argv=['qcode','--help']\n"
+                            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+                            "heavy=[m for m in ('torch','spacy','pandas','sklearn','onnxruntime') if m in sys.modules]\n"
+                            "print('HEAVY', heavy)"], capture_output=True, text=True, timeout=120)
+    assert "HEAVY []" in probe.stdout, probe.stdout + probe.stderr
+
+
+@pytest.mark.parametrize("args, needle", [
+    ([], "Usage: qcode"),
+    (["suggest"], "Missing argument"),
+    (["suggest", str(DEMO), "--top-k", "0", "--out", "x.csv"], "--top-k"),
+    (["nosuch"], "No such command"),
+])
+def test_usage_errors_show_usage_not_a_traceback(tmp_path, args, needle):
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert needle in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr

@@ -18,6 +18,20 @@ codebook_app = typer.Typer(help="List, show, import and export codebooks.", no_a
 app.add_typer(codebook_app, name="codebook")
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"qcode {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                       help="Print qcode's version and exit.")) -> None:
+    """NLP-assisted qualitative coding: segment transcripts, suggest codes, review, measure agreement."""
+
+
 def fail(message: str, code: int = 2) -> "typer.Exit":
     """Print a one-line error to stderr and return the Exit to raise."""
     typer.echo(f"error: {message}", err=True)
@@ -41,12 +55,11 @@ def main() -> None:
     except typer.Abort:
         typer.echo("aborted", err=True)
         sys.exit(1)
-    except Exception as exc:  # click usage errors come through here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except Exception as exc:  # usage errors of the click that typer bundles (bad option, missing argument)
+        show, exit_code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(exit_code, int):
+            show()
+            sys.exit(exit_code)
         raise
 
 

@@ -180,7 +180,17 @@ def status(project: Path = typer.Argument(..., help="The project folder.")) -> N
     info = open_project(project).status()
     cb = info["codebook"]
     typer.echo(f"project    {info['path']} (schema {info['schema_version']})")
-    typer.echo(f"codebook   {cb['name']} version {cb['version']}, {cb['codes']} codes" if cb else "codebook   none")
+    if cb:
+        from ..errors import ProjectError
+
+        try:
+            codable = len(open_project(project).codebook.leaves())
+            detail = f"{cb['codes']} codes, {codable} codable"
+        except ProjectError:
+            detail = f"{cb['codes']} codes"
+        typer.echo(f"codebook   {cb['name']} version {cb['version']}, {detail}")
+    else:
+        typer.echo("codebook   none")
     versions = info["document_versions"] - info["documents"]
     typer.echo(f"documents  {info['documents']}" + (f" ({versions} older versions kept)" if versions else ""))
     typer.echo(f"segments   {info['segments']}")

@@ -69,6 +69,9 @@ def suggest(
             raise InputError("--learn needs --project PROJECT (the decisions to learn from live there)")
         suggester.learn_from(proj)
         suggester.save_state(proj.path / "suggester-state.json")
+        learned = suggester.identity()["learned_decisions"]
+        if not quiet:
+            typer.echo(f"learned from {learned} standing accept/reject decisions in {project}", err=True)
     show = not quiet and sys.stderr.isatty()
     progress_ctx = _progress() if show else None
     task = None
