@@ -43,7 +43,7 @@ def main() -> None:
     from ..errors import QcodeError
 
     try:
-        app(standalone_mode=False)
+        app(standalone_mode=False, prog_name="qcode")
     except QcodeError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
