@@ -73,6 +73,13 @@ def suggest(
         if not quiet:
             typer.echo(f"learned from {learned} standing accept/reject decisions in {project}", err=True)
     show = not quiet and sys.stderr.isatty()
+    if show:  # one-time set-up steps (the ONNX graph build) say what they are doing
+        import logging
+
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("qcode: %(message)s"))
+        logging.getLogger("qcode").addHandler(handler)
+        logging.getLogger("qcode").setLevel(logging.INFO)
     progress_ctx = _progress() if show else None
     task = None
 

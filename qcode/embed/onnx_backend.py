@@ -11,6 +11,7 @@ graph is rebuilt, never used.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -23,6 +24,8 @@ from typing import Sequence
 import numpy as np
 
 from .._io import atomic_write_text, user_cache_dir
+
+logger = logging.getLogger(__name__)
 from ..errors import ModelError
 from .base import Embedder, Progress, check_texts, l2_normalise, length_sorted_batches, physical_cores
 from .manifest import ModelSpec, sha256_file
@@ -118,6 +121,7 @@ def ensure_graph(spec: ModelSpec, variant: str = "fp32") -> dict:
             source_args = ["int8", ensure_graph(spec, "fp32")["path"]]
         else:
             raise ModelError(f"unknown ONNX graph variant {variant!r}")
+        logger.info("building the %s ONNX graph of %s once for this machine (about 10 s)", variant, spec.name)
         tmp = folder / f".{variant}-{os.getpid()}-{time.time_ns()}.onnx"
         try:
             facts = _run_builder([*source_args, str(tmp)], f"ONNX {variant} graph of {spec.name}")
