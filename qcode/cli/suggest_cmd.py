@@ -78,8 +78,8 @@ def suggest(
 
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("qcode: %(message)s"))
-        logging.getLogger("qcode").addHandler(handler)
-        logging.getLogger("qcode").setLevel(logging.INFO)
+        logging.getLogger("qcode.embed").addHandler(handler)
+        logging.getLogger("qcode.embed").setLevel(logging.INFO)
     progress_ctx = _progress() if show else None
     task = None
 
