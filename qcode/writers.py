@@ -6,7 +6,7 @@ fails half-way leaves the previous file (or nothing) in place, never half a file
 
 >>> import tempfile, pathlib
 >>> out = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
->>> w = open_writer(out, ["a", "b"]); w.write_rows([{"a": 1, "b": "x"}]); w.commit()
+>>> w = open_writer(out, ["a", "b"]); w.write_rows([{"a": 1, "b": "x"}]); _ = w.commit()
 >>> out.read_text().splitlines()
 ['a,b', '1,x']
 """
