@@ -295,18 +295,21 @@ class Suggester:
         return out
 
     def _blend_classifiers(self, X: np.ndarray, zero_shot: np.ndarray) -> np.ndarray:
-        """Replace part of a code's score with its classifier's probability, on the same scale."""
+        """Replace part of a code's score with its classifier's probability, on the same scale.
+
+        A probability of 1 maps to the code's mean zero-shot score on its accepted
+        training passages, 0 to the mean on its negatives (both fixed when the
+        classifier is fitted), so a segment's score never depends on its batch.
+        """
         out = zero_shot.copy()
         w = self.params.classifier_weight
         for j, code in enumerate(self.target_codes):
-            clf = self._classifiers.get(code.id)
-            if clf is None:
+            fitted = self._classifiers.get(code.id)
+            if fitted is None:
                 continue
+            clf, negative_level, positive_level = fitted
             prob = clf.predict_proba(X)[:, 1]
-            # map the probability onto the similarity scale of this code's zero-shot scores
-            lo, hi = np.percentile(zero_shot[:, j], [5, 95]) if len(X) > 1 else (0.0, 1.0)
-            hi = max(hi, lo + 1e-3)
-            out[:, j] = (1 - w) * zero_shot[:, j] + w * (lo + prob * (hi - lo) * 1.5)
+            out[:, j] = (1 - w) * zero_shot[:, j] + w * (negative_level + prob * (positive_level - negative_level))
         return out
 
     def score(self, items: Sequence[str | Segment], progress=None) -> np.ndarray:
@@ -396,7 +399,8 @@ class Suggester:
         p = self.params
         targets = [c.id for c in self.target_codes]
         all_accepted = {t: set(v) for t, v in self._learned.accepted.items()}
-        for code_id in targets:
+        fitted = {}
+        for j, code_id in enumerate(targets):
             pos = self._learned.accepted.get(code_id, [])
             # negatives: passages rejected for this code, and passages accepted for other codes only
             neg = list(self._learned.rejected.get(code_id, []))
@@ -410,7 +414,9 @@ class Suggester:
             y = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
             clf = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000)
             clf.fit(X, y)
-            self._classifiers[code_id] = clf
+            zero_shot = self.score_embeddings(X, pos + neg)[:, j]  # no classifier is active yet
+            fitted[code_id] = (clf, float(zero_shot[len(pos):].mean()), float(zero_shot[:len(pos)].mean()))
+        self._classifiers = fitted
 
     def save_state(self, path: str | Path) -> Path:
         """Save what was learned (the decisions, not the model) as JSON, atomically."""

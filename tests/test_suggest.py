@@ -117,6 +117,9 @@ def test_classifier_takes_part_once_a_code_has_enough_labels(embedder):
     s.learn(pos + neg, ["infrastructure.geography"] * 8, [True] * 4 + [False] * 4)
     assert "infrastructure.geography" in s._classifiers
     assert s.suggest("The van broke down on the moor road.", top_k=1)[0][0].code_id == "infrastructure.geography"
+    # with a classifier active, a segment's scores still do not depend on the rest of its batch
+    probe = "The van broke down on the moor road."
+    np.testing.assert_allclose(s.score([probe])[0], s.score([FUNDING, probe, TRAINING])[1], atol=1e-5)
 
 
 def test_learn_from_a_project_uses_standing_decisions_only(embedder, tmp_path):
