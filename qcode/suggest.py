@@ -273,8 +273,7 @@ class Suggester:
         if len(idx["counter"]):
             counter = self._top_n_mean(X @ idx["counter"].T, idx["counter_owner"], k, 1)
             best_evidence = np.where(has_evidence[None, :], evidence, desc)
-            gap = np.clip(counter - best_evidence, 0.0, None)
-            gap[:, np.bincount(idx["counter_owner"], minlength=k) == 0] = 0.0
+            gap = np.clip(counter - best_evidence, 0.0, None)  # codes without counters score -1: no gap
             mixed = mixed - p.counter_weight * gap
         if texts is not None and p.lexical_weight:
             model, code_matrix = self._lexical()

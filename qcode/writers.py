@@ -47,8 +47,12 @@ class _AtomicWriter:
     def _close(self) -> None:
         raise NotImplementedError
 
-    def commit(self) -> Path:
+    def _finish(self) -> None:
+        """Complete the file before it is published (formats with a footer write it here)."""
         self._close()
+
+    def commit(self) -> Path:
+        self._finish()
         with open(self.tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(self.tmp, self.path)
@@ -117,12 +121,14 @@ class ParquetWriter(_AtomicWriter):
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-        elif self._schema is None and self.tmp.exists() and self.tmp.stat().st_size == 0:
+
+    def _finish(self) -> None:
+        if self._writer is None:  # no rows: still a valid Parquet file with the columns
             import pyarrow as pa
             import pyarrow.parquet as pq
 
             pq.write_table(pa.table({c: pa.array([], type=pa.string()) for c in self.columns}), str(self.tmp))
-            self._schema = "empty"
+        self._close()
 
 
 def open_writer(path: str | Path, columns: list[str]) -> _AtomicWriter:
@@ -136,15 +142,3 @@ def open_writer(path: str | Path, columns: list[str]) -> _AtomicWriter:
     if suffix == ".parquet":
         return ParquetWriter(path, columns)
     raise InputError(f"{path}: unknown output format {suffix or '(none)'!r}; use one of {', '.join(FORMATS)}")
-
-
-def write_table(frame: Any, path: str | Path) -> Path:
-    """Write a pandas DataFrame to .csv/.jsonl/.parquet atomically."""
-    writer = open_writer(path, [str(c) for c in frame.columns])
-    try:
-        records = frame.astype(object).where(frame.notna(), None).to_dict("records")
-        writer.write_rows(records)
-        return writer.commit()
-    except BaseException:
-        writer.abort()
-        raise

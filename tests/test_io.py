@@ -51,3 +51,11 @@ def test_aborted_writer_leaves_the_old_file_and_no_temporary(tmp_path):
 def test_unknown_output_format_is_a_clear_error(tmp_path):
     with pytest.raises(InputError, match=r"out\.txt.*\.csv, \.jsonl, \.parquet"):
         open_writer(tmp_path / "out.txt", ["a"])
+
+
+def test_parquet_with_no_rows_is_still_a_valid_file_with_the_columns(tmp_path):
+    import pandas as pd
+
+    target = tmp_path / "empty.parquet"
+    open_writer(target, ["doc_id", "score"]).commit()
+    assert pd.read_parquet(target).columns.tolist() == ["doc_id", "score"]

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from .app import app, codebook_app  # noqa: F401
+from .app import app
 
 
 @app.command("suggest")
