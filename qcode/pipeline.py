@@ -27,7 +27,6 @@ SUGGESTION_COLUMNS = [
     "code_id", "code_name", "parent_id", "parent_name", "score", "rank", "model",
 ]
 
-UNITS = ("turn", "sentence", "paragraph", "document")
 
 
 @dataclass
@@ -154,6 +153,7 @@ def suggest_corpus(
     Returns a :class:`SuggestRun` with counts and the run record.
     """
     from .ingest import read_corpus
+    from .segment import UNITS
     from .writers import open_writer
 
     if unit not in UNITS:
@@ -188,6 +188,7 @@ def suggest_corpus(
             project.add_segments(project_segments)
         project_docs.clear()
         project_segments.clear()
+
     batch: list[Segment] = []
 
     def flush() -> None:
@@ -199,9 +200,8 @@ def suggest_corpus(
                 pending_run.top_codes[sugg[0].code_name] += 1
             else:
                 pending_run.without_suggestion += 1
-            rows = suggestion_rows(run_id, seg, sugg, model)
             if writer is not None:
-                writer.write_rows(rows)
+                writer.write_rows(suggestion_rows(run_id, seg, sugg, model))
             if project is not None:
                 project_rows.extend((seg.id, s.code_id, s.score, s.rank) for s in sugg)
         pending_run.suggested_segments += len(batch)
@@ -232,7 +232,7 @@ def suggest_corpus(
         store_documents()
         record["documents"] = pending_run.documents
         record["segments"] = pending_run.segments
-        pending_run.skipped_files = list(getattr(corpus, "skipped", []))
+        pending_run.skipped_files = list(corpus.skipped)
         record["skipped_files"] = [{"file": str(f), "reason": r} for f, r in pending_run.skipped_files]
         if pending_run.documents == 0:
             skipped = pending_run.skipped_files
