@@ -135,6 +135,7 @@ def suggest_corpus(
     text_column: str | None = None,
     interviewers: Sequence[str] = (),
     project: Any = None,
+    on_start: Callable[[int], None] | None = None,
     on_batch: Callable[[int], None] | None = None,
     on_document: Callable[[Document], None] | None = None,
 ) -> SuggestRun:
@@ -149,6 +150,8 @@ def suggest_corpus(
     include_interviewer : also suggest for interviewer/facilitator turns.
     interviewers : speaker names to treat as interviewers (besides labels such as ``Interviewer:``).
     project : an open :class:`qcode.project.Project` to record the run in.
+    on_start, on_document, on_batch : progress callbacks: the number of files found,
+        each document read, and the size of each ranked batch.
 
     Returns a :class:`SuggestRun` with counts and the run record.
     """
@@ -160,6 +163,8 @@ def suggest_corpus(
         raise InputError(f"unknown unit {unit!r}; choose one of {', '.join(UNITS)}")
     started = time.perf_counter()
     corpus = read_corpus(path, id_column=id_column, text_column=text_column, interviewers=tuple(interviewers))
+    if on_start is not None:
+        on_start(len(corpus.files))
     params = {"unit": unit, "top_k": top_k, "threshold": threshold, "multi_label": multi_label,
               "include_interviewer": include_interviewer, "interviewers": sorted(interviewers),
               "max_tokens": max_tokens}

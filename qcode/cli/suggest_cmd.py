@@ -83,22 +83,21 @@ def suggest(
     progress_ctx = _progress() if show else None
     task = None
 
+    def on_start(files: int) -> None:
+        nonlocal task
+        if progress_ctx is not None:
+            task = progress_ctx.add_task("reading", total=files)
+
     def on_document(doc) -> None:
         if progress_ctx is not None:
             progress_ctx.update(task, advance=1, description=f"{doc.id[:40]}")
 
     with (progress_ctx or _null()):
-        if progress_ctx is not None:
-            from ..ingest import read_corpus
-
-            total = len(read_corpus(path, id_column=id_column, text_column=text_column,
-                                    interviewers=tuple(interviewer)).files)
-            task = progress_ctx.add_task("reading", total=total)
         result = suggest_corpus(
             path, suggester, out=out, unit=unit, top_k=top_k, threshold=threshold,
             multi_label=multi_label, include_interviewer=include_interviewer, max_tokens=max_tokens,
             id_column=id_column, text_column=text_column, interviewers=interviewer, project=proj,
-            on_document=on_document,
+            on_start=on_start, on_document=on_document,
         )
     for file, reason in result.skipped_files:
         reason = str(reason)
