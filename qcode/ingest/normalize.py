@@ -19,16 +19,17 @@ for binary formats such as .docx/.xlsx), so all formats share the same rules:
 from __future__ import annotations
 
 import codecs
-import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
+from ..limits import Limits
+from ..limits import current as current_limits
 
 #: Files larger than this are refused (bytes). 200 MiB: a 50 MB transcript is fine.
-DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+DEFAULT_MAX_BYTES = Limits.file_bytes
 
 #: Fraction of control characters above which decoded text is called binary.
 _MAX_CONTROL_FRACTION = 0.05
@@ -46,17 +47,8 @@ class DecodedText:
 
 
 def default_max_bytes() -> int:
-    """The size limit: ``$QCODE_MAX_FILE_MB`` (megabytes) when set, else :data:`DEFAULT_MAX_BYTES`."""
-    value = os.environ.get("QCODE_MAX_FILE_MB")
-    if not value:
-        return DEFAULT_MAX_BYTES
-    try:
-        megabytes = float(value)
-    except ValueError:
-        raise InputError(f"QCODE_MAX_FILE_MB={value!r}: not a number of megabytes") from None
-    if megabytes <= 0:
-        raise InputError(f"QCODE_MAX_FILE_MB={value!r}: must be positive")
-    return int(megabytes * 1024 * 1024)
+    """The size limit: ``file_bytes`` of :func:`qcode.limits.current` (``$QCODE_MAX_FILE_MB`` raises it)."""
+    return current_limits().file_bytes
 
 
 def _mb(n_bytes: int) -> str:
@@ -79,7 +71,7 @@ def read_file_bytes(path: str | Path, *, max_bytes: int | None = None) -> bytes:
         if before.st_size > limit:
             raise InputError(
                 f"{path}: file is {_mb(before.st_size)}, over the {_mb(limit)} limit "
-                f"(raise it with max_bytes= or QCODE_MAX_FILE_MB)"
+                f"(limit file_bytes; for a trusted file raise it with max_bytes= or QCODE_MAX_FILE_MB)"
             )
         with open(path, "rb") as handle:
             data = handle.read(limit + 1)

@@ -17,28 +17,38 @@ b'<Project/>'
 
 from __future__ import annotations
 
+import io
 import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import IO
 
-from ..errors import InterchangeError
+from ..errors import InterchangeError, QcodeError
+from ..limits import Limits
+from ..limits import current as current_limits
 
 
 @dataclass(frozen=True)
 class ZipLimits:
-    """Caps on what an archive may expand to.
+    """Caps on what an archive may expand to (defaults: :mod:`qcode.limits`, ``zip_*``).
 
     ``max_ratio`` applies to members larger than ``ratio_floor`` bytes once
     expanded (tiny files compress oddly and are harmless).
     """
 
-    max_total_bytes: int = 1 << 30  # 1 GiB of text is far beyond any interview study
-    max_member_bytes: int = 512 << 20
-    max_ratio: float = 200.0
-    ratio_floor: int = 1 << 20
-    max_members: int = 100_000
+    max_total_bytes: int = Limits.zip_total_bytes
+    max_member_bytes: int = Limits.zip_member_bytes
+    max_ratio: float = Limits.zip_ratio
+    ratio_floor: int = Limits.zip_ratio_floor
+    max_members: int = Limits.zip_members
+
+    @classmethod
+    def current(cls) -> "ZipLimits":
+        """The archive limits in force now (raised by ``QCODE_MAX_ZIP_...`` or :func:`qcode.limits.override`)."""
+        lim = current_limits()
+        return cls(max_total_bytes=lim.zip_total_bytes, max_member_bytes=lim.zip_member_bytes,
+                   max_ratio=lim.zip_ratio, ratio_floor=lim.zip_ratio_floor, max_members=lim.zip_members)
 
 
 def check_member_name(name: str, label: str) -> str:
@@ -67,34 +77,43 @@ class SafeZip:
     file : path or binary file object
     label : str
         How errors name the archive (usually its path).
-    limits : ZipLimits
+    limits : ZipLimits (default: :meth:`ZipLimits.current`)
+    error : the :class:`QcodeError` subclass raised (a transcript reader passes ``InputError``)
+    what : how "not a zip archive" describes what was expected
     """
 
-    def __init__(self, file: str | IO[bytes], label: str, limits: ZipLimits | None = None) -> None:
+    def __init__(self, file: str | IO[bytes], label: str, limits: ZipLimits | None = None, *,
+                 error: type[QcodeError] = InterchangeError,
+                 what: str = "a .qdpx is a zip holding project.qde") -> None:
         self.label = label
-        self.limits = limits or ZipLimits()
+        self.limits = limits or ZipLimits.current()
+        self.error = error
         self._used = 0
         try:
             self._zip = zipfile.ZipFile(file)
-        except zipfile.BadZipFile:
-            raise InterchangeError(f"{label}: not a zip archive (a .qdpx is a zip holding project.qde)") from None
+        except (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError):
+            raise error(f"{label}: not a zip archive ({what})") from None
         except OSError as exc:
-            raise InterchangeError(f"{label}: cannot read: {exc.strerror or exc}") from None
+            raise error(f"{label}: cannot read: {exc.strerror or exc}") from None
         infos = self._zip.infolist()
         if len(infos) > self.limits.max_members:
-            raise InterchangeError(f"{label}: archive holds {len(infos)} members (limit {self.limits.max_members})")
+            raise error(f"{label}: archive holds {len(infos)} members "
+                        f"(limit zip_members={self.limits.max_members}; for a trusted file raise it with QCODE_MAX_ZIP_MEMBERS)")
         self._members: dict[str, zipfile.ZipInfo] = {}
         for info in infos:
-            clean = check_member_name(info.filename, label)
+            try:
+                clean = check_member_name(info.filename, label)
+            except InterchangeError as exc:
+                raise error(str(exc)) from None
             mode = info.external_attr >> 16
             if stat.S_ISLNK(mode):
-                raise InterchangeError(f"{label}: archive member {info.filename!r} is a symbolic link (refused)")
+                raise error(f"{label}: archive member {info.filename!r} is a symbolic link (refused)")
             if info.is_dir():
                 continue
             if info.flag_bits & 0x1:
-                raise InterchangeError(f"{label}: archive member {info.filename!r} is encrypted")
+                raise error(f"{label}: archive member {info.filename!r} is encrypted")
             if clean in self._members:
-                raise InterchangeError(f"{label}: archive holds two members named {clean!r} (refused: ambiguous)")
+                raise error(f"{label}: archive holds two members named {clean!r} (refused: ambiguous)")
             self._members[clean] = info
 
     def names(self) -> list[str]:
@@ -118,7 +137,7 @@ class SafeZip:
         """The bytes of member ``name``, decompressed under the limits."""
         info = self._members.get(name)
         if info is None:
-            raise InterchangeError(f"{self.label}: archive has no member {name!r}")
+            raise self.error(f"{self.label}: archive has no member {name!r}")
         chunks: list[bytes] = []
         produced = 0
         try:
@@ -131,21 +150,58 @@ class SafeZip:
                     self._check(name, info, produced)
                     chunks.append(chunk)
         except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError) as exc:
-            raise InterchangeError(f"{self.label}: member {name!r} is corrupt: {exc}") from None
+            raise self.error(f"{self.label}: member {name!r} is corrupt: {exc}") from None
         self._used += produced
         return b"".join(chunks)
 
-    def _check(self, name: str, info: zipfile.ZipInfo, produced: int) -> None:
+    def check_declared(self, part_limits: dict[str, int] | None = None) -> None:
+        """Refuse the archive from its directory alone, before anything is decompressed.
+
+        Python's zipfile never yields more bytes than a member's declared size
+        (a lie ends in a CRC error), so checking the declared sizes bounds what
+        any zipfile-based parser (python-docx, openpyxl) can expand. ``part_limits``
+        maps member names to a tighter cap (for XML parsed whole into memory,
+        ``xml_part_bytes``); names are matched case-insensitively.
+        """
+        total = 0
+        tight = {k.casefold(): v for k, v in (part_limits or {}).items()}
+        for name, info in self._members.items():
+            self._check(name, info, info.file_size, declared=True, used=total)
+            total += info.file_size
+            cap = tight.get(name.casefold())
+            if cap is not None and info.file_size > cap:
+                raise self.error(f"{self.label}: part {name!r} expands to {info.file_size} bytes, past the "
+                                 f"{cap} bytes read into memory (refused as a possible zip bomb; limit xml_part_bytes; "
+                                 "for a trusted file raise it with QCODE_MAX_XML_PART_MB)")
+
+    def _check(self, name: str, info: zipfile.ZipInfo, produced: int, *, declared: bool = False,
+               used: int | None = None) -> None:
         lim = self.limits
+        verb = "declares" if declared else "expands past"
         if produced > lim.max_member_bytes:
-            raise InterchangeError(f"{self.label}: member {name!r} expands past {lim.max_member_bytes} bytes "
-                                   "(refused as a possible zip bomb)")
-        if self._used + produced > lim.max_total_bytes:
-            raise InterchangeError(f"{self.label}: archive expands past {lim.max_total_bytes} bytes in total "
-                                   "(refused as a possible zip bomb)")
+            raise self.error(f"{self.label}: member {name!r} {verb} {lim.max_member_bytes} bytes "
+                             "(refused as a possible zip bomb; limit zip_member_bytes; "
+                             "for a trusted file raise it with QCODE_MAX_ZIP_MEMBER_MB)")
+        if (self._used if used is None else used) + produced > lim.max_total_bytes:
+            raise self.error(f"{self.label}: archive expands past {lim.max_total_bytes} bytes in total "
+                             "(refused as a possible zip bomb; limit zip_total_bytes; "
+                             "for a trusted file raise it with QCODE_MAX_ZIP_MB)")
         if produced > lim.ratio_floor and produced > lim.max_ratio * max(info.compress_size, 1):
-            raise InterchangeError(f"{self.label}: member {name!r} expands more than {lim.max_ratio:g} times its "
-                                   "compressed size (refused as a possible zip bomb)")
+            raise self.error(f"{self.label}: member {name!r} expands more than {lim.max_ratio:g} times its "
+                             "compressed size (refused as a possible zip bomb; limit zip_ratio; "
+                             "for a trusted file raise it with QCODE_MAX_ZIP_RATIO)")
+
+    def open(self, name: str) -> IO[bytes]:
+        """A stream of member ``name`` that stops with an error past the limits (for incremental parsers)."""
+        info = self._members.get(name)
+        if info is None:
+            raise self.error(f"{self.label}: archive has no member {name!r}")
+        return _LimitedStream(self, name, info)
+
+    @property
+    def zipfile(self) -> zipfile.ZipFile:
+        """The underlying archive (after :meth:`check_declared`, safe to hand to a zipfile-based parser)."""
+        return self._zip
 
     def close(self) -> None:
         self._zip.close()
@@ -155,3 +211,30 @@ class SafeZip:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _LimitedStream(io.RawIOBase):
+    def __init__(self, owner: SafeZip, name: str, info: zipfile.ZipInfo) -> None:
+        super().__init__()
+        self._owner, self._name, self._info = owner, name, info
+        self._handle = owner._zip.open(info)
+        self._produced = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        try:
+            chunk = self._handle.read(len(buffer))
+        except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError) as exc:
+            raise self._owner.error(f"{self._owner.label}: member {self._name!r} is corrupt: {exc}") from None
+        self._produced += len(chunk)
+        self._owner._check(self._name, self._info, self._produced)
+        buffer[:len(chunk)] = chunk
+        return len(chunk)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._owner._used += self._produced
+            self._handle.close()
+        super().close()
