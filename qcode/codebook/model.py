@@ -1,40 +1,26 @@
-"""Codebooks: a validated hierarchy of codes, loaded from YAML or JSON.
+"""The codebook model: a validated hierarchy of codes (pure: no files, no parsing libraries).
 
-A codebook file looks like::
+A codebook is built from a mapping such as parsed YAML or JSON::
 
-    name: my-study
-    title: Barriers to implementation
-    codes:
-      - id: funding
-        name: Funding
-        definition: Money for the service and who pays for it.
-        inclusion: [Talk of budgets, grants, commissioning]
-        exclusion: [Staff shortages not caused by money (use staffing)]
-        examples: ["We have to bid for the money again every year."]
-        children:
-          - id: funding.short-term
-            name: Short-term funding
+    >>> cb = codebook_from_dict({"name": "demo", "codes": [
+    ...     {"id": "funding", "name": "Funding", "children": [{"id": "funding.short", "name": "Short-term"}]}]})
+    >>> [c.id for c in cb.leaves()], cb.path("funding.short")
+    (['funding.short'], 'Funding > Short-term')
 
-Codes may be nested with ``children`` or listed flat with ``parent``. Seeded
-codebooks ship as package data and load by name::
-
-    >>> from qcode.codebook import load_codebook
-    >>> cb = load_codebook("mcn-sst")
-    >>> len(cb.leaves())
-    19
+Codes may be nested with ``children`` or listed flat with ``parent``. Reading
+codebook files and the shipped codebooks is :mod:`qcode.codebook.io`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
-import re
 from dataclasses import dataclass, field, replace
-from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from .errors import CodebookError
+from ..errors import CodebookError
 
 _LIST_FIELDS = ("inclusion", "exclusion", "examples")
 _KNOWN_FIELDS = {"id", "name", "parent", "definition", "color", "guid", "children", *_LIST_FIELDS}
@@ -180,21 +166,13 @@ class Codebook:
         }
 
     def save(self, path: str | Path) -> Path:
-        """Write the codebook as YAML (``.yaml``/``.yml``) or JSON (``.json``), atomically."""
-        from ._io import atomic_write_text
+        """Write the codebook as YAML (``.yaml``/``.yml``) or JSON (``.json``), atomically.
 
-        path = Path(path)
-        data = self.to_dict()
-        if path.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
-            text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
-        elif path.suffix.lower() == ".json":
-            text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-        else:
-            raise CodebookError(f"{path}: unknown codebook format {path.suffix!r} (use .yaml, .yml or .json)")
-        atomic_write_text(path, text)
-        return path
+        The writing itself is :func:`qcode.codebook.io.save_codebook`.
+        """
+        io = importlib.import_module("qcode.codebook.io")
+        saved: Path = io.save_codebook(self, path)
+        return saved
 
     def replace_codes(self, codes: Iterable[Code]) -> "Codebook":
         return Codebook(name=self.name, codes=list(codes), title=self.title,
@@ -323,100 +301,8 @@ def codebook_from_dict(data: Any, where: str = "codebook", line_of: dict[int, in
     )
 
 
-def _yaml_with_lines(text: str, where: str) -> tuple[Any, dict[int, int]]:
-    """Parse YAML, recording the 1-based line of every mapping (by object id)."""
-    import yaml
-
-    line_of: dict[int, int] = {}
-
-    class LineLoader(yaml.SafeLoader):
-        pass
-
-    def construct_mapping(loader, node, deep=False):
-        mapping = yaml.SafeLoader.construct_mapping(loader, node, deep=True)
-        line_of[id(mapping)] = node.start_mark.line + 1
-        return mapping
-
-    LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
-    try:
-        data = yaml.load(text, Loader=LineLoader)  # noqa: S506 - SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f", line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise CodebookError(f"{where}{line}: not valid YAML: {problem}") from None
-    return data, line_of
-
-
-def _json_line_map(text: str, data: Any) -> dict[int, int]:
-    """Best-effort line numbers for JSON codes, found by their ``"id"`` key."""
-    line_of: dict[int, int] = {}
-    positions = [m.start() for m in re.finditer(r'"id"\s*:', text)]
-
-    def walk(codes: Any) -> Iterator[dict]:
-        if isinstance(codes, list):
-            for c in codes:
-                if isinstance(c, dict):
-                    yield c
-                    yield from walk(c.get("children"))
-
-    raw = data.get("codes") if isinstance(data, dict) else data
-    for code, pos in zip(walk(raw), positions):
-        line_of[id(code)] = text.count("\n", 0, pos) + 1
-    return line_of
-
-
-def read_codebook_file(path: str | Path) -> Codebook:
-    """Load a codebook from a ``.yaml``, ``.yml`` or ``.json`` file (``.qdc`` via qcode.interchange)."""
-    path = Path(path)
-    if not path.is_file():
-        raise CodebookError(f"{path}: no such codebook file")
-    suffix = path.suffix.lower()
-    if suffix == ".qdc":
-        from .interchange.refi import read_qdc
-
-        return read_qdc(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CodebookError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    if not text.strip():
-        raise CodebookError(f"{path}: codebook file is empty")
-    if suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise CodebookError(f"{path}, line {exc.lineno}: not valid JSON: {exc.msg}") from None
-        line_of = _json_line_map(text, data)
-    elif suffix in (".yaml", ".yml"):
-        data, line_of = _yaml_with_lines(text, str(path))
-    else:
-        raise CodebookError(f"{path}: unknown codebook format {suffix!r} (use .yaml, .yml, .json or .qdc)")
-    return codebook_from_dict(data, where=str(path), line_of=line_of, default_name=path.stem)
-
-
-def builtin_codebook_names() -> list[str]:
-    """Names of the codebooks shipped with qcode."""
-    folder = resources.files("qcode") / "data" / "codebooks"
-    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
-
-
-def load_codebook(name_or_path: str | Path) -> Codebook:
-    """Load a shipped codebook by name (``"mcn-sst"``) or a codebook file by path."""
-    if isinstance(name_or_path, Codebook):
-        return name_or_path
-    candidate = Path(name_or_path)
-    if candidate.suffix.lower() in (".yaml", ".yml", ".json", ".qdc") or candidate.exists():
-        return read_codebook_file(candidate)
-    name = str(name_or_path)
-    if name in builtin_codebook_names():
-        resource = resources.files("qcode") / "data" / "codebooks" / f"{name}.yaml"
-        text = resource.read_text(encoding="utf-8")
-        data, line_of = _yaml_with_lines(text, f"qcode:{name}")
-        return codebook_from_dict(data, where=f"qcode:{name}", line_of=line_of, default_name=name)
-    known = ", ".join(builtin_codebook_names())
-    raise CodebookError(f"unknown codebook {name!r}: not a file, and not a shipped codebook ({known})")
-
-
 __all__ = ["Code", "Codebook", "load_codebook", "read_codebook_file", "codebook_from_dict",
            "builtin_codebook_names", "validate_codes", "replace"]
+
+
+__all__ = ["Code", "Codebook", "codebook_from_dict", "validate_codes", "replace"]
