@@ -28,7 +28,7 @@ zip_member_bytes   QCODE_MAX_ZIP_MEMBER_MB      512 MiB    one archive member, e
 zip_ratio          QCODE_MAX_ZIP_RATIO          200        expansion ratio of a member larger than 1 MiB expanded
 zip_members        QCODE_MAX_ZIP_MEMBERS        200000     members of one archive
 xml_part_bytes     QCODE_MAX_XML_PART_MB        64 MiB     one XML part of a .docx/.xlsx parsed into memory (body, shared strings, one sheet)
-xml_depth          QCODE_MAX_XML_DEPTH          256        element nesting of any XML read (libxml2's own cap)
+xml_depth          (fixed)                      256        element nesting of any XML read (libxml2's own cap, not raisable)
 paragraphs         QCODE_MAX_PARAGRAPHS         1000000    paragraphs and table rows of one .docx body
 rows               QCODE_MAX_ROWS               1048576    data rows of one .csv/.tsv/.xlsx (Excel's own maximum)
 cues               QCODE_MAX_CUES               1000000    cues of one .vtt/.srt
@@ -88,8 +88,10 @@ class Limits:
         >>> Limits().hint("rows")
         'limit rows=1048576; for a trusted file raise it with QCODE_MAX_ROWS'
         """
-        env, unit = ENV[name]
         value = getattr(self, name)
+        if name not in ENV:
+            return f"limit {name}={value}, fixed"
+        env, unit = ENV[name]
         shown = f"{value / _MIB:g} MB" if unit == "MB" else f"{value:g}" if isinstance(value, float) else str(value)
         return f"limit {name}={shown}; for a trusted file raise it with {env}"
 
@@ -103,7 +105,6 @@ ENV: dict[str, tuple[str, str]] = {
     "zip_ratio_floor": ("QCODE_MAX_ZIP_RATIO_FLOOR_MB", "MB"),
     "zip_members": ("QCODE_MAX_ZIP_MEMBERS", "count"),
     "xml_part_bytes": ("QCODE_MAX_XML_PART_MB", "MB"),
-    "xml_depth": ("QCODE_MAX_XML_DEPTH", "count"),
     "paragraphs": ("QCODE_MAX_PARAGRAPHS", "count"),
     "rows": ("QCODE_MAX_ROWS", "count"),
     "cues": ("QCODE_MAX_CUES", "count"),
@@ -141,7 +142,8 @@ def current() -> Limits:
     """The limits in force now: defaults, raised by ``QCODE_MAX_...`` variables, then by :func:`override`."""
     values: dict[str, float] = {}
     for f in dataclasses.fields(Limits):
-        values[f.name] = _from_env(f.name, f.default)  # type: ignore[arg-type]
+        if f.name in ENV:
+            values[f.name] = _from_env(f.name, f.default)  # type: ignore[arg-type]
     values.update(_overrides.get())
     return Limits(**values)  # type: ignore[arg-type]
 

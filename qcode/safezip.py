@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import IO
 
-from ..errors import InterchangeError, QcodeError
-from ..limits import Limits
-from ..limits import current as current_limits
+from .errors import InterchangeError, QcodeError
+from .limits import Limits
+from .limits import current as current_limits
 
 
 @dataclass(frozen=True)
@@ -79,12 +79,12 @@ class SafeZip:
         How errors name the archive (usually its path).
     limits : ZipLimits (default: :meth:`ZipLimits.current`)
     error : the :class:`QcodeError` subclass raised (a transcript reader passes ``InputError``)
-    what : how "not a zip archive" describes what was expected
+    what : the message for a file that is not a zip at all
     """
 
     def __init__(self, file: str | IO[bytes], label: str, limits: ZipLimits | None = None, *,
                  error: type[QcodeError] = InterchangeError,
-                 what: str = "a .qdpx is a zip holding project.qde") -> None:
+                 what: str = "not a zip archive (a .qdpx is a zip holding project.qde)") -> None:
         self.label = label
         self.limits = limits or ZipLimits.current()
         self.error = error
@@ -92,7 +92,7 @@ class SafeZip:
         try:
             self._zip = zipfile.ZipFile(file)
         except (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError):
-            raise error(f"{label}: not a zip archive ({what})") from None
+            raise error(f"{label}: {what}") from None
         except OSError as exc:
             raise error(f"{label}: cannot read: {exc.strerror or exc}") from None
         infos = self._zip.infolist()
@@ -154,25 +154,24 @@ class SafeZip:
         self._used += produced
         return b"".join(chunks)
 
-    def check_declared(self, part_limits: dict[str, int] | None = None) -> None:
+    def check_declared(self, xml_cap: int | None = None) -> None:
         """Refuse the archive from its directory alone, before anything is decompressed.
 
         Python's zipfile never yields more bytes than a member's declared size
         (a lie ends in a CRC error), so checking the declared sizes bounds what
-        any zipfile-based parser (python-docx, openpyxl) can expand. ``part_limits``
-        maps member names to a tighter cap (for XML parsed whole into memory,
-        ``xml_part_bytes``); names are matched case-insensitively.
+        any zipfile-based parser (python-docx, openpyxl) can expand. ``xml_cap``
+        bounds the XML members (``.xml``, ``.rels``) taken together: an Office
+        reader parses them into memory (limit ``xml_part_bytes``).
         """
-        total = 0
-        tight = {k.casefold(): v for k, v in (part_limits or {}).items()}
+        total = xml_total = 0
         for name, info in self._members.items():
             self._check(name, info, info.file_size, declared=True, used=total)
             total += info.file_size
-            cap = tight.get(name.casefold())
-            if cap is not None and info.file_size > cap:
-                raise self.error(f"{self.label}: part {name!r} expands to {info.file_size} bytes, past the "
-                                 f"{cap} bytes read into memory (refused as a possible zip bomb; limit xml_part_bytes; "
-                                 "for a trusted file raise it with QCODE_MAX_XML_PART_MB)")
+            if xml_cap is not None and name.casefold().endswith((".xml", ".rels")):
+                xml_total += info.file_size
+                if xml_total > xml_cap:
+                    raise self.error(f"{self.label}: its XML expands past {xml_cap} bytes (refused as a possible "
+                                     "zip bomb; limit xml_part_bytes; for a trusted file raise it with QCODE_MAX_XML_PART_MB)")
 
     def _check(self, name: str, info: zipfile.ZipInfo, produced: int, *, declared: bool = False,
                used: int | None = None) -> None:

@@ -18,10 +18,13 @@ from typing import Iterable, Iterator
 
 from ..document import Document
 from ..errors import InputError
+from ..limits import current as current_limits
+from ..office import count_elements, main_part, open_office
 from .normalize import normalize_text, read_file_bytes
 from .speakers import find_labels, looks_like_name, trusted_labels, turns_from_labels
 
 _TIME_CELL = re.compile(r"[\[(]?(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?[\])]?")
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _HEADER_NAMES = {"speaker", "name", "who", "person"}
 _HEADER_TEXTS = {"text", "transcript", "utterance", "content", "speech", "dialogue", "what was said"}
 
@@ -85,6 +88,11 @@ def read_docx(path: str | Path, *, doc_id: str, interviewers: Iterable[str] = ()
     data = read_file_bytes(path, max_bytes=max_bytes)
     if not data:
         raise InputError(f"{path}: empty file")
+    limits = current_limits()
+    with open_office(data, path, "not a readable .docx file: not a zip archive", limits) as zf:
+        body = main_part(zf, "word/document.xml")
+        count_elements(zf, body, (f"{{{_W}}}p", f"{{{_W}}}tr"), limit=limits.paragraphs,
+                       limit_name="paragraphs", what="paragraphs and table rows in its body")
     try:
         word = docx.Document(io.BytesIO(data))
         blocks = list(_blocks(word))
