@@ -145,7 +145,7 @@ def suggest_corpus(
     ----------
     path : a folder (read recursively) or a single file.
     suggester : the :class:`~qcode.suggest.Suggester` to rank with.
-    out : output file (``.csv``, ``.jsonl`` or ``.parquet``), or ``None`` to write nothing.
+    out : output file (``.csv``, ``.jsonl``, ``.parquet`` or ``.xlsx``: see :mod:`qcode.formats`), or ``None`` to write nothing.
     unit : ``"turn"``, ``"sentence"``, ``"paragraph"`` or ``"document"``.
     include_interviewer : also suggest for interviewer/facilitator turns.
     interviewers : speaker names to treat as interviewers (besides labels such as ``Interviewer:``).
@@ -157,7 +157,7 @@ def suggest_corpus(
     """
     from .ingest import read_corpus
     from .segment import UNITS
-    from .writers import open_writer
+    from .formats import open_table_writer
 
     if unit not in UNITS:
         raise InputError(f"unknown unit {unit!r}; choose one of {', '.join(UNITS)}")
@@ -178,7 +178,7 @@ def suggest_corpus(
     if project is not None:  # refuse an incompatible codebook before doing any work
         record["codebook_version"] = project.set_codebook(suggester.codebook)
         pending_run.project_report = {"new": [], "unchanged": [], "changed": []}
-    writer = open_writer(out, SUGGESTION_COLUMNS) if out is not None else None
+    writer = open_table_writer(out, SUGGESTION_COLUMNS) if out is not None else None
     project_rows: list[tuple[str, str, float, int]] = []
     project_docs: list[Document] = []
     project_segments: list[Segment] = []

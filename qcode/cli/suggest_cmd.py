@@ -21,7 +21,7 @@ def suggest(
     multi_label: bool = typer.Option(False, "--multi-label", help="With --threshold: keep every code above it (maybe none)."),
     include_interviewer: bool = typer.Option(False, "--include-interviewer", help="Also suggest codes for interviewer/facilitator turns."),
     interviewer: list[str] = typer.Option([], "--interviewer", help="A speaker name to treat as an interviewer (repeatable)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file: .csv, .jsonl or .parquet."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file: .csv, .jsonl, .parquet or .xlsx."),
     project: Optional[Path] = typer.Option(None, "--project", "-p", help="Record the run in this qcode project."),
     model: str = typer.Option("all-MiniLM-L6-v2", "--model", help="Embedding model from models/manifest.json."),
     backend: str = typer.Option("auto", "--backend", help="Embedding backend: auto, onnx, sentence-transformers, onnx-int8."),
@@ -46,6 +46,7 @@ def suggest(
     from ..embed import load_embedder
     from ..ingest import IngestWarning
     from ..errors import InputError
+    from ..formats import TABLE_FORMATS, table_format
     from ..pipeline import suggest_corpus
     from ..suggest import Suggester
 
@@ -55,9 +56,10 @@ def suggest(
     if top_k is None:
         top_k = None if multi_label else 3
     if out is None and project is None:
-        raise InputError("nothing to write: give --out FILE (.csv, .jsonl, .parquet) and/or --project PROJECT")
-    if out is not None and out.suffix.lower() not in (".csv", ".jsonl", ".parquet"):
-        raise InputError(f"{out}: unknown output format {out.suffix or '(none)'!r}; use .csv, .jsonl or .parquet")
+        raise InputError(f"nothing to write: give --out FILE ({', '.join(TABLE_FORMATS.suffixes())}) "
+                         "and/or --project PROJECT")
+    if out is not None:
+        table_format(out)
     proj = None
     if project is not None:
         from ..project import open_project

@@ -19,7 +19,8 @@ import os
 import unicodedata
 import warnings as _warnings
 from pathlib import Path
-from typing import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
 
 from ..document import Document
 from ..errors import InputError
@@ -29,8 +30,70 @@ logger = logging.getLogger("qcode.ingest")
 TEXT_SUFFIXES = (".txt", ".md")
 CAPTION_SUFFIXES = (".vtt", ".srt")
 TABLE_SUFFIXES = (".csv", ".tsv", ".xlsx")
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What :func:`read_document` passes to every reader."""
+
+    doc_id: str
+    interviewers: tuple[str, ...] = ()
+    id_column: str | None = None
+    text_column: str | None = None
+    max_bytes: int | None = None
+
+
+#: suffix -> reader: ``reader(path, options) -> list[Document]`` (imported on first use)
+READERS: dict[str, Callable[[Path, ReadOptions], list[Document]]] = {}
+
+
+def register_reader(*suffixes: str) -> Callable[[Callable[[Path, ReadOptions], list[Document]]],
+                                                 Callable[[Path, ReadOptions], list[Document]]]:
+    """Decorator: read files with these suffixes with the decorated function."""
+    def add(reader: Callable[[Path, ReadOptions], list[Document]]) -> Callable[[Path, ReadOptions], list[Document]]:
+        for suffix in suffixes:
+            READERS[suffix.lower()] = reader
+        return reader
+    return add
+
+
+@register_reader(*TEXT_SUFFIXES)
+def _text(path: Path, o: ReadOptions) -> list[Document]:
+    from .text import read_text
+
+    return [read_text(path, doc_id=o.doc_id, interviewers=o.interviewers, max_bytes=o.max_bytes)]
+
+
+@register_reader(".docx")
+def _docx(path: Path, o: ReadOptions) -> list[Document]:
+    from .docx import read_docx
+
+    return [read_docx(path, doc_id=o.doc_id, interviewers=o.interviewers, max_bytes=o.max_bytes)]
+
+
+@register_reader(*CAPTION_SUFFIXES)
+def _captions(path: Path, o: ReadOptions) -> list[Document]:
+    from .captions import read_captions
+
+    return [read_captions(path, doc_id=o.doc_id, interviewers=o.interviewers, max_bytes=o.max_bytes)]
+
+
+@register_reader(".csv", ".tsv")
+def _csv(path: Path, o: ReadOptions) -> list[Document]:
+    from .tables import read_csv
+
+    return read_csv(path, file_id=o.doc_id, id_column=o.id_column, text_column=o.text_column, max_bytes=o.max_bytes)
+
+
+@register_reader(".xlsx")
+def _xlsx(path: Path, o: ReadOptions) -> list[Document]:
+    from .tables import read_xlsx
+
+    return read_xlsx(path, file_id=o.doc_id, id_column=o.id_column, text_column=o.text_column, max_bytes=o.max_bytes)
+
+
 #: File types read by :func:`read_document` and found by :func:`read_corpus`.
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES + (".docx",) + CAPTION_SUFFIXES + TABLE_SUFFIXES
+SUPPORTED_SUFFIXES = tuple(READERS)
 
 
 class IngestWarning(UserWarning):
@@ -91,26 +154,13 @@ def read_document(
     suffix = path.suffix.lower()
     doc_id = document_id(path, root)
     interviewers = tuple(interviewers)
-    if suffix not in SUPPORTED_SUFFIXES:
+    if suffix not in READERS:
         if path.is_dir():
             raise InputError(f"{path}: is a folder; use read_corpus() for folders")
-        raise InputError(f"{path}: unsupported file type {suffix or '(no extension)'!r} (supported: {' '.join(SUPPORTED_SUFFIXES)})")
-    if suffix in TEXT_SUFFIXES:
-        from .text import read_text
-
-        return [read_text(path, doc_id=doc_id, interviewers=interviewers, max_bytes=max_bytes)]
-    if suffix == ".docx":
-        from .docx import read_docx
-
-        return [read_docx(path, doc_id=doc_id, interviewers=interviewers, max_bytes=max_bytes)]
-    if suffix in CAPTION_SUFFIXES:
-        from .captions import read_captions
-
-        return [read_captions(path, doc_id=doc_id, interviewers=interviewers, max_bytes=max_bytes)]
-    from .tables import read_csv, read_xlsx
-
-    reader = read_xlsx if suffix == ".xlsx" else read_csv
-    return reader(path, file_id=doc_id, id_column=id_column, text_column=text_column, max_bytes=max_bytes)
+        raise InputError(f"{path}: unsupported file type {suffix or '(no extension)'!r} (supported: {' '.join(READERS)})")
+    options = ReadOptions(doc_id=doc_id, interviewers=interviewers, id_column=id_column, text_column=text_column,
+                          max_bytes=max_bytes)
+    return READERS[suffix](path, options)
 
 
 def _is_hidden(name: str) -> bool:
@@ -164,9 +214,9 @@ def list_files(path: str | Path, *, recursive: bool = True) -> list[Path]:
     if recursive:
         for folder, subfolders, names in os.walk(root):
             subfolders[:] = [d for d in subfolders if not _is_hidden(d)]
-            found.extend(Path(folder) / n for n in names if not _is_hidden(n) and Path(n).suffix.lower() in SUPPORTED_SUFFIXES)
+            found.extend(Path(folder) / n for n in names if not _is_hidden(n) and Path(n).suffix.lower() in READERS)
     else:
-        found = [p for p in root.iterdir() if p.is_file() and not _is_hidden(p.name) and p.suffix.lower() in SUPPORTED_SUFFIXES]
+        found = [p for p in root.iterdir() if p.is_file() and not _is_hidden(p.name) and p.suffix.lower() in READERS]
     relative = {p: p.relative_to(root).as_posix() for p in found}
     kept = [p for p in found if not is_ignored(relative[p], patterns)]
     return sorted(kept, key=relative.__getitem__)
@@ -212,10 +262,10 @@ class Corpus:
             if not self.files:
                 anything = any(path.iterdir())
                 what = "no supported files (or all are in .qcodeignore)" if anything else "empty folder"
-                raise InputError(f"{path}: {what} (looked for {' '.join(SUPPORTED_SUFFIXES)}{'' if recursive else ', not in subfolders'})")
+                raise InputError(f"{path}: {what} (looked for {' '.join(READERS)}{'' if recursive else ', not in subfolders'})")
         else:
-            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-                raise InputError(f"{path}: unsupported file type {path.suffix or '(no extension)'!r} (supported: {' '.join(SUPPORTED_SUFFIXES)})")
+            if path.suffix.lower() not in READERS:
+                raise InputError(f"{path}: unsupported file type {path.suffix or '(no extension)'!r} (supported: {' '.join(READERS)})")
             self.root = path.parent
             self.files = [path]
         self.id_column = id_column
@@ -275,4 +325,4 @@ def read_corpus(
                   interviewers=interviewers, max_bytes=max_bytes)
 
 
-__all__ = ["Corpus", "IGNORE_FILE", "IngestWarning", "SUPPORTED_SUFFIXES", "document_id", "list_files", "read_corpus", "read_document"]
+__all__ = ["Corpus", "IGNORE_FILE", "IngestWarning", "READERS", "ReadOptions", "SUPPORTED_SUFFIXES", "register_reader", "document_id", "list_files", "read_corpus", "read_document"]

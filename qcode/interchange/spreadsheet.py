@@ -495,49 +495,14 @@ def codings_to_rows(codings: Any, shape: str = "long", codebook: Codebook | None
 
 
 def rows_to_bytes(header: Sequence[str], rows: Sequence[Sequence[Any]], suffix: str) -> bytes:
-    """Serialise rows as CSV (UTF-8 with BOM, which Excel needs to show accents) or XLSX."""
-    suffix = suffix.lower()
-    if suffix == ".csv":
-        buf = io.StringIO(newline="")
-        writer = csv.writer(buf, lineterminator="\r\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-        return buf.getvalue().encode("utf-8-sig")
-    if suffix == ".xlsx":
-        return _xlsx_bytes(header, rows)
-    raise InterchangeError(f"unknown spreadsheet format {suffix!r} (use .csv or .xlsx)")
+    """Serialise rows in the table format of ``suffix`` (see :mod:`qcode.formats`; CSV has a BOM for Excel)."""
+    from ..formats import FormatError
+    from ..formats import rows_to_bytes as encode
 
-
-def _xlsx_bytes(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    book = Workbook(write_only=True)
-    ws = book.create_sheet("codings")
-
-    def cells(values: Sequence[Any], row: int) -> list:
-        out = []
-        for col, value in enumerate(values):
-            if isinstance(value, str):
-                if ILLEGAL_CHARACTERS_RE.search(value):
-                    raise InterchangeError(f"row {row}, column {header[col]!r}: text holds control characters that "
-                                           "Excel cannot store; export as .csv")
-                if len(value) > EXCEL_CELL_LIMIT:
-                    raise InterchangeError(f"row {row}, column {header[col]!r}: text is {len(value)} characters, "
-                                           f"over Excel's {EXCEL_CELL_LIMIT} per cell; export as .csv")
-            cell = WriteOnlyCell(ws, value=value)
-            if isinstance(value, str) and value.startswith("="):
-                cell.data_type = "s"  # text, never a formula
-            out.append(cell)
-        return out
-
-    ws.append(cells(header, 1))
-    for i, row in enumerate(rows, start=2):
-        ws.append(cells(row, i))
-    buf = io.BytesIO()
-    book.save(buf)
-    return buf.getvalue()
+    try:
+        return encode(header, rows, suffix, sheet="codings")
+    except FormatError as exc:
+        raise InterchangeError(str(exc)) from None
 
 
 def write_codings_table(codings: Any, path: str | Path, shape: str = "long",
