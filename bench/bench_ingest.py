@@ -87,7 +87,7 @@ def scenario_read(folder: str) -> dict:
 
 def scenario_segment(folder: str, unit: str) -> dict:
     import qcode
-    from qcode.segment import _sentencizer, default_token_counter
+    from qcode.segmentation import _sentencizer, default_token_counter
 
     start = time.perf_counter()
     default_token_counter()

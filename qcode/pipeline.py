@@ -97,7 +97,7 @@ def corpus_digest(root: str | Path, files: Iterable[str | Path]) -> str:
 
 def iter_segments(documents: Iterable[Document], unit: str, max_tokens: int = 256) -> Iterator[tuple[Document, list[Segment]]]:
     """Segment each document as it arrives."""
-    from .segment import segment
+    from .segmentation import segment
 
     for doc in documents:
         yield doc, segment(doc, unit=unit, max_tokens=max_tokens)
@@ -156,7 +156,7 @@ def suggest_corpus(
     Returns a :class:`SuggestRun` with counts and the run record.
     """
     from .ingest import read_corpus
-    from .segment import UNITS
+    from .segmentation import UNITS
     from .formats import open_table_writer
 
     if unit not in UNITS:

@@ -15,7 +15,7 @@ from qcode.document import INTERVIEWER, PARTICIPANT, UNKNOWN, Document, Turn, se
 from qcode.errors import InputError
 from qcode.ingest import read_corpus, read_document
 from qcode.ingest.text import document_from_text
-from qcode.segment import (DEFAULT_MAX_TOKENS, UNITS, TokenCounter, default_token_counter, model_tokenizer_path,
+from qcode.segmentation import (DEFAULT_MAX_TOKENS, UNITS, TokenCounter, default_token_counter, model_tokenizer_path,
                            fits, segment, segment_corpus, sentence_spans)
 
 DATA = Path(__file__).parent / "data" / "ingest"
@@ -240,12 +240,13 @@ def test_bad_arguments_are_one_line_errors(kwargs, message):
         segment(doc, **kwargs)
 
 
-def test_qcode_segment_is_callable_however_it_was_imported():
-    import qcode.segment as module
+def test_qcode_segment_is_the_function_however_it_was_imported():
+    import qcode.segmentation as module
 
     doc = document_from_text("Interviewer: Hi.\nP1: Hello.", doc_id="c.txt")
-    assert [s.text for s in module(doc)] == ["Hi.", "Hello."]
+    assert [s.text for s in module.segment(doc)] == ["Hi.", "Hello."]
     assert [s.text for s in qcode.segment(doc, unit="turn")] == ["Hi.", "Hello."]
+    assert qcode.segment is module.segment and callable(qcode.segment)
     assert qcode.segment_corpus is segment_corpus
 
 
@@ -302,7 +303,7 @@ def test_sentence_splitting_does_not_import_torch_and_torch_still_imports_after(
 
     code = ("import sys\n"
             "from qcode.document import Document, Turn\n"
-            "from qcode.segment import segment\n"
+            "from qcode.segmentation import segment\n"
             "t = 'First sentence here. Second one follows! A third?'\n"
             "segs = segment(Document('d', t, turns=[Turn(0, len(t))]), unit='sentence')\n"
             "assert [s.text for s in segs] == ['First sentence here.', 'Second one follows!', 'A third?'], segs\n"

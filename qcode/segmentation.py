@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import re
 import sys
-import types
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
@@ -475,12 +474,3 @@ def segment_corpus(
     for doc in docs:
         yield from segment(doc, unit=unit, max_tokens=max_tokens, count_tokens=count)
 
-
-class _CallableModule(types.ModuleType):
-    """Lets ``qcode.segment(doc)`` work even after ``import qcode.segment`` bound the name to this module."""
-
-    def __call__(self, doc: Document, *args, **kwargs) -> list[Segment]:
-        return segment(doc, *args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
