@@ -13,7 +13,8 @@ import yaml
 
 from qcode.codebook import load_codebook
 from qcode.document import Document, Turn
-from qcode.interchange.refi import read_qdc, read_qdpx
+from qcode.interchange.qdc import read_qdc
+from qcode.interchange.qdpx import read_qdpx
 from qcode.project import init_project, open_project
 
 DATA = Path(__file__).parent / "data" / "interchange"

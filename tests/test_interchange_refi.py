@@ -14,11 +14,13 @@ from lxml import etree
 from qcode.codebook import Code, Codebook, builtin_codebook_names, load_codebook
 from qcode.document import Document, Turn
 from qcode.errors import InterchangeError
-from qcode.interchange.refi import (PROJECT_NS, RefiCoding, RefiProject, RefiSource, RefiUser, code_guid,
-                                    decode_description, encode_description, export_qdpx, import_qdpx, norm_guid,
-                                    read_qdc, read_qdpx, write_qdc, write_qdpx)
+from qcode.interchange.codes import decode_description, encode_description
+from qcode.interchange.model import PROJECT_NS, RefiCoding, RefiProject, RefiSource, RefiUser, code_guid, norm_guid
+from qcode.interchange.qdc import read_qdc, write_qdc
+from qcode.interchange.qdpx import read_qdpx, write_qdpx
 from qcode.interchange.safezip import ZipLimits
 from qcode.project import init_project
+from qcode.project.bridge import export_qdpx, import_qdpx
 
 DATA = Path(__file__).parent / "data" / "interchange"
 SHARED = Path(__file__).parents[1].parent / "shared"
@@ -615,3 +617,42 @@ def test_archive_with_two_members_of_one_name_is_refused(tmp_path):
             zf.writestr(f"sources/{SRC}.txt", "Something else entirely")
     with pytest.raises(InterchangeError, match="archive holds two members named 'sources/3333"):
         read_qdpx(path)
+
+
+def test_old_refi_path_still_offers_every_name():
+    import qcode.interchange.refi as refi
+    from qcode.project import bridge
+
+    assert refi.read_qdc is read_qdc and refi.write_qdpx is write_qdpx and refi.RefiProject is RefiProject
+    assert refi.export_qdpx is bridge.export_qdpx and refi.import_qdpx is bridge.import_qdpx
+    with pytest.raises(AttributeError):
+        refi.no_such_name  # noqa: B018
+
+
+def test_interchange_never_imports_the_project_store():
+    import ast
+
+    folder = Path(__file__).parents[1] / "qcode" / "interchange"
+    offenders = []
+    for path in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                target = ("." * node.level) + (node.module or "")
+                names = [target]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            if any(n.startswith(("qcode.project", "..project")) for n in names):
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert offenders == []
+
+
+def test_loading_a_qdc_codebook_goes_through_the_reader_registry(tmp_path):
+    from qcode.codebook import CODEBOOK_READERS, load_codebook
+
+    assert CODEBOOK_READERS[".qdc"] == "qcode.interchange.qdc:read_qdc"
+    path = tmp_path / "cb.qdc"
+    write_qdc(load_codebook("mcn-sst"), path)
+    assert load_codebook(path).version == read_qdc(path).version
+

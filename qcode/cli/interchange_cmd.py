@@ -30,7 +30,7 @@ def import_codebook(
     Example: qcode codebook import team-codes.qdc --name team --out team.yaml
     """
     from ..errors import InterchangeError
-    from ..interchange.refi import read_qdc
+    from ..interchange.qdc import read_qdc
 
     if file.suffix.lower() != ".qdc":
         raise InterchangeError(f"{file}: expected a .qdc file (for a .qdpx project use `qcode import PROJECT FILE`)")
@@ -58,7 +58,7 @@ def export_codebook(
     """
     from ..codebook import load_codebook
     from ..errors import InterchangeError
-    from ..interchange.refi import write_qdc
+    from ..interchange.qdc import write_qdc
 
     if out.suffix.lower() != ".qdc":
         raise InterchangeError(f"{out}: the output must be a .qdc file")
@@ -96,7 +96,7 @@ def import_into_project(
 
     Example: qcode import my-study nvivo-export.qdpx
     """
-    from ..interchange._store_bridge import import_file
+    from ..project.bridge import import_file
 
     summary = import_file(project, file, coder=coder, shape=shape, sheet=sheet,
                           encoding_fallback=source_encoding, codebook_name=name, nfc=nfc)

@@ -116,7 +116,7 @@ CODEBOOK_READERS: dict[str, Reader] = {
     ".yaml": read_yaml_codebook,
     ".yml": read_yaml_codebook,
     ".json": read_json_codebook,
-    ".qdc": "qcode.interchange.refi:read_qdc",
+    ".qdc": "qcode.interchange.qdc:read_qdc",
 }
 
 

@@ -23,6 +23,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from ..errors import InputError
 from ..limits import Limits
@@ -206,3 +207,76 @@ def decode_bytes(data: bytes, source: str | Path) -> DecodedText:
 def read_text_file(path: str | Path, *, max_bytes: int | None = None) -> DecodedText:
     """Read, check and decode a text file in one go (see the module docstring)."""
     return decode_bytes(read_file_bytes(path, max_bytes=max_bytes), path)
+
+
+# -- normalising with an offset map (for positions that point into the text) -----------------
+
+#: characters that end a line; each becomes ``\n`` (``\r\n`` counts as one)
+LINE_BREAKS = {"\r": "\n", "\u2028": "\n", "\u2029": "\n", "\x85": "\n"}
+
+
+@dataclass(frozen=True)
+class OffsetMap:
+    """Old -> new character offsets after normalising a text.
+
+    ``floor[i]``/``ceil[i]`` are where old offset ``i`` lands when it starts or
+    ends a span; they differ only inside a character that normalisation merged
+    (``e`` + combining accent -> ``é``), where a span is widened to the whole character.
+    """
+
+    floor: list[int]
+    ceil: list[int]
+
+    @property
+    def old_length(self) -> int:
+        return len(self.floor) - 1
+
+
+def _clusters(text: str) -> Iterator[tuple[int, int]]:
+    """Old-text ranges that normalise independently: a line break (``\\r\\n`` counts as one) or a
+    character with the combining marks that follow it."""
+    i, n = 0, len(text)
+    while i < n:
+        j = i + 1
+        if text[i] == "\r" and j < n and text[j] == "\n":
+            j += 1
+        elif text[i] not in LINE_BREAKS:
+            while j < n and unicodedata.combining(text[j]):
+                j += 1
+        yield i, j
+        i = j
+
+
+def normalize_with_offsets(text: str, compose: bool = True) -> tuple[str, OffsetMap | None]:
+    """:func:`normalize_text` that also maps offsets: BOM dropped, line breaks to ``\\n``, NFC per character.
+
+    NFC is applied to each character with its combining marks; compositions
+    that need more context than that are left out, which a caller detects by
+    comparing with :func:`normalize_text`. ``compose=False`` keeps accents as
+    written. Returns ``(text, None)`` when nothing changed.
+
+    >>> new, m = normalize_with_offsets("Cafe\\u0301\\r\\nok")
+    >>> new, m.floor[4], m.ceil[4], m.floor[7]
+    ('Café\\nok', 3, 4, 5)
+    """
+    floor, ceil = [0] * (len(text) + 1), [0] * (len(text) + 1)
+    out: list[str] = []
+    pos = 0
+    for a, b in _clusters(text):
+        chunk = text[a:b]
+        if a == 0 and chunk == "\ufeff":
+            piece = ""
+        elif chunk[0] in LINE_BREAKS:
+            piece = "\n" + chunk[1:] if chunk != "\r\n" else "\n"
+        else:
+            piece = unicodedata.normalize("NFC", chunk) if compose else chunk
+        out.append(piece)
+        floor[a] = ceil[a] = pos
+        for k in range(a + 1, b):
+            floor[k], ceil[k] = pos, pos + len(piece)
+        pos += len(piece)
+    floor[len(text)] = ceil[len(text)] = pos
+    new = "".join(out)
+    if new == text:
+        return text, None
+    return new, OffsetMap(floor, ceil)
