@@ -5,18 +5,18 @@
 0.444
 """
 
-from .build import AgreementReport, report
+from .bands import POOLED, band
+from .build import report
 from .characters import CharacterCounts, character_counts, coverage_mask
 from .coding import normalize_codings, suggestions_to_codings
-from .unitized import unitized_alpha, unitized_disagreements
 from .metrics import (
     LEVELS,
     OneCategory,
     UndefinedAgreement,
     alpha_from_coincidences,
     brennan_prediger,
-    coincidence_matrix,
     cohen_kappa,
+    coincidence_matrix,
     conger_kappa,
     counts_from_matrix,
     encode_matrix,
@@ -29,12 +29,21 @@ from .metrics import (
     percent_agreement,
     scott_pi,
 )
+from .result import AgreementReport
+from .sources import codings_as_of, model_codings, project_report, source_report
+from .unitized import unitized_alpha, unitized_disagreements
 
 __all__ = [
     "unitized_alpha",
     "unitized_disagreements",
     "AgreementReport",
     "report",
+    "project_report",
+    "source_report",
+    "model_codings",
+    "codings_as_of",
+    "POOLED",
+    "band",
     "normalize_codings",
     "suggestions_to_codings",
     "CharacterCounts",

@@ -15,14 +15,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from itertools import combinations
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import AgreementError
+from .bands import ALPHA_BANDS, BANDS_TEXT, KAPPA_BANDS, POOLED, UNITS, band
 from .characters import coverage_mask
 from .coding import (
     binary_histograms,
@@ -35,133 +36,11 @@ from .coding import (
     presence,
     undefined_reason,
 )
+from .metrics import UndefinedAgreement
+from .result import AgreementReport
+from .unitized import unitized_alpha
 
-UNITS = ("segment", "document", "character")
-POOLED = "(pooled)"
-
-#: Interpretation bands, printed with every report.
-ALPHA_BANDS = (
-    (0.800, "reliable"),
-    (0.667, "tentative conclusions only"),
-    (-np.inf, "unreliable"),
-)
-KAPPA_BANDS = (  # Landis & Koch (1977)
-    (0.81, "almost perfect"),
-    (0.61, "substantial"),
-    (0.41, "moderate"),
-    (0.21, "fair"),
-    (0.00, "slight"),
-    (-np.inf, "poor"),
-)
-BANDS_TEXT = (
-    "Krippendorff's alpha: >= 0.800 reliable; 0.667-0.800 tentative conclusions only; < 0.667 unreliable "
-    "(Krippendorff 2004). Kappa (Landis & Koch 1977): < 0 poor; 0.00-0.20 slight; 0.21-0.40 fair; "
-    "0.41-0.60 moderate; 0.61-0.80 substantial; 0.81-1.00 almost perfect."
-)
-
-
-def band(value: float, bands=ALPHA_BANDS) -> str:
-    """The interpretation band of a coefficient ('' for undefined)."""
-    if value is None or not np.isfinite(value):
-        return ""
-    for floor, label in bands:
-        if value >= floor:
-            return label
-    return bands[-1][1]
-
-
-@dataclass
-class AgreementReport:
-    """Result of :func:`report`.
-
-    Attributes
-    ----------
-    per_code : DataFrame
-        One row per code plus a ``(pooled)`` row: ``code, label, n_units, n_applied,
-        percent_agreement, kappa, alpha, alpha_low, alpha_high, ac1, brennan_prediger,
-        alpha_band, kappa_band, note``. Undefined coefficients are NaN and ``note`` says why.
-    pairwise : dict of str -> DataFrame
-        Coder x coder matrices of pooled ``"kappa"`` (Cohen) and ``"alpha"``.
-    disagreements : DataFrame
-        One row per unit where the coders differ: ``unit, doc_id, start, end, text,
-        disputed, <one column per coder>`` (the codes that coder applied).
-    per_source : DataFrame or None
-        Character level only: one row per (code, source), as NVivo reports it.
-    """
-
-    per_code: pd.DataFrame
-    pairwise: dict[str, pd.DataFrame]
-    disagreements: pd.DataFrame
-    coders: list[str]
-    unit: str
-    include_uncoded: bool
-    n_units: int
-    kappa_name: str
-    n_boot: int
-    seed: int
-    notes: list[str] = field(default_factory=list)
-    per_source: pd.DataFrame | None = None
-    provenance: dict[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        from datetime import datetime, timezone
-
-        from .. import __version__
-
-        self.provenance = {"qcode": __version__,
-                           "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-                           **self.provenance}
-
-    def provenance_line(self) -> str:
-        """Where the report comes from: source, codebook, qcode version and time (for methods sections)."""
-        return "; ".join(f"{k}: {v}" for k, v in self.provenance.items())
-
-    @property
-    def pooled(self) -> pd.Series:
-        """The pooled row (all codes stacked as present/absent items)."""
-        return self.per_code[self.per_code["code"] == POOLED].iloc[0]
-
-    def describe(self) -> str:
-        """One line saying what was compared."""
-        scope = "all of them" if self.include_uncoded else "those coded by at least one compared coder"
-        interval = f"95% bootstrap interval over units ({self.n_boot} resamples, seed {self.seed})" \
-            if self.n_boot and self.unit != "character" else "no interval"
-        noun = "characters" if self.unit == "character" else "units"
-        return (f"Coders {', '.join(self.coders)}; unit: {self.unit}; {self.n_units} {noun} ({scope}); "
-                f"kappa: {self.kappa_name}; alpha: {interval}.")
-
-    def formatted(self, digits: int = 3) -> pd.DataFrame:
-        """The per-code table as display strings (undefined values spelled out, never NaN)."""
-        from .render import formatted_table
-
-        return formatted_table(self, digits)
-
-    def to_csv(self, path=None) -> str:
-        from .render import to_csv
-
-        return to_csv(self, path)
-
-    def to_markdown(self, path=None) -> str:
-        from .render import to_markdown
-
-        return to_markdown(self, path)
-
-    def to_html(self, path=None) -> str:
-        from .render import to_html
-
-        return to_html(self, path)
-
-    def save(self, path) -> None:
-        """Write ``.html``, ``.md`` or ``.csv`` according to the suffix."""
-        from .render import save
-
-        save(self, path)
-
-    def print(self, console=None) -> None:
-        """Print the terminal table (rich)."""
-        from .render import print_report
-
-        print_report(self, console)
+__all__ = ["ALPHA_BANDS", "BANDS_TEXT", "KAPPA_BANDS", "POOLED", "UNITS", "AgreementReport", "band", "report"]
 
 
 # --------------------------------------------------------------------------- selection helpers
@@ -258,7 +137,8 @@ def report(codings: Any, coders: Sequence[str] | str | None = None, unit: str = 
     if include_uncoded is None:
         include_uncoded = unit == "character"
     notes: list[str] = []
-    shared_docs, excluded = (None, [])
+    shared_docs: set[str] | None = None
+    excluded: list[str] = []
     if overlap == "documents":
         shared_docs, excluded = _shared_documents(frame, chosen)
         if shared_docs is None:
@@ -462,9 +342,6 @@ def _disputed_stretches(doc: str, text: str | None, coder_masks: list[np.ndarray
 
 def _safe_unitized(spans: list, begin: int, length: int, n_coders: int) -> float:
     """Unitizing alpha across the categories in ``spans``; NaN when undefined."""
-    from .metrics import UndefinedAgreement
-    from .unitized import unitized_alpha
-
     if not spans or length <= 0:
         return float("nan")
     try:

@@ -37,7 +37,7 @@ class CharacterCounts:
     def total(self) -> int:
         return self.both + self.only_a + self.only_b + self.neither
 
-    def __add__(self, other: "CharacterCounts") -> "CharacterCounts":
+    def __add__(self, other: CharacterCounts) -> CharacterCounts:
         return CharacterCounts(
             self.both + other.both,
             self.only_a + other.only_a,

@@ -22,7 +22,8 @@ Units
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -53,7 +54,7 @@ _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f", "", "nan", "none"}
 
 
-def _as_flags(column: "pd.Series", where: str, name: str) -> np.ndarray:
+def _as_flags(column: pd.Series, where: str, name: str) -> np.ndarray:
     """A boolean column read from CSV ('True'/'False', 1/0, yes/no, empty) as booleans."""
     if column.dtype == bool:
         return column.to_numpy()
@@ -164,7 +165,7 @@ def map_spans_to_segments(codings: pd.DataFrame, segments: pd.DataFrame) -> pd.D
         merged["seg_start"].astype(int) < merged["end"].astype(int))
     merged = merged[overlap]
     mapped = merged.assign(start=merged["seg_start"], end=merged["seg_end"], text=merged["seg_text"])
-    mapped = mapped[codings.columns.tolist() + ["index"]].set_index("index")
+    mapped = mapped[[*codings.columns.tolist(), "index"]].set_index("index")
     mapped_idx = set(mapped.index)
     keep = codings[[i not in mapped_idx for i in codings.index]]
     return pd.concat([keep, mapped], ignore_index=True)
@@ -213,7 +214,7 @@ def binary_alpha(hist: np.ndarray, n_coders: int) -> np.ndarray:
         return np.where(n0 * n1 > 0, 1.0 - (n - 1) * o01 / (n0 * n1), np.nan)
 
 
-def binary_stats(hist: Sequence[float], n_coders: int, only_a: float | None = None,
+def binary_stats(hist: Sequence[float] | np.ndarray, n_coders: int, only_a: float | None = None,
                  only_b: float | None = None) -> dict[str, float]:
     """All coefficients for one code from its histogram (units by number of coders applying it).
 
@@ -252,7 +253,7 @@ def binary_stats(hist: Sequence[float], n_coders: int, only_a: float | None = No
     }
 
 
-def undefined_reason(hist: Sequence[float], n_coders: int) -> str | None:
+def undefined_reason(hist: Sequence[float] | np.ndarray, n_coders: int) -> str | None:
     """Why kappa and alpha are undefined for this histogram, or None."""
     h = np.asarray(hist, dtype=float)
     if h.sum() <= 0:
@@ -281,7 +282,6 @@ def bootstrap_alpha(unit_patterns: np.ndarray, n_coders: int, n_boot: int = 1000
     so the replicates equal those of resampling the raw units.
     """
     n_units, n_codes = unit_patterns.shape
-    width = n_coders + 1
     patterns, inverse, counts = np.unique(unit_patterns, axis=0, return_inverse=True, return_counts=True)
     inverse = inverse.ravel()
     n_rows = len(patterns)

@@ -30,7 +30,8 @@ returning NaN, so that nobody prints a silent NaN.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -474,8 +475,8 @@ def coincidence_matrix(codes: np.ndarray, n_categories: int) -> np.ndarray:
                 both = present[i] & present[j]
                 pair = np.where(both, codes[i] * q + codes[j], 0)
                 o += np.bincount(pair, weights=np.where(both, weight, 0.0), minlength=q * q)
-        o = o.reshape(q, q)
-        return o + o.T
+        square = o.reshape(q, q)
+        return square + square.T
     counts = _counts(codes, q).astype(float)
     ok = m >= 2
     counts = counts[ok]
@@ -509,7 +510,8 @@ def _delta(level: str, values: np.ndarray, marginals: np.ndarray) -> np.ndarray:
     raise AgreementError(f"level must be one of {', '.join(LEVELS)}; got {level!r}")
 
 
-def alpha_from_coincidences(o: np.ndarray, level: str = "nominal", values: Sequence | None = None) -> float:
+def alpha_from_coincidences(o: np.ndarray, level: str = "nominal",
+                            values: Sequence[Any] | np.ndarray | None = None) -> float:
     """Krippendorff's alpha from a coincidence matrix (q x q) and the category values."""
     o = np.asarray(o, dtype=float)
     marginals = o.sum(axis=1)

@@ -1,4 +1,4 @@
-"""Outputs of an :class:`~qcode.agreement.build.AgreementReport`: terminal, CSV, Markdown, self-contained HTML.
+"""Outputs of an :class:`~qcode.agreement.result.AgreementReport`: terminal, CSV, Markdown, self-contained HTML.
 
 Undefined coefficients are spelled out ("undefined (only one category)"), never
 printed as NaN, and the interpretation bands are part of every output.
@@ -8,14 +8,23 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from .._io import atomic_write_text
 from ..errors import AgreementError
-from .build import BANDS_TEXT, POOLED, AgreementReport
+from .bands import BANDS_TEXT, POOLED
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from .result import AgreementReport
+
+PathLike = str | Path
 
 DISPLAY_COLUMNS = ("code", "n", "applied", "% agree", "kappa", "alpha", "alpha 95% CI", "AC1", "B-P", "alpha band",
                    "kappa band")
@@ -62,7 +71,7 @@ def formatted_table(report: AgreementReport, digits: int = 3) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def _out(text: str, path) -> str:
+def _out(text: str, path: PathLike | None) -> str:
     if path is not None:
         atomic_write_text(path, text)
     return text
@@ -71,7 +80,7 @@ def _out(text: str, path) -> str:
 # --------------------------------------------------------------------------- CSV
 
 
-def to_csv(report: AgreementReport, path=None) -> str:
+def to_csv(report: AgreementReport, path: PathLike | None = None) -> str:
     """Per-code table as CSV (numbers unrounded; undefined cells empty, with the reason in ``note``)."""
     table = report.per_code.copy()
     table.insert(0, "unit_of_analysis", report.unit)
@@ -83,7 +92,7 @@ def to_csv(report: AgreementReport, path=None) -> str:
 # --------------------------------------------------------------------------- Markdown
 
 
-def _md_cell(value) -> str:
+def _md_cell(value: Any) -> str:
     text = "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -101,7 +110,7 @@ def _matrix_strings(matrix: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-def to_markdown(report: AgreementReport, path=None) -> str:
+def to_markdown(report: AgreementReport, path: PathLike | None = None) -> str:
     """A Markdown report: settings, per-code table, bands, coder matrices, disagreements."""
     parts = ["# Inter-coder agreement", "", report.describe(), "", f"_{report.provenance_line()}_", ""]
     parts += [f"- {note}" for note in report.notes]
@@ -198,7 +207,7 @@ def _html_table(frame: pd.DataFrame, numeric_from: int = 1, pooled_col: str | No
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def to_html(report: AgreementReport, path=None) -> str:
+def to_html(report: AgreementReport, path: PathLike | None = None) -> str:
     """A self-contained HTML report (inline CSS and SVG; no scripts, no external files)."""
     parts = ["<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
              "<title>qcode inter-coder agreement</title>", f"<style>{_CSS}</style></head><body>",
@@ -235,7 +244,7 @@ def to_html(report: AgreementReport, path=None) -> str:
 # --------------------------------------------------------------------------- terminal
 
 
-def print_report(report: AgreementReport, console=None) -> None:
+def print_report(report: AgreementReport, console: Console | None = None) -> None:
     """Print the per-code table, the bands and the notes with rich."""
     from rich import box
     from rich.console import Console
@@ -269,16 +278,21 @@ def print_report(report: AgreementReport, console=None) -> None:
         console.print(f"{len(report.disagreements)} unit(s) with disagreements (write --out report.html to list them)")
 
 
-def save(report: AgreementReport, path) -> Path:
-    """Write the report in the format its suffix names (.html/.htm, .md, .csv)."""
+#: Report formats by file suffix.
+WRITERS: dict[str, Callable[[AgreementReport, PathLike | None], str]] = {
+    ".html": to_html, ".htm": to_html, ".md": to_markdown, ".markdown": to_markdown, ".csv": to_csv}
+
+
+def check_report_path(path: PathLike) -> Path:
+    """``path`` as a Path, or AgreementError when its suffix names no report format."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix in (".html", ".htm"):
-        to_html(report, path)
-    elif suffix in (".md", ".markdown"):
-        to_markdown(report, path)
-    elif suffix == ".csv":
-        to_csv(report, path)
-    else:
-        raise AgreementError(f"{path}: unknown report format {suffix or '(none)'!r}; use .html, .md or .csv")
+    if path.suffix.lower() not in WRITERS:
+        raise AgreementError(f"{path}: unknown report format {path.suffix or '(none)'!r}; use .html, .md or .csv")
+    return path
+
+
+def save(report: AgreementReport, path: PathLike) -> Path:
+    """Write the report in the format its suffix names (.html/.htm, .md, .csv)."""
+    path = check_report_path(path)
+    WRITERS[path.suffix.lower()](report, path)
     return path

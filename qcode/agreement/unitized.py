@@ -28,7 +28,7 @@ and alpha_k = 1 - D_o(k) / D_e(k). Across categories, alpha = 1 - mean D_o / mea
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
