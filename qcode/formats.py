@@ -374,23 +374,12 @@ def _xlsx_header_text(value: Any) -> str:
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> tuple[list[str], list[list[Any]]]:
-    import zipfile
+    from .office import read_xlsx_rows
 
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise FormatError(f"{path}: not a readable .xlsx workbook ({exc})") from None
-    try:
-        if sheet is not None and sheet not in book.sheetnames:
-            raise FormatError(f"{path}: no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})")
-        ws = book[sheet] if sheet is not None else book.worksheets[0]
-        rows = [list(r) for r in ws.iter_rows(values_only=True)]
-    finally:
-        book.close()
+    title, raw_rows = read_xlsx_rows(path, path, sheet=sheet, error=FormatError)  # limits, and every row despite a stale <dimension>
+    rows = [list(r) for r in raw_rows]
     if not rows:
-        raise FormatError(f"{path}: sheet {ws.title!r} is empty (expected a header row)")
+        raise FormatError(f"{path}: sheet {title!r} is empty (expected a header row)")
     header = [_xlsx_header_text(h) for h in rows[0]]
     width = len(header)
     return header, [row + [None] * (width - len(row)) for row in rows[1:]]  # empty trailing cells are left out

@@ -14,9 +14,11 @@ from __future__ import annotations
 import io
 import posixpath
 from pathlib import Path
+from typing import Any
 
-from .errors import InputError
+from .errors import InputError, QcodeError
 from .limits import Limits
+from .limits import current as current_limits
 from .safezip import SafeZip
 
 _REL_OFFICE_DOCUMENT = "/officeDocument"
@@ -90,3 +92,58 @@ def count_elements(zf: SafeZip, member: str, tags: tuple[str, ...], *, limit: in
                              f"({Limits().hint('xml_depth')})") from None
         raise InputError(f"{zf.label}: {member} line {exc.lineno}: not well-formed XML ({message})") from None
     return count
+
+
+def read_xlsx_rows(source: bytes | str | Path, label: str | Path, *, sheet: str | None = None,
+                   error: type[QcodeError] = InputError) -> tuple[str, list[tuple[Any, ...]]]:
+    """The title and every row (header first) of one worksheet of an untrusted ``.xlsx``.
+
+    The archive passes :func:`open_office` first; then openpyxl streams the
+    sheet (read-only mode) with its ``<dimension>`` element ignored, because a
+    stale dimension (written by many tools) made read-only mode stop early and
+    drop rows without a word. More than ``rows`` data rows raise ``error``.
+    """
+    import openpyxl
+
+    lim = current_limits()
+    label = str(label)
+    if isinstance(source, bytes):
+        data = source
+    else:
+        try:
+            size = Path(source).stat().st_size
+            if size > lim.file_bytes:
+                raise error(f"{label}: file is {size} bytes, past the {lim.hint('file_bytes')}")
+            data = Path(source).read_bytes()
+        except OSError as exc:
+            raise error(f"{label}: cannot read ({exc.strerror or exc})") from None
+    try:
+        open_office(data, label, "not a readable .xlsx workbook (not a zip archive)", lim).close()
+    except InputError as exc:
+        raise error(str(exc)) from None
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # zip, xml and openpyxl errors alike mean "not a workbook"
+        detail = str(exc).splitlines()[0][:120] if str(exc) else ""
+        raise error(f"{label}: not a readable .xlsx workbook ({type(exc).__name__}{': ' + detail if detail else ''})") from None
+    try:
+        if sheet is not None and sheet not in book.sheetnames:
+            raise error(f"{label}: no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})")
+        if not book.worksheets:
+            raise error(f"{label}: the workbook has no worksheet")
+        ws = book[sheet] if sheet is not None else book.worksheets[0]
+        if hasattr(ws, "reset_dimensions"):
+            ws.reset_dimensions()
+        rows: list[tuple[Any, ...]] = []
+        try:
+            for row in ws.iter_rows(values_only=True):
+                rows.append(row)
+                if len(rows) > lim.rows + 1:
+                    raise error(f"{label}: sheet {ws.title!r} has more than {lim.rows} data rows ({lim.hint('rows')})")
+        except QcodeError:
+            raise
+        except Exception as exc:  # a damaged sheet inside a readable zip
+            raise error(f"{label}: cannot read sheet {ws.title!r} ({type(exc).__name__})") from None
+        return ws.title, rows
+    finally:
+        book.close()

@@ -24,6 +24,7 @@ from typing import Callable, Iterable, Iterator
 
 from ..document import Document
 from ..errors import InputError
+from ..safetext import escape_name, has_undecodable
 
 logger = logging.getLogger("qcode.ingest")
 
@@ -115,7 +116,7 @@ def document_id(path: str | Path, root: str | Path | None = None) -> str:
             relative = path.resolve().relative_to(Path(root).resolve()).as_posix()
         except ValueError:
             relative = None
-    return unicodedata.normalize("NFC", relative or path.name)
+    return escape_name(unicodedata.normalize("NFC", relative or path.name))
 
 
 def read_document(
@@ -160,7 +161,17 @@ def read_document(
         raise InputError(f"{path}: unsupported file type {suffix or '(no extension)'!r} (supported: {' '.join(READERS)})")
     options = ReadOptions(doc_id=doc_id, interviewers=interviewers, id_column=id_column, text_column=text_column,
                           max_bytes=max_bytes)
-    return READERS[suffix](path, options)
+    if not has_undecodable(str(path)):
+        return READERS[suffix](path, options)
+    try:  # a name that is not UTF-8 (latin-1 bytes on Linux): read it, show and store the name escaped
+        docs = READERS[suffix](path, options)
+    except InputError as exc:
+        raise type(exc)(escape_name(str(exc))) from None
+    for doc in docs:
+        doc.source = escape_name(str(doc.source)) if doc.source is not None else None
+        doc.warnings = [escape_name(w) for w in doc.warnings]
+        doc.warnings.append(f"{escape_name(str(path))}: the file name is not valid UTF-8; its bytes are shown as \\xNN")
+    return docs
 
 
 def _is_hidden(name: str) -> bool:

@@ -18,12 +18,14 @@ import html
 import io
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 from ..document import Document, Turn
 from ..errors import InputError
+from ..limits import current as current_limits
 from .normalize import read_text_file
 from .speakers import assign_role, is_known_label, name_key, split_cue_speaker
 
@@ -82,13 +84,12 @@ def count_timing_lines(text: str) -> int:
 
 def _trust_cue_speakers(cues: list[Cue], interviewers: Iterable[str]) -> None:
     """Drop ``Name:`` speakers that are not seen as a pattern (as for plain text), in place."""
-    names = [name_key(c.speaker) for c in cues if c.speaker]
-    distinct = set(names)
+    counts = Counter(name_key(c.speaker) for c in cues if c.speaker)
     for cue in cues:
         if cue.speaker is None:
             continue
         key = name_key(cue.speaker)
-        trusted = is_known_label(cue.speaker, interviewers) or names.count(key) >= 2 or len(distinct) >= 2
+        trusted = is_known_label(cue.speaker, interviewers) or counts[key] >= 2 or len(counts) >= 2
         if not trusted:
             cue.text = f"{cue.speaker}: {cue.text}"
             cue.speaker = None
@@ -98,16 +99,20 @@ def document_from_cues(cues: list[Cue], *, doc_id: str, source: str | None, inte
     """Merge cues into turns and build the document text (see the module docstring)."""
     interviewers = tuple(interviewers)
     merged: list[Cue] = []
+    pieces: list[list[str]] = []  # the texts of each merged turn, joined once at the end (linear time)
     speaker: str | None = None
     for cue in cues:
         speaker = cue.speaker if cue.speaker is not None else speaker
         if not cue.text:
             continue
         if merged and merged[-1].speaker == speaker:
-            merged[-1].text += " " + cue.text
+            pieces[-1].append(cue.text)
             merged[-1].end = max(merged[-1].end, cue.end)
         else:
             merged.append(Cue(speaker=speaker, text=cue.text, start=cue.start, end=cue.end))
+            pieces.append([cue.text])
+    for cue, texts in zip(merged, pieces):
+        cue.text = " ".join(texts)
     parts: list[str] = []
     turns: list[Turn] = []
     offset = 0
@@ -131,8 +136,12 @@ def read_captions(path: str | Path, *, doc_id: str, interviewers: Iterable[str] 
     """Read a ``.vtt`` or ``.srt`` file into a :class:`Document` (one turn per run of same-speaker cues)."""
     fmt = "srt" if Path(path).suffix.lower() == ".srt" else "vtt"
     decoded = read_text_file(path, max_bytes=max_bytes)
+    timings = count_timing_lines(decoded.text)
+    limits = current_limits()
+    if timings > limits.cues:
+        raise InputError(f"{path}: {timings} cue timings, more than {limits.cues} cues ({limits.hint('cues')})")
     cues = parse_cues(decoded.text, fmt, str(path))
-    lost = count_timing_lines(decoded.text) - len(cues)
+    lost = timings - len(cues)
     if not cues:
         raise InputError(f"{path}: no readable cues ({lost} malformed cue timing line(s))" if lost > 0 else f"{path}: no cues")
     _trust_cue_speakers(cues, interviewers)

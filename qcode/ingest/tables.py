@@ -22,6 +22,8 @@ from typing import Iterable, Sequence
 
 from ..document import UNKNOWN, Document, Turn
 from ..errors import InputError
+from ..limits import current as current_limits
+from ..office import read_xlsx_rows
 from .normalize import decode_bytes, normalize_text, read_file_bytes
 
 _ID_NAMES = ("id", "respondent_id", "response_id", "participant_id", "record_id", "respondent", "participant", "responseid", "respondentid")
@@ -155,7 +157,12 @@ def read_csv(path: str | Path, *, file_id: str, id_column: str | None = None, te
     reader = csv.reader(io.StringIO(decoded.text, newline=""), delimiter=_sniff_delimiter(decoded.text, Path(path).suffix.lower()))
     try:
         header = next(reader)
-        rows = [(reader.line_num, row) for row in reader]
+        max_rows = current_limits().rows
+        rows = []
+        for row in reader:
+            rows.append((reader.line_num, row))
+            if len(rows) > max_rows:
+                raise InputError(f"{path}: more than {max_rows} data rows ({current_limits().hint('rows')})")
     except csv.Error as exc:
         raise InputError(f"{path}:{reader.line_num}: malformed CSV ({exc})") from None
     except StopIteration:
@@ -167,22 +174,10 @@ def read_csv(path: str | Path, *, file_id: str, id_column: str | None = None, te
 def read_xlsx(path: str | Path, *, file_id: str, id_column: str | None = None, text_column: str | None = None,
               max_bytes: int | None = None) -> list[Document]:
     """Read the first worksheet of an ``.xlsx`` of responses (header in its first row)."""
-    import openpyxl
-
     data = read_file_bytes(path, max_bytes=max_bytes)
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # zip, xml and openpyxl errors alike mean "not a workbook"
-        raise InputError(f"{path}: not a readable .xlsx workbook ({type(exc).__name__})") from None
-    try:
-        sheet = book.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        header = [_cell_str(h) for h in next(rows, ())]
-        while header and not header[-1].strip():
-            header.pop()  # trailing empty header cells of a used range
-        body = [(line, row) for line, row in enumerate(rows, start=2)]
-    except Exception as exc:  # a damaged sheet inside a readable zip
-        raise InputError(f"{path}: cannot read the first worksheet ({type(exc).__name__})") from None
-    finally:
-        book.close()
+    _, rows = read_xlsx_rows(data, path)
+    header = [_cell_str(h) for h in (rows[0] if rows else ())]
+    while header and not header[-1].strip():
+        header.pop()  # trailing empty header cells of a used range
+    body = [(line, row) for line, row in enumerate(rows[1:], start=2)]
     return documents_from_rows(header, body, file_id=file_id, source=str(path), id_column=id_column, text_column=text_column)

@@ -16,8 +16,8 @@ for the whole file. ``segment_id`` may stand in for document and offsets.
 
 Reading is pure (:func:`read_codings_table` returns :class:`SpanCoding` rows
 that still point at the spreadsheet row); :func:`resolve_spans` turns them into
-offsets against the documents' texts; :func:`import_codings_table` does both
-against a project and records everything in one transaction. Every error names
+offsets against the documents' texts; :func:`qcode.project.bridge.import_codings_table`
+does both against a project and records everything in one transaction. Every error names
 the file, the row (as numbered in a spreadsheet program: the header is row 1)
 and the column.
 
@@ -32,6 +32,7 @@ and the column.
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import re
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..codebook import Codebook
-from ..errors import InterchangeError, ProjectError
+from ..errors import InterchangeError
 
 #: role -> accepted header spellings (compared case-insensitively, spaces and dashes as underscores)
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
@@ -146,23 +147,12 @@ def _read_csv(path: Path) -> tuple[list[str], list[list[Any]]]:
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> tuple[list[str], list[list[Any]]]:
-    import zipfile
+    from ..office import read_xlsx_rows
 
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise InterchangeError(f"{path}: not a readable .xlsx workbook ({exc})") from None
-    try:
-        if sheet is not None and sheet not in book.sheetnames:
-            raise InterchangeError(f"{path}: no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})")
-        ws = book[sheet] if sheet is not None else book.worksheets[0]
-        rows = [list(r) for r in ws.iter_rows(values_only=True)]
-    finally:
-        book.close()
+    title, raw_rows = read_xlsx_rows(path, path, sheet=sheet, error=InterchangeError)  # limits, and every row despite a stale <dimension>
+    rows = [list(r) for r in raw_rows]
     if not rows:
-        raise InterchangeError(f"{path}: sheet {ws.title!r} is empty (expected a header row)")
+        raise InterchangeError(f"{path}: sheet {title!r} is empty (expected a header row)")
     return [_cell_text(h) for h in rows[0]], rows[1:]
 
 
@@ -420,46 +410,6 @@ def resolve_spans(table: CodingTable, texts: Mapping[str, str],
     return out
 
 
-# -- project edge --------------------------------------------------------------------------------
-
-def import_codings_table(project: Any, path: str | Path, coder: str | None = None, shape: str | None = None,
-                         sheet: str | None = None) -> dict[str, Any]:
-    """Read, place and record a coded spreadsheet's codings in ``project`` (one transaction, all or nothing).
-
-    Documents must already be in the project. Codings that are already
-    current for their coder are not recorded twice.
-    """
-    table = read_codings_table(path, project.codebook, shape=shape, coder=coder, sheet=sheet)
-    docs = {c.doc_id for c in table.codings if c.doc_id}
-    known = set(project.documents()["doc_id"])
-    texts = {d: project.document_text(d) for d in docs if d in known}
-    segments = None
-    if any(c.segment_id for c in table.codings):
-        frame = project.segments()
-        segments = {r.segment_id: (r.doc_id, int(r.start), int(r.end)) for r in frame.itertuples(index=False)}
-        texts.update({d: project.document_text(d) for d, _, _ in segments.values() if d not in texts})
-    spans = resolve_spans(table, texts, segments)
-    from ._store_bridge import _current_codings
-
-    with project.transaction():
-        present = _current_codings(project)
-        events, duplicates = [], 0
-        for s in spans:
-            key = (s["coder"], s["doc_id"], s["start"], s["end"], s["code_id"])
-            if key in present:
-                duplicates += 1
-                continue
-            present.add(key)
-            events.append({"coder": s["coder"], "doc_id": s["doc_id"], "start": s["start"], "end": s["end"],
-                           "code_id": s["code_id"], "verdict": "accept", "source": "import", "note": s["note"]})
-        try:
-            project.record_many(events)
-        except ProjectError as exc:
-            raise InterchangeError(f"{path}: {exc}") from None
-    return {"file": str(path), "shape": table.shape, "codings": len(events), "already_present": duplicates,
-            "coders": sorted({s["coder"] for s in spans}), "warnings": table.warnings}
-
-
 # -- writing ---------------------------------------------------------------------------------------
 
 LONG_COLUMNS = ["document", "start", "end", "text", "code", "code_name", "coder"]
@@ -520,13 +470,10 @@ def write_codings_table(codings: Any, path: str | Path, shape: str = "long",
     return path
 
 
-def export_codings_table(project: Any, path: str | Path, shape: str = "long", coder: str | None = None) -> Path:
-    """Write the project's current codings (not stale ones) to a spreadsheet in long or wide shape."""
-    frame = project.codings(coder=coder)
-    if not frame.empty:
-        frame = frame[~frame["stale"].astype(bool)]
-    try:
-        codebook = project.codebook
-    except ProjectError:
-        codebook = None
-    return write_codings_table(frame, path, shape=shape, codebook=codebook)
+_BRIDGED = ("import_codings_table", "export_codings_table")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _BRIDGED:  # moved to the store's bridge; looked up at run time so that this module never imports it
+        return getattr(importlib.import_module("qcode.project.bridge"), name)
+    raise AttributeError(f"module 'qcode.interchange.spreadsheet' has no attribute {name!r}")

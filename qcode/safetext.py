@@ -1,0 +1,60 @@
+"""Text from files made safe to show or store: escaped control characters and undecodable names.
+
+A transcript, a code name or a file name may hold bytes meant for the terminal
+(``\\x1b[2J`` clears the screen, ``\\x1b[8m`` hides text, U+202E reverses it)
+or a file name that is not valid UTF-8 (Python keeps such bytes as lone
+surrogates, which cannot be written anywhere). Everything qcode prints goes
+through :func:`for_terminal`; every name read from the file system goes
+through :func:`escape_name`.
+
+>>> for_terminal("ok\\x1b[2Jgone")
+'ok\\\\x1b[2Jgone'
+>>> escape_name("caf\\udce9.txt")
+'caf\\\\xe9.txt'
+"""
+
+from __future__ import annotations
+
+import re
+
+#: C0 and C1 controls except tab and line feed, DEL, bidirectional overrides and isolates, and lone surrogates.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_UNSAFE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, kept by surrogateescape
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def for_terminal(text: str, *, one_line: bool = False) -> str:
+    """``text`` with every character that could drive a terminal shown as an escape (``\\x1b``, ``\\u202e``).
+
+    Tabs and line feeds are kept unless ``one_line`` (then they are escaped too).
+
+    >>> for_terminal("a\\tb\\nc\\u202ed", one_line=True)
+    'a\\\\x09b\\\\x0ac\\\\u202ed'
+    """
+    pattern = _UNSAFE_LINE if one_line else _UNSAFE
+    return pattern.sub(_escape, text) if pattern.search(text) else text
+
+
+def escape_name(name: str) -> str:
+    """A file name that can be written anywhere: bytes that were not UTF-8 shown as ``\\xNN``.
+
+    Valid names are returned unchanged. The escape round-trips:
+    ``os.fsdecode(codecs.escape_decode(escaped)[0])`` gives the name back
+    (unless the name itself holds a backslash followed by ``x``).
+    """
+    return _SURROGATE.sub(_escape, name) if _SURROGATE.search(name) else name
+
+
+def has_undecodable(name: str) -> bool:
+    """Whether a name read from the file system held bytes that are not UTF-8."""
+    return _SURROGATE.search(name) is not None
+
+
+__all__ = ["escape_name", "for_terminal", "has_undecodable"]
