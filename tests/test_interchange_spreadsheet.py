@@ -12,9 +12,9 @@ from openpyxl import Workbook, load_workbook
 from qcode.codebook import Code, Codebook
 from qcode.document import Document, Turn, segment_id
 from qcode.errors import InterchangeError
-from qcode.interchange.spreadsheet import (codings_from_rows, detect_shape, export_codings_table,
-                                           import_codings_table, read_codings_table)
+from qcode.interchange.spreadsheet import codings_from_rows, detect_shape, read_codings_table
 from qcode.project import init_project
+from qcode.project.bridge import export_codings_table, import_codings_table
 
 TEXT_1 = "P1: Café ☕ costs too much 😀.\nP2: We wait and wait; we wait.\nP1: =SUM(A1) is what I typed."
 TEXT_2 = "Another transcript, naïve and short."
@@ -225,7 +225,7 @@ def test_csv_rows_round_trip_through_bytes(tmp_path_factory, pieces, shape):
 @pytest.mark.parametrize("what", ["codings", "decisions"])
 def test_the_project_stores_own_csv_export_imports_back(tmp_path, what):
     """`qcode export --what codings|decisions --out x.csv` is a long sheet this importer understands."""
-    from qcode.project.export import export_table
+    from qcode.project.bridge import export_table
 
     src = coded_project(tmp_path / "src")
     out = export_table(src, what, tmp_path / "store.csv")
@@ -245,3 +245,14 @@ def test_rows_marked_stale_are_skipped_with_a_warning():
                               CB, "store.csv")
     assert [(c.row, c.start) for c in table.codings] == [(2, 0)]
     assert any("skipped 1 rows marked stale" in w for w in table.warnings)
+
+
+def test_old_paths_of_the_project_edge_still_work():
+    import qcode.interchange.spreadsheet as spreadsheet
+    import qcode.project.export as export
+    from qcode.project import bridge
+
+    assert spreadsheet.import_codings_table is import_codings_table is bridge.import_codings_table
+    assert spreadsheet.export_codings_table is export_codings_table
+    assert export.export_table is bridge.export_table and export.frame_to_bytes is bridge.frame_to_bytes
+

@@ -140,33 +140,18 @@ def export(
     Example: qcode export my-study --out codings.xlsx --shape wide
     """
     from ..project import open_project
-    from ..project.export import export_table
+    from ..project.bridge import export_file
 
-    proj = open_project(project)
-    if out.suffix.lower() == ".qdpx":
-        from ..interchange.refi import export_qdpx
-
-        summary = export_qdpx(proj, out) or {}
-        for warning in summary.get("warnings", []):
-            typer.echo(f"warning: {warning}", err=True)
+    summary = export_file(open_project(project), out, what=what, coder=coder, shape=shape)
+    for warning in summary.get("warnings", []):
+        typer.echo(f"warning: {warning}", err=True)
+    if summary["kind"] == "qdpx":
         counts = ", ".join(f"{summary[k]} {k}" for k in ("sources", "codes", "users", "codings") if k in summary)
         typer.echo(f"wrote {out}" + (f" ({counts})" if counts else ""))
-        return
-    if shape is not None or out.suffix.lower() == ".xlsx":
-        from ..errors import ProjectError
-        from ..interchange.spreadsheet import export_codings_table
-
-        if what != "codings":
-            raise ProjectError(f"{out}: spreadsheet shapes are for codings; use --what codings (or .csv/.jsonl/"
-                               ".parquet for the decision log)")
-        export_codings_table(proj, out, shape=shape or "long", coder=coder)
-        typer.echo(f"wrote the current codings ({shape or 'long'} shape) to {out}")
-        return
-    export_table(proj, what, out, coder=coder)
-    from ..project.export import export_frame
-
-    rows = len(export_frame(proj, what, coder))
-    typer.echo(f"wrote {rows} {what} rows to {out}")
+    elif summary["kind"] == "spreadsheet":
+        typer.echo(f"wrote the current codings ({summary['shape']} shape) to {out}")
+    else:
+        typer.echo(f"wrote {summary['rows']} {what} rows to {out}")
 
 
 @app.command("status")

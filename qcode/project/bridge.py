@@ -18,11 +18,10 @@ one transaction, so an import is all or nothing:
 
 from __future__ import annotations
 
-import io
-import json
 from pathlib import Path
 from typing import Any
 
+from .. import formats
 from .._io import atomic_write_bytes
 from ..codebook.model import Codebook
 from ..document import Document, Turn
@@ -305,36 +304,15 @@ WHAT = ("decisions", "codings", "segments", "suggestions")
 
 
 def frame_to_bytes(frame: Any, suffix: str) -> bytes:
-    """Serialise a DataFrame as CSV (UTF-8, header), JSON Lines or Parquet bytes.
+    """Serialise a DataFrame as CSV (UTF-8, header), JSON Lines or Parquet bytes (:mod:`qcode.formats`).
 
     Missing values become empty CSV cells, JSON ``null`` and Parquet nulls.
     """
-    suffix = suffix.lower()
-    clean = frame.astype(object).where(frame.notna(), None)
-    if suffix == ".csv":
-        return clean.to_csv(index=False, lineterminator="\n").encode("utf-8")
-    if suffix == ".jsonl":
-        lines = [json.dumps(_plain(record), ensure_ascii=False) for record in clean.to_dict("records")]
-        return ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
-    if suffix == ".parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        table = pa.Table.from_pandas(frame.convert_dtypes(), preserve_index=False)
-        sink = io.BytesIO()
-        pq.write_table(table, sink)
-        return sink.getvalue()
-    raise ProjectError(f"unknown export format {suffix or '(none)'!r}; use one of {', '.join(TABLE_FORMATS)}")
-
-
-def _plain(record: dict[str, Any]) -> dict[str, Any]:
-    """Numpy scalars -> Python scalars, so json can write them."""
-    out = {}
-    for key, value in record.items():
-        if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-            value = value.item()
-        out[key] = value
-    return out
+    try:
+        return formats.frame_to_bytes(frame, suffix if suffix.startswith(".") else f".{suffix}")
+    except formats.FormatError:
+        raise ProjectError(f"unknown export format {suffix or '(none)'!r}; "
+                           f"use one of {', '.join(TABLE_FORMATS)}") from None
 
 
 def export_frame(project: Project, what: str, coder: str | None = None) -> Any:
