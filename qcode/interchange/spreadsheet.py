@@ -147,23 +147,12 @@ def _read_csv(path: Path) -> tuple[list[str], list[list[Any]]]:
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> tuple[list[str], list[list[Any]]]:
-    import zipfile
+    from ..office import read_xlsx_rows
 
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise InterchangeError(f"{path}: not a readable .xlsx workbook ({exc})") from None
-    try:
-        if sheet is not None and sheet not in book.sheetnames:
-            raise InterchangeError(f"{path}: no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})")
-        ws = book[sheet] if sheet is not None else book.worksheets[0]
-        rows = [list(r) for r in ws.iter_rows(values_only=True)]
-    finally:
-        book.close()
+    title, raw_rows = read_xlsx_rows(path, path, sheet=sheet, error=InterchangeError)  # limits, and every row despite a stale <dimension>
+    rows = [list(r) for r in raw_rows]
     if not rows:
-        raise InterchangeError(f"{path}: sheet {ws.title!r} is empty (expected a header row)")
+        raise InterchangeError(f"{path}: sheet {title!r} is empty (expected a header row)")
     return [_cell_text(h) for h in rows[0]], rows[1:]
 
 
