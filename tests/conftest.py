@@ -1,4 +1,10 @@
-"""Shared fixtures. Every test session gets its own embedding cache folder."""
+"""Shared fixtures. Every test session gets its own embedding cache folder.
+
+Tiers: ``pytest -m "not slow"`` is the quick tier (logic, with :class:`FakeEmbedder`);
+the full suite adds the slow tests. A test that asks for the real model (the
+``embedder`` fixture, directly or through ``mcn_suggester``) is slow by definition and
+marked so here; logic tests ask for ``fake_embedder`` or ``fake_suggester`` instead.
+"""
 
 from __future__ import annotations
 
@@ -18,9 +24,42 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+#: Doctests whose examples load or run the real model (matched in the example source).
+_MODEL_DOCTEST_CALLS = ("load_embedder(", "Suggester(", "suggest_corpus(", "qcode.suggest(")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from _pytest.doctest import DoctestItem
+
+    slow = pytest.mark.slow
+    for item in items:
+        if "embedder" in getattr(item, "fixturenames", ()):
+            item.add_marker(slow)
+        elif isinstance(item, DoctestItem) and item.dtest is not None:
+            source = "".join(example.source for example in item.dtest.examples)
+            if any(call in source for call in _MODEL_DOCTEST_CALLS):
+                item.add_marker(slow)
+
+
+@pytest.fixture
+def fake_embedder():
+    """A deterministic model-free embedder (hashed character n-grams, 64 dims); counts its calls."""
+    from qcode.embed.fake import FakeEmbedder
+
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def fake_suggester(fake_embedder):
+    """The mcn-sst codebook ranked with :func:`fake_embedder`: for tests of ranking logic, not quality."""
+    from qcode import Suggester, load_codebook
+
+    return Suggester(load_codebook("mcn-sst"), model=fake_embedder)
+
+
 @pytest.fixture(scope="session")
 def embedder():
-    """The real default model (all-MiniLM-L6-v2), loaded once per session."""
+    """The real default model (all-MiniLM-L6-v2), loaded once per session; tests using it are slow."""
     from qcode.embed import load_embedder
 
     return load_embedder()

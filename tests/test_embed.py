@@ -188,8 +188,9 @@ def test_encode_restores_input_order(onnx_embedder):
     forward = onnx_embedder.encode(texts)
     backward = onnx_embedder.encode(texts[::-1])[::-1]
     np.testing.assert_allclose(forward, backward, atol=2e-5)
-    single = onnx_embedder.encode([texts[7]])[0]
-    np.testing.assert_allclose(forward[7], single, atol=2e-5)
+    k = len(texts) // 2  # a text from the middle, whether or not the shared quotes are there
+    single = onnx_embedder.encode([texts[k]])[0]
+    np.testing.assert_allclose(forward[k], single, atol=2e-5)
 
 
 def test_encode_rejects_a_bare_string_and_non_strings(onnx_embedder):

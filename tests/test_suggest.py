@@ -1,4 +1,4 @@
-"""The Suggester: ranking, thresholds, determinism and learning, with the real model."""
+"""The Suggester: ranking quality with the real model; thresholds, determinism and learning with the fake one."""
 
 from __future__ import annotations
 
@@ -38,29 +38,29 @@ def test_plain_statements_get_their_theme_in_top_3(mcn_suggester, text, expected
     assert expected in top3
 
 
-def test_same_input_same_output_and_batch_independence(mcn_suggester):
-    alone = mcn_suggester.score([RECORDS])
-    batch = mcn_suggester.score([FUNDING, RECORDS, TRAINING])
+def test_same_input_same_output_and_batch_independence(fake_suggester):
+    alone = fake_suggester.score([RECORDS])
+    batch = fake_suggester.score([FUNDING, RECORDS, TRAINING])
     np.testing.assert_allclose(alone[0], batch[1], atol=1e-5)
-    again = mcn_suggester.suggest([FUNDING, RECORDS], top_k=3)
-    assert again == mcn_suggester.suggest([FUNDING, RECORDS], top_k=3)
+    again = fake_suggester.suggest([FUNDING, RECORDS], top_k=3)
+    assert again == fake_suggester.suggest([FUNDING, RECORDS], top_k=3)
 
 
-def test_segments_are_accepted_as_inputs(mcn_suggester):
+def test_segments_are_accepted_as_inputs(fake_suggester):
     seg = Segment(id="s-x", doc_id="d", start=0, end=len(FUNDING), text=FUNDING, unit="turn")
-    assert mcn_suggester.suggest([seg])[0] == mcn_suggester.suggest([FUNDING])[0]
+    assert fake_suggester.suggest([seg])[0] == fake_suggester.suggest([FUNDING])[0]
 
 
-def test_threshold_and_multi_label(mcn_suggester):
-    full = mcn_suggester.suggest([FUNDING], top_k=None)[0]
+def test_threshold_and_multi_label(fake_suggester):
+    full = fake_suggester.suggest([FUNDING], top_k=None)[0]
     assert len(full) == 19
     cut = full[2].score
-    kept = mcn_suggester.suggest([FUNDING], top_k=None, threshold=cut, multi_label=True)[0]
+    kept = fake_suggester.suggest([FUNDING], top_k=None, threshold=cut, multi_label=True)[0]
     assert [s.code_id for s in kept] == [s.code_id for s in full[:3]]
-    nothing = mcn_suggester.suggest([FUNDING], top_k=3, threshold=10.0, multi_label=True)[0]
+    nothing = fake_suggester.suggest([FUNDING], top_k=3, threshold=10.0, multi_label=True)[0]
     assert nothing == []
     # single-label mode keeps the best code even when everything is under the threshold
-    best_only = mcn_suggester.suggest([FUNDING], top_k=3, threshold=10.0)[0]
+    best_only = fake_suggester.suggest([FUNDING], top_k=3, threshold=10.0)[0]
     assert [s.code_id for s in best_only] == [full[0].code_id]
 
 
@@ -72,9 +72,9 @@ def test_identity_records_model_codebook_and_params(mcn_suggester):
     assert ident["params"]["lexical_weight"] == mcn_suggester.params.lexical_weight
 
 
-def test_learning_accepts_and_rejects_change_the_ranking(embedder, tmp_path):
+def test_learning_accepts_and_rejects_change_the_ranking(fake_embedder, tmp_path):
     cb = load_codebook("mcn-sst")
-    s = Suggester(cb, model=embedder)
+    s = Suggester(cb, model=fake_embedder)
     probe = "The minibus to the hub leaves at six and the parents' group meets on Thursdays."
     before = {x.code_id: x.score for x in s.suggest(probe, top_k=None)[0]}
     target = min(before, key=before.get)  # the code the model likes least for this text
@@ -95,23 +95,23 @@ def test_learning_accepts_and_rejects_change_the_ranking(embedder, tmp_path):
 
     # the learned state survives a save and reload bit for bit
     state = s.save_state(tmp_path / "state.json")
-    fresh = Suggester(cb, model=embedder).load_state(state)
+    fresh = Suggester(cb, model=fake_embedder).load_state(state)
     np.testing.assert_allclose(fresh.score([probe]), s.score([probe]), atol=1e-6)
     assert fresh.identity()["learned_state"] == s.identity()["learned_state"]
 
 
-def test_learn_validates_its_inputs(mcn_suggester):
+def test_learn_validates_its_inputs(fake_suggester):
     with pytest.raises(QcodeError, match="equal length"):
-        mcn_suggester.learn(["a", "b"], ["infrastructure.funding"], [True, False])
+        fake_suggester.learn(["a", "b"], ["infrastructure.funding"], [True, False])
     with pytest.raises(QcodeError, match="no-such-code"):
-        mcn_suggester.learn(["a"], ["no-such-code"], [True])
+        fake_suggester.learn(["a"], ["no-such-code"], [True])
 
 
-def test_classifier_takes_part_once_a_code_has_enough_labels(embedder):
+def test_classifier_takes_part_once_a_code_has_enough_labels(fake_embedder):
     from qcode.suggest import RankingParams
 
     cb = load_codebook("mcn-sst")
-    s = Suggester(cb, model=embedder, params=RankingParams(min_labels=3))
+    s = Suggester(cb, model=fake_embedder, params=RankingParams(min_labels=3))
     pos = [f"The hospice van number {i} broke down on the moor road again." for i in range(4)]
     neg = [f"We agreed the new guideline number {i} at the steering group." for i in range(4)]
     s.learn(pos + neg, ["infrastructure.geography"] * 8, [True] * 4 + [False] * 4)
@@ -122,7 +122,7 @@ def test_classifier_takes_part_once_a_code_has_enough_labels(embedder):
     np.testing.assert_allclose(s.score([probe])[0], s.score([FUNDING, probe, TRAINING])[1], atol=1e-5)
 
 
-def test_learn_from_a_project_uses_standing_decisions_only(embedder, tmp_path):
+def test_learn_from_a_project_uses_standing_decisions_only(fake_embedder, tmp_path):
     from qcode.document import Document, Turn, segment_id
     from qcode.project import init_project
 
@@ -137,7 +137,7 @@ def test_learn_from_a_project_uses_standing_decisions_only(embedder, tmp_path):
     project.decide("ana", segs[1].id, "processes.best-practice", "accept")
     project.decide("ana", segs[1].id, "infrastructure.funding", "reject")
     project.undo("ana")  # takes the rejection back
-    s = Suggester("mcn-sst", model=embedder).learn_from(project)
+    s = Suggester("mcn-sst", model=fake_embedder).learn_from(project)
     assert s._learned.accepted == {"infrastructure.geography": [segs[0].text],
                                    "processes.best-practice": [segs[1].text]}
     assert s._learned.rejected == {}
