@@ -1,12 +1,11 @@
-"""The README's first commands and its Python tour stay true."""
+"""The README keeps its first commands, stays short, and links to pages that exist.
+
+Its code blocks run in tests/test_docs.py, with the pages of the docs.
+"""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 from conftest import ROOT
 
@@ -24,21 +23,18 @@ def test_readme_starts_with_the_install_and_test_commands():
     assert "scripts/install.sh" in ci and ".venv/bin/python -m pytest -q" in ci
 
 
-def test_the_python_tour_runs(tmp_path):
-    tour = re.search(r"## A tour in Python\n+```python\n(.*?)```", readme(), re.S).group(1)
-    (tmp_path / "corpora").symlink_to(ROOT / "corpora", target_is_directory=True)
-    result = subprocess.run([sys.executable, "-c", tour], cwd=tmp_path, capture_output=True, text=True,
-                            env=dict(os.environ), timeout=600)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert (tmp_path / "agreement.html").stat().st_size > 1000
-    assert (tmp_path / "my-study").is_dir()
+def test_readme_is_what_a_newcomer_needs_first():
+    lines = readme().splitlines()
+    assert 150 <= len(lines) <= 200, len(lines)
+    text = readme()
+    assert "source .venv/bin/activate" in text
+    assert "## A tour in ten lines" in text
 
 
-def test_every_cli_command_in_the_reference_exists():
-    table = readme().split("## Command reference", 1)[1].split("\n## ", 1)[0]
-    commands = set(re.findall(r"^\| `qcode ([a-z]+(?: [a-z]+)?)", table, re.M))
-    assert len(commands) >= 12
-    for command in commands:
-        result = subprocess.run([sys.executable, "-m", "qcode", *command.split(), "--help"],
-                                capture_output=True, text=True, timeout=120)
-        assert result.returncode == 0, (command, result.stderr)
+def test_readme_links_point_at_files_that_exist():
+    text = re.sub(r"<!--.*?-->", "", readme(), flags=re.S)  # a placeholder for a file still to come
+    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text)
+    local = [link for link in links if "://" not in link]
+    assert len(local) >= 12
+    missing = [link for link in local if not (ROOT / link).exists()]
+    assert missing == []
