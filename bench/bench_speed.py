@@ -19,8 +19,8 @@ Everything is measured on this machine in this run and printed as tables:
    ``qcode suggest``.
 
 Run: ``python bench/bench_speed.py`` (about 5-10 minutes on 2 cores);
-``--quick`` for a smaller study and sample. ``--write-docs`` puts the tables
-into README.md between the ``<!-- bench_speed -->`` markers.
+``--quick`` for a smaller study and sample. ``--write-docs`` writes the tables to
+``bench/results/speed.json``, which the docs' benchmarks page renders.
 """
 
 from __future__ import annotations
@@ -104,7 +104,14 @@ def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float,
     return facts["wall"], facts["maxrss_kib"] / 1024, facts["rc"], facts["err"]
 
 
+TABLE_IDS = {"GEMM": "gemm", "Embedding throughput": "backends", "ONNX fp32 batch-size": "batch",
+             "int8 vs fp32": "int8", "qcode suggest end to end": "e2e", "Start-up": "startup"}
+TABLES: list[tuple[str, str, list[str], list[list]]] = []
+
+
 def table(title: str, header: list[str], rows: list[list]) -> str:
+    table_id = next((v for k, v in TABLE_IDS.items() if title.startswith(k)), f"table-{len(TABLES) + 1}")
+    TABLES.append((table_id, title, [str(h) for h in header], [list(r) for r in rows]))
     cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     lines = [f"\n{title}", "| " + " | ".join(h.ljust(w) for h, w in zip(cells[0], widths)) + " |",
@@ -482,17 +489,12 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
     if args.write_docs:
-        docs = ROOT / "README.md"
-        body = docs.read_text(encoding="utf-8")
-        start, end = "<!-- bench_speed -->", "<!-- /bench_speed -->"
-        block = f"{start}\n```\n" + "\n".join(report).strip() + f"\n```\n{end}"
-        if start in body and end in body:
-            body = body[: body.index(start)] + block + body[body.index(end) + len(end):]
-        else:
-            body += "\n" + block + "\n"
-        docs.write_text(body, encoding="utf-8")
-        print(f"wrote the figures into {docs}")
+        from record import Results
 
+        results = Results("speed", script=__file__, machine=report[0].removeprefix("Machine: ") + "; " + report[1].lower())
+        for table_id, title, header, rows in TABLES:
+            results.table(table_id, title, header, rows, align="l" + "r" * (len(header) - 1))
+        print(f"wrote the figures into {results.save(keep_tables=True)}")
 
 if __name__ == "__main__":
     main()

@@ -53,9 +53,16 @@ class Results:
             table["notes"] = notes
         self.data["tables"].append(table)
 
-    def save(self, folder: Path = RESULTS) -> Path:
+    def save(self, folder: Path = RESULTS, *, keep_tables: bool = False) -> Path:
+        """Write the file atomically; with keep_tables, tables of the old file whose id this run did
+        not produce (a summary written from an earlier run) are kept after the new ones."""
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{self.name}.json"
+        if keep_tables and target.is_file():
+            ids = {t["id"] for t in self.data["tables"]}
+            old = json.loads(target.read_text(encoding="utf-8")).get("tables", [])
+            kept = [t for t in old if t.get("id") not in ids]
+            self.data["tables"] = kept + self.data["tables"]
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{self.name}.", suffix=".part")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(self.data, fh, indent=1, ensure_ascii=False)

@@ -15,7 +15,7 @@ Backends (``backend=``):
   cache folder. Same vectors as sentence-transformers (cosine >= 0.9999).
 * ``"sentence-transformers"``: the reference, through torch.
 * ``"onnx-int8"``: dynamic uint8 quantisation of the ONNX graph; faster, slightly
-  different vectors (see the README for its measured quality). Opt-in.
+  different vectors (its measured quality is on the benchmarks page of the docs). Opt-in.
 * ``"auto"``: the fastest fp32 backend measured on this project (``"onnx"``),
   falling back to sentence-transformers when onnxruntime or tokenizers is absent.
 """
