@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import IO
@@ -27,6 +28,10 @@ from typing import IO
 from .errors import InterchangeError, QcodeError
 from .limits import Limits
 from .limits import current as current_limits
+
+
+#: what a damaged member raises while it is decompressed
+_CORRUPT = (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError, OSError)
 
 
 @dataclass(frozen=True)
@@ -149,7 +154,7 @@ class SafeZip:
                     produced += len(chunk)
                     self._check(name, info, produced)
                     chunks.append(chunk)
-        except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError) as exc:
+        except _CORRUPT as exc:
             raise self.error(f"{self.label}: member {name!r} is corrupt: {exc}") from None
         self._used += produced
         return b"".join(chunks)
@@ -216,8 +221,11 @@ class _LimitedStream(io.RawIOBase):
     def __init__(self, owner: SafeZip, name: str, info: zipfile.ZipInfo) -> None:
         super().__init__()
         self._owner, self._name, self._info = owner, name, info
-        self._handle = owner._zip.open(info)
         self._produced = 0
+        try:
+            self._handle = owner._zip.open(info)
+        except _CORRUPT as exc:
+            raise owner.error(f"{owner.label}: member {name!r} is corrupt: {exc}") from None
 
     def readable(self) -> bool:
         return True
@@ -225,7 +233,7 @@ class _LimitedStream(io.RawIOBase):
     def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
         try:
             chunk = self._handle.read(len(buffer))
-        except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError) as exc:
+        except _CORRUPT as exc:
             raise self._owner.error(f"{self._owner.label}: member {self._name!r} is corrupt: {exc}") from None
         self._produced += len(chunk)
         self._owner._check(self._name, self._info, self._produced)
@@ -233,7 +241,7 @@ class _LimitedStream(io.RawIOBase):
         return len(chunk)
 
     def close(self) -> None:
-        if not self.closed:
+        if not self.closed and hasattr(self, "_handle"):
             self._owner._used += self._produced
             self._handle.close()
         super().close()
