@@ -130,6 +130,17 @@ def browser():
             chromium.close()
 
 
+def store_has_event_keys() -> bool:
+    import inspect
+
+    from qcode.project.store import Project
+
+    return "event_key" in inspect.signature(Project.decide).parameters
+
+
+needs_event_keys = pytest.mark.skipif(not store_has_event_keys(), reason="waiting for Project.decide(event_key=...)")
+
+
 def live_events(project, coder: str | None = None):
     """The decisions in effect (not undone, no undo events), oldest first."""
     log = project.decisions(coder)

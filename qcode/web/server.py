@@ -10,7 +10,7 @@ import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, TextIO
+from typing import Any, Callable, Iterable, Iterator, TextIO
 
 from ..errors import ProjectError
 from .review import ReviewService
@@ -155,7 +155,7 @@ def run(plan: Plan, out: TextIO | None = None, on_started: Callable[[], None] | 
     app = create_app(plan.service, plan.tokens, allowed_hosts=plan.allowed_hosts())
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", server_header=False,
                             date_header=False, timeout_graceful_shutdown=5)
-    server = uvicorn.Server(config)
+    server = _quiet_server(uvicorn)(config)
     for warning in plan.warnings:
         print(warning, file=sys.stderr, flush=True)
     for line in describe(plan):
@@ -164,6 +164,28 @@ def run(plan: Plan, out: TextIO | None = None, on_started: Callable[[], None] | 
         on_started()
     server.run(sockets=[plan.sock])
     print("qcode serve stopped; every acknowledged decision is saved.", file=out, flush=True)
+
+
+def _quiet_server(uvicorn: Any) -> Any:
+    """uvicorn's Server, except that Ctrl-C or SIGTERM ends it normally instead of being raised again."""
+    import contextlib
+    import signal
+    import threading
+
+    class Server(uvicorn.Server):  # type: ignore[misc, name-defined]
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            original = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
+    return Server
 
 
 def serve(project: str | Path, **options) -> None:

@@ -25,12 +25,16 @@
   let outbox = [];
   try { outbox = JSON.parse(localStorage.getItem(OUTBOX_KEY) || "[]"); } catch (e) { outbox = []; }
   if (!Array.isArray(outbox)) outbox = [];
+  document.body.setAttribute("data-pending", String(outbox.length));
   let sending = false;
   let delay = 500;
   let attempts = 0;
   let onReply = () => {};
 
+  let acks = 0;
+
   function saveOutbox() {
+    document.body.setAttribute("data-pending", String(outbox.length));
     try { localStorage.setItem(OUTBOX_KEY, JSON.stringify(outbox)); } catch (e) { /* private mode: memory only */ }
   }
 
@@ -87,6 +91,8 @@
     attempts = 0;
     if (status >= 400) onReply(item, null, reply.error || ("error " + status));
     else onReply(item, reply, null);
+    acks += 1;
+    document.body.setAttribute("data-acks", String(acks));  // answered requests, for people and tests alike
     pump();
   }
 
@@ -210,12 +216,14 @@
         return;
       }
       let url;
+      while (where === "prev" && seen.length && seen[seen.length - 1] === s) seen.pop();
       if (where === "prev" && seen.length) url = BASE + "card?" + query({ seg: seen.pop() });
       else url = BASE + "card?" + query({ seg: s, go: where });
       try {
         const reply = await getJSON(url);
         showCard(reply, where === "next");
         say("");
+        document.body.setAttribute("data-loads", String(Number(document.body.getAttribute("data-loads") || 0) + 1));
       } catch (err) {
         say("Could not load the segment: " + err.message + ". Press the key again.", "error");
       }

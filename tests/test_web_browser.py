@@ -1,0 +1,246 @@
+"""The review page in a real browser (Debian's chromium driven by Playwright): a coder presses the keys,
+reads the page, and the project's decision log is checked after every key."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("playwright", reason="playwright is part of the test extra")
+
+from web_support import (HOSTILE_DOC, LiveServer, browser, live_events, live_server,  # noqa: E402,F401
+                         needs_event_keys, sample_project)
+
+pytestmark = pytest.mark.slow  # one chromium per module (~1.5 s) and real key presses
+
+
+@pytest.fixture
+def project(tmp_path):
+    return sample_project(tmp_path / "study", hostile=True)
+
+
+@pytest.fixture
+def server(project):
+    with live_server(project.path) as running:
+        yield running
+
+
+def open_page(browser, url, errors=None, bypass_csp=False):
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, bypass_csp=bypass_csp)
+    page = context.new_page()
+    if errors is not None:
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(url)
+    page.wait_for_selector("#card")
+    return page
+
+
+def acks(page) -> int:
+    return int(page.evaluate("document.body.dataset.acks || '0'"))
+
+
+def press(page, key, answered=True):
+    """Press a key; with ``answered``, wait until the server has answered the request it made."""
+    before = acks(page)
+    page.keyboard.press(key)
+    if answered:
+        page.wait_for_function("(n) => Number(document.body.dataset.acks || 0) > n", arg=before, timeout=10_000)
+
+
+def navigate(page, key):
+    before = int(page.evaluate("document.body.dataset.loads || '0'"))
+    page.keyboard.press(key)
+    page.wait_for_function("(n) => Number(document.body.dataset.loads || 0) > n", arg=before, timeout=10_000)
+
+
+def current(page) -> str:
+    return page.get_attribute("#card", "data-seg")
+
+
+def segs(project):
+    return [s for s in project.segments().itertuples() if s.role != "interviewer"]
+
+
+def decided(project, coder="ana"):
+    log = live_events(project, coder)
+    return [(r.segment_id, r.code_id if isinstance(r.code_id, str) else None, r.verdict) for r in log.itertuples()]
+
+
+@needs_event_keys
+def test_every_key_records_what_it_says(browser, project, server):
+    errors: list[str] = []
+    page = open_page(browser, server.url(server.coder("ana")), errors)
+    s = segs(project)
+    assert current(page) == s[0].segment_id
+    assert "0 of 8" in page.text_content("#progress")
+    assert "We bid for the grant every year" in page.text_content("#segment-text")
+    assert "How is the service paid for?" in page.text_content(".context")     # the turn before, for context
+    assert "blind" in page.text_content("header")
+    assert page.locator(".score").count() == 0
+
+    press(page, "2")                                       # accept suggestion 2 and go on
+    assert decided(project) == [(s[0].segment_id, "staffing", "accept")]
+    assert current(page) == s[1].segment_id and "1 of 8" in page.text_content("#progress")
+
+    press(page, "Shift+1")                                 # accept and stay: several codes per segment
+    press(page, "Shift+3")
+    assert current(page) == s[1].segment_id
+    assert decided(project)[1:] == [(s[1].segment_id, "staffing", "accept"),
+                                    (s[1].segment_id, "communication", "accept")]
+    assert page.locator(".suggestion.accepted").count() == 2
+
+    press(page, "x")                                       # reject the one suggestion not accepted, go on
+    assert decided(project)[3:] == [(s[1].segment_id, "funding", "reject")]
+    assert current(page) == s[2].segment_id
+
+    press(page, "a")                                       # accept the top suggestion
+    assert decided(project)[4:] == [(s[2].segment_id, "communication", "accept")]
+
+    press(page, "Space")                                   # skip
+    assert decided(project)[5:] == [(s[3].segment_id, None, "skip")]
+    assert current(page) == s[4].segment_id
+
+    press(page, "Backspace")                               # undo the skip: back on that segment
+    assert len(decided(project)) == 5 and current(page) == s[3].segment_id
+    press(page, "r")                                       # r rejects too
+    assert [v for _, _, v in decided(project)[5:]] == ["reject"] * 3
+    press(page, "u")                                       # u undoes the whole key press (3 rejections)
+    assert len(decided(project)) == 5 and current(page) == s[3].segment_id
+
+    navigate(page, "ArrowLeft")                            # back to the previous segment
+    assert current(page) == s[2].segment_id
+    navigate(page, "Enter")                                # next without deciding: the first undecided one
+    assert current(page) == s[3].segment_id and len(decided(project)) == 5
+
+    page.keyboard.press("c")                               # search the whole codebook and add a code
+    page.keyboard.type("joining")                          # matches Coordination's definition
+    assert page.locator("#code-list li:not([hidden])").count() == 1
+    press(page, "Enter")
+    assert decided(project)[5:] == [(s[3].segment_id, "coordination", "accept")]
+    assert current(page) == s[3].segment_id                # adding a code stays on the segment
+
+    page.keyboard.press("?")
+    assert page.is_visible("#help") and "Shift" in page.text_content("#help")
+    page.keyboard.press("Escape")
+    assert not page.is_visible("#help")
+    press(page, "9", answered=False)                       # no ninth suggestion: nothing is sent
+    assert "There is no suggestion 9 here (there are 3)" in page.text_content("#status")
+    assert len(decided(project)) == 6
+    assert not errors, errors
+
+
+def test_a_note_is_kept_through_undo_and_accept_again(browser, project, server):
+    page = open_page(browser, server.url(server.coder("ana")))
+    first = current(page)
+    page.keyboard.press("n")
+    page.keyboard.type("budget, but about nurses <b>at night</b>")
+    page.keyboard.press("Enter")
+    assert "Note kept" in page.text_content("#status")
+    press(page, "1")
+    assert live_events(project, "ana")["note"].tolist() == ["budget, but about nurses <b>at night</b>"]
+    press(page, "u")
+    assert current(page) == first
+    assert page.input_value("#note") == "budget, but about nurses <b>at night</b>"
+    press(page, "2")
+    log = live_events(project, "ana")
+    assert log["code_id"].tolist() == ["staffing"]
+    assert log["note"].tolist() == ["budget, but about nurses <b>at night</b>"]
+    # a note typed and left with Enter (next) is saved with a skip, never dropped
+    page.keyboard.press("n")
+    page.keyboard.type("come back to this")
+    page.keyboard.press("Escape")
+    press(page, "Enter")
+    last = live_events(project, "ana").iloc[-1]
+    assert (last["verdict"], last["note"]) == ("skip", "come back to this")
+
+
+def test_transcript_markup_is_shown_as_text_and_runs_nothing(browser, project, server):
+    errors: list[str] = []
+    hostile = [s for s in segs(project) if s.doc_id == HOSTILE_DOC]
+    # the page's CSP would block inline scripts anyway; bypass it so that escaping alone is what is tested
+    page = open_page(browser, server.url(server.coder("ana"), seg=hostile[1].segment_id), errors, bypass_csp=True)
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("#card img").count() == 0 and page.locator("#card script").count() == 0
+    shown = page.text_content("#segment-text")
+    assert 'onerror="window.__pwned = 2"' in shown
+    assert "<script>window.__pwned = 1</script>" in page.text_content(".context")
+    # a note with markup, saved and shown back: still text
+    page.keyboard.press("n")
+    page.keyboard.type('<img src=y onerror="window.__pwned = 3">')
+    page.keyboard.press("Enter")
+    press(page, "Shift+1")
+    assert page.evaluate("window.__pwned") is None
+    assert '<img src=y onerror="window.__pwned = 3">' in page.text_content(".my-notes")
+    page.screenshot(path=str(project.path / "hostile.png"))
+    assert (project.path / "hostile.png").stat().st_size > 10_000
+    assert not errors, errors
+
+
+def test_server_down_the_page_keeps_the_decision_and_sends_it_once(browser, project):
+    from qcode.web.server import prepare
+
+    with live_server(project.path) as first:
+        url = first.url(first.coder("ana"))
+        port = first.plan.port
+        page = open_page(browser, url)
+        seg = current(page)
+    # the server is gone: the key press is kept and the page says so
+    page.keyboard.press("1")
+    page.wait_for_selector("#conn:not([hidden])", timeout=10_000)
+    assert "Not saved yet" in page.text_content("#conn")
+    assert page.get_attribute("body", "data-pending") == "1"
+    page.keyboard.press("2")                                # refused while one is unsaved: nothing queued
+    assert page.get_attribute("body", "data-pending") == "1"
+    assert len(project.decisions()) == 0
+    page.wait_for_timeout(1200)                             # a few retries fail meanwhile
+    second = LiveServer(prepare(project.path, coders=["ana"], port=port)).start()
+    try:
+        page.wait_for_function("() => document.body.dataset.pending === '0'", timeout=15_000)
+        assert "Connected again" in page.text_content("#conn")
+        assert [(r.segment_id, r.code_id) for r in live_events(project).itertuples()] == [(seg, "funding")]
+        assert current(page) != seg
+    finally:
+        second.stop()
+
+
+def test_a_reloaded_tab_sends_what_it_kept(browser, project):
+    from qcode.web.server import prepare
+
+    with live_server(project.path) as first:
+        url, port = first.url(first.coder("ana")), first.plan.port
+        page = open_page(browser, url)
+        seg = current(page)
+    page.keyboard.press("a")
+    page.wait_for_selector("#conn:not([hidden])", timeout=10_000)
+    second = LiveServer(prepare(project.path, coders=["ana"], port=port)).start()
+    try:
+        page.reload()                                      # the outbox lives in localStorage
+        page.wait_for_function("() => document.body.dataset.pending === '0'", timeout=15_000)
+        assert [(r.segment_id, r.code_id) for r in live_events(project).itertuples()] == [(seg, "funding")]
+    finally:
+        second.stop()
+
+
+def test_the_lead_adjudicates_and_reads_the_agreement_report(browser, project, server):
+    s = [x.segment_id for x in segs(project)]
+    for i, seg in enumerate(s[:4]):
+        project.decide("ana", seg, "funding", "accept", note="ana's reason")
+        project.decide("ben", seg, "funding" if i % 2 else "staffing", "accept")
+    page = open_page(browser, server.url(server.lead))
+    assert page.locator(".score").count() > 0                 # the lead is not blind
+    page.click("text=Disagreements")
+    page.wait_for_selector("article.dis")
+    rows = page.locator("article.dis")
+    assert rows.count() == 2
+    first = rows.nth(0)
+    assert "ana's reason" in first.text_content()
+    first.locator('input[value="staffing"]').check()
+    first.locator("button[type=submit]").click()
+    page.wait_for_function("() => Number(document.body.dataset.acks || 0) >= 1")
+    assert "saved: staffing" in first.locator(".result").text_content()
+    adjudicated = live_events(project, "adjudicator")
+    assert sorted(zip(adjudicated["code_id"], adjudicated["verdict"])) == [("funding", "reject"),
+                                                                           ("staffing", "accept")]
+    page.goto(server.url(server.lead) + "agreement")
+    assert "Inter-coder agreement" in page.text_content("h1")
+    assert "adjudicator" not in page.content()
