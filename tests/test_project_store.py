@@ -39,7 +39,7 @@ def test_init_creates_wal_database_with_versioned_schema(tmp_path):
     assert json.loads((tmp_path / "p" / "settings.json").read_text())["qcode_project"] == project.schema_version
     conn = sqlite3.connect(tmp_path / "p" / "qcode.sqlite")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "1"
+    assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "2"
     assert project._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert project._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert not list((tmp_path / "p").glob(".qcode.sqlite.init*"))
@@ -445,3 +445,30 @@ def test_init_never_overwrites_a_database_made_concurrently(tmp_path):
         _publish_new(folder / ".new", folder / "qcode.sqlite", folder)
     assert (folder / "qcode.sqlite").read_bytes() == b"the other process's project"
     assert not (folder / ".new").exists()
+
+
+def test_public_names_for_what_the_cli_needs_and_old_aliases(tmp_path):
+    from qcode.project import store, validation
+    from qcode.project.store import Project
+
+    project = init_project(tmp_path / "p")
+    assert project.codebook_or_none() is None
+    project.set_codebook(sample_codebook())
+    assert project.codebook_or_none().version == project.codebook.version
+    with pytest.raises(ProjectError, match="unknown coder 'zoe'"):
+        project.require_coder("zoe")
+    assert Project._codebook_or_none is Project.codebook_or_none and Project._known_coder is Project.require_coder
+    assert validation.check_coder(" ann ") == "ann" and store._check_coder is validation.check_coder
+    with pytest.raises(ProjectError, match="control characters"):
+        validation.check_coder("a\tb")
+
+
+def test_the_split_store_keeps_every_public_method_of_project():
+    from qcode.project.store import Project
+
+    for name in ("add_documents", "document", "document_text", "documents", "add_segments", "segments", "codebook",
+                 "codebook_version", "set_codebook", "codebooks", "add_run", "runs", "latest_run", "suggestions",
+                 "add_coder", "coders", "coder_guids", "decide", "code_span", "record_many", "undo",
+                 "last_decision", "decisions", "codings", "labels", "status", "integrity_check", "transaction",
+                 "close", "schema_version", "event_by_key"):
+        assert hasattr(Project, name), name

@@ -10,11 +10,17 @@ A project database holds:
 * ``runs`` and ``suggestions``: suggestion runs (model, codebook, parameters) and their scores.
 * ``coders``: the people (and pseudo-coders) who decided.
 * ``events``: the append-only decision log. Triggers refuse UPDATE and DELETE.
+  ``event_key`` (unique when given) is a client's idempotency key: a retried
+  request with the same key finds the event it already made.
+
+Schema history: 1, the first; 2 adds ``events.event_key``. :data:`UPGRADES`
+holds the statements that take a database from one version to the next, run
+in place when an older project is opened for writing.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 VERDICTS = ("accept", "reject", "skip", "undo")
 SOURCES = ("suggestion", "manual", "import")
@@ -111,8 +117,10 @@ CREATE TABLE IF NOT EXISTS events (
     source           TEXT NOT NULL CHECK (source IN ('suggestion', 'manual', 'import')),
     undoes           INTEGER REFERENCES events (event_id),
     codebook_version TEXT,
+    event_key        TEXT,
     FOREIGN KEY (doc_id, doc_version) REFERENCES documents (doc_id, version)
 );
+CREATE UNIQUE INDEX IF NOT EXISTS events_by_key ON events (event_key);
 CREATE INDEX IF NOT EXISTS events_by_coder ON events (coder, event_id);
 CREATE INDEX IF NOT EXISTS events_by_segment ON events (segment_id);
 CREATE INDEX IF NOT EXISTS events_by_undoes ON events (undoes);
@@ -127,3 +135,9 @@ BEGIN
     SELECT RAISE(ABORT, 'decision events are append-only: DELETE is not allowed');
 END;
 """
+
+#: version -> statements that upgrade a database of that version to the next one
+UPGRADES: dict[int, tuple[str, ...]] = {
+    1: ("ALTER TABLE events ADD COLUMN event_key TEXT",
+        "CREATE UNIQUE INDEX IF NOT EXISTS events_by_key ON events (event_key)"),
+}

@@ -1,0 +1,222 @@
+"""The store's foundation: the SQLite connection, durable transactions, meta values, schema upgrades.
+
+Every write runs in one ``BEGIN IMMEDIATE`` transaction and is committed with
+``synchronous=FULL`` before the call returns, so a decision whose call has
+returned survives a crash or ``kill -9``. Concurrent writers wait for each
+other (busy timeout plus retries) instead of failing.
+
+>>> translate(sqlite3.OperationalError("database is locked"), "p")
+ProjectError('p: the project database is locked by another process; try again')
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import sqlite3
+import stat
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator, TypeVar
+
+from ..codebook.model import Codebook
+from ..errors import ProjectError
+from .schema import SCHEMA_VERSION, UPGRADES
+
+_S = TypeVar("_S", bound="StoreBase")
+
+DB_NAME = "qcode.sqlite"
+SETTINGS_NAME = "settings.json"
+DEFAULT_LOCK_TIMEOUT = 30.0
+
+
+def now_utc() -> str:
+    """The current time as ISO 8601 UTC with microseconds (``2026-01-31T12:00:00.123456Z``)."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def translate(exc: sqlite3.Error, where: Path | str) -> ProjectError:
+    """Turn an sqlite3 error into a one-line :class:`ProjectError`."""
+    message = str(exc)
+    lowered = message.lower()
+    if "database or disk is full" in lowered or "disk i/o error" in lowered:
+        return ProjectError(f"{where}: the disk is full ({message}); nothing of this change was written")
+    if "readonly" in lowered or "read-only" in lowered:
+        return ProjectError(f"{where}: the project database is read-only; nothing was written")
+    if "locked" in lowered or "busy" in lowered:
+        return ProjectError(f"{where}: the project database is locked by another process; try again")
+    if "append-only" in lowered:
+        return ProjectError(f"{where}: {message}")
+    if "not a database" in lowered or "malformed" in lowered:
+        return ProjectError(f"{where}: the project database is damaged or not SQLite ({message})")
+    if "unable to open" in lowered:
+        return ProjectError(f"{where}: cannot open the project database ({message})")
+    return ProjectError(f"{where}: database error: {_one_line(message)}")
+
+
+_translate = translate
+
+
+class StoreBase:
+    """Connection, transactions and meta values of a project database (see :class:`qcode.project.Project`)."""
+
+    def __init__(self, path: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, readonly: bool = False):
+        self.path = Path(path)
+        self.db_path = self.path / DB_NAME
+        if not self.db_path.is_file():
+            raise ProjectError(f"{self.path}: not a qcode project (run `qcode init {self.path}`)")
+        self.lock_timeout = float(lock_timeout)
+        mode = self.db_path.stat().st_mode
+        self.readonly = readonly or not (mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+        self._depth = 0
+        self._conn = self._connect()
+        self._codebook_cache: tuple[str, Codebook] | None = None
+        self._check_schema()
+
+    # -- connection ----------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            if self.readonly:
+                uri = f"file:{self.db_path.resolve()}?mode=ro"
+                conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=self.lock_timeout,
+                                       check_same_thread=False)
+            else:
+                conn = sqlite3.connect(self.db_path, isolation_level=None, timeout=self.lock_timeout,
+                                       check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {int(self.lock_timeout * 1000)}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            if not self.readonly:
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise ProjectError(f"{self.db_path}: cannot switch the database to WAL mode (got {mode})")
+                conn.execute("PRAGMA synchronous = FULL")
+            conn.row_factory = sqlite3.Row
+            return conn
+        except sqlite3.Error as exc:
+            raise translate(exc, self.db_path) from None
+
+    def _check_schema(self) -> None:
+        try:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.Error as exc:
+            raise translate(exc, self.db_path) from None
+        if row is None:
+            raise ProjectError(f"{self.db_path}: no schema version in table 'meta' (not a qcode project database)")
+        version = int(row[0])
+        if version > SCHEMA_VERSION:
+            raise ProjectError(f"{self.db_path}: schema version {version} was written by a newer qcode "
+                               f"(this one reads up to {SCHEMA_VERSION}); upgrade qcode")
+        if version < SCHEMA_VERSION and not self.readonly:
+            self._upgrade()
+
+    def _upgrade(self) -> None:
+        """Bring an older project's schema up to :data:`SCHEMA_VERSION` in place, in one transaction."""
+        with self.transaction():
+            version = int(self._meta("schema_version") or 0)  # another process may have upgraded it meanwhile
+            for step in range(version, SCHEMA_VERSION):
+                for statement in UPGRADES[step]:
+                    self._conn.execute(statement)
+            self._set_meta("schema_version", str(SCHEMA_VERSION))
+
+    def close(self) -> None:
+        """Close the database connection (the project object is unusable afterwards)."""
+        self._conn.close()
+
+    def __enter__(self: _S) -> _S:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Project({str(self.path)!r})"
+
+    def _query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        try:
+            return self._conn.execute(sql, tuple(params)).fetchall()
+        except sqlite3.Error as exc:
+            raise translate(exc, self.db_path) from None
+
+    def _begin(self) -> None:
+        """``BEGIN IMMEDIATE``, retried with jittered backoff until ``lock_timeout`` passes."""
+        deadline = time.monotonic() + self.lock_timeout
+        delay = 0.005
+        while True:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                lowered = str(exc).lower()
+                if ("locked" not in lowered and "busy" not in lowered) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 0.25)
+
+    @contextlib.contextmanager
+    def transaction(self: _S) -> Iterator[_S]:
+        """Group writes into one all-or-nothing transaction.
+
+        Every write method called inside the block joins it; the block commits
+        (durably) at its end, or rolls everything back if it raises. Nested
+        blocks join the outermost one.
+
+        >>> with project.transaction():                                     # doctest: +SKIP
+        ...     for seg_id, code in imported:
+        ...         project.decide("alice", seg_id, code, "accept", source="import")
+        """
+        if self.readonly:
+            raise ProjectError(f"{self.db_path}: the project was opened read-only; nothing was written")
+        if self._depth > 0:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
+        try:
+            self._begin()
+        except sqlite3.Error as exc:
+            raise translate(exc, self.db_path) from None
+        self._depth = 1
+        try:
+            yield self
+        except BaseException as exc:
+            self._depth = 0
+            self._rollback()
+            if isinstance(exc, sqlite3.Error):
+                raise translate(exc, self.db_path) from None
+            raise
+        self._depth = 0
+        try:
+            self._conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise translate(exc, self.db_path) from None
+
+    def _rollback(self) -> None:
+        try:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
+    # -- meta ----------------------------------------------------------------------
+    def _meta(self, key: str) -> str | None:
+        row = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return row[0][0] if row else None
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self._conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                           "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._meta("schema_version") or 0)
+
+
+__all__ = ["DB_NAME", "DEFAULT_LOCK_TIMEOUT", "SETTINGS_NAME", "StoreBase", "now_utc", "translate"]
