@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qcode.document import Document, Segment
-from qcode.project.review import build_queue
+from qcode.review.terminal import build_queue
 from qcode.project.sample import build_sample_project
 
 CODES = ["funding", "staffing", "communication"]

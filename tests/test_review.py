@@ -11,7 +11,7 @@ import pexpect
 import pytest
 
 from qcode.project import open_project
-from qcode.project.review import build_queue
+from qcode.review.terminal import build_queue
 from qcode.project.sample import build_sample_project
 
 QCODE = [sys.executable, "-c", "from qcode.cli import main; main()"]

@@ -35,7 +35,7 @@ def init(
     from ..project import init_project
 
     proj = init_project(project, codebook=codebook)
-    cb = proj._codebook_or_none()
+    cb = proj.codebook_or_none()
     suffix = f" with codebook {cb.name} (version {cb.version})" if cb is not None else ""
     typer.echo(f"created project {project}{suffix}")
 
@@ -95,7 +95,7 @@ def undo(
     from ..project import open_project
 
     proj = open_project(project)
-    proj._known_coder(coder.strip())
+    proj.require_coder(coder.strip())
     typer.echo(str(proj.undo(coder)))
 
 
@@ -117,7 +117,7 @@ def review(
     Example: qcode review my-study --coder bob --order uncertain --hide-scores
     """
     from ..project import open_project
-    from ..project.review import run_review
+    from ..review.terminal import run_review
 
     proj = open_project(project)
     run_review(proj, coder, order=order, blind=blind, hide_scores=hide_scores, run=run, top_k=top_k,

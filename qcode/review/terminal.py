@@ -1,0 +1,498 @@
+"""``qcode review``: keyboard-driven review of suggestions by a (second) coder.
+
+The session walks a queue of segments (those with suggestions in the chosen
+run, or every segment when the project has no run yet), shows each with its
+neighbouring turns, document, speaker and the suggested codes with their
+definitions, and records one decision per key press through
+:meth:`Project.decide` — durable before the next screen is drawn.
+
+Keys::
+
+    a        accept the top suggestion          1-9   accept suggestion n
+    r        reject the suggestions not accepted s     skip (decide later)
+    u        undo your last decision             c     add another code (from the codebook)
+    n        write a note (kept with the next decision on this segment)
+    Enter    next segment without deciding       ?     help
+    q        quit (everything decided is already saved)
+
+Single keys are read raw from a terminal (termios); when stdin is not a
+terminal each line of input is one key (an empty line is Enter), so the
+review can also be scripted.
+
+>>> session = ReviewSession(project, "bob", order="uncertain")   # doctest: +SKIP
+>>> print(session.render())                                      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any, Callable, TextIO
+
+from ..errors import ProjectError
+from ..project.store import Project
+from ..project.validation import check_coder
+
+ORDERS = ("document", "uncertain")
+CONTEXT_CHARS = 240
+
+HELP = """Keys
+  a        accept the top suggestion
+  1-9      accept suggestion number n
+  r        reject every shown suggestion you have not accepted, then go on
+  s        skip this segment (recorded; decide later from the decision log)
+  u        undo your last decision (goes back to it)
+  c        add another code from the codebook (manual coding of this segment)
+  n        write a note; it is stored with your next decision on this segment
+  Enter    next segment without recording anything
+  ?        this help
+  q        quit: every decision is already saved; `qcode review` resumes here
+"""
+
+KEY_LINE = "[a/1-9] accept  [r] reject  [s] skip  [u] undo  [c] add code  [n] note  [Enter] next  [?] help  [q] quit"
+
+
+@dataclass
+class QueueItem:
+    """One segment to review and the suggestions shown for it (best first)."""
+
+    segment_id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    speaker: str | None
+    role: str
+    suggestions: list[tuple[str, float]] = field(default_factory=list)
+
+    @property
+    def margin(self) -> float:
+        """Top score minus the second score (the top score alone when there is one suggestion)."""
+        if not self.suggestions:
+            return float("inf")
+        scores = sorted((s for _, s in self.suggestions), reverse=True)
+        return scores[0] - (scores[1] if len(scores) > 1 else 0.0)
+
+
+def build_queue(segments, suggestions, order: str = "document", top_k: int = 5,
+                include_interviewer: bool = False) -> list[QueueItem]:
+    """The review queue from the segments and suggestions frames of a project.
+
+    Segments with suggestions are queued (all segments when ``suggestions``
+    is empty). ``order="uncertain"`` puts the smallest top-1/top-2 margin first.
+    """
+    if order not in ORDERS:
+        raise ProjectError(f"--order must be one of {', '.join(ORDERS)}, got {order!r}")
+    # keyed by (segment id, document version): a run made before a transcript changed
+    # does not lend its suggestions to the new text
+    by_segment: dict[tuple[str, int], list[tuple[str, float, int]]] = {}
+    for row in suggestions.itertuples(index=False):
+        key = (row.segment_id, int(row.doc_version))
+        by_segment.setdefault(key, []).append((row.code_id, float(row.score), int(row.rank)))
+    items = []
+    for row in segments.itertuples(index=False):
+        key = (row.segment_id, int(row.doc_version))
+        if row.role == "interviewer" and not include_interviewer:
+            continue
+        if len(suggestions) and key not in by_segment:
+            continue
+        ranked = sorted(by_segment.get(key, []), key=lambda t: (t[2], -t[1]))[:top_k]
+        items.append(QueueItem(row.segment_id, row.doc_id, int(row.start), int(row.end), row.text,
+                               None if row.speaker is None or row.speaker != row.speaker else str(row.speaker),
+                               row.role, [(code, score) for code, score, _ in ranked]))
+    if order == "uncertain":
+        items = [item for _, item in sorted(enumerate(items), key=lambda p: (p[1].margin, p[0]))]
+    return items
+
+
+def _who(row: Any) -> str:
+    """The speaker of a segments-frame row, else its role (missing values may be None or NaN)."""
+    speaker = row["speaker"]
+    return speaker if isinstance(speaker, str) and speaker else str(row["role"])
+
+
+def _short(text: str, limit: int = CONTEXT_CHARS) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+class ReviewSession:
+    """State and actions of one coder's review; rendering is pure text, I/O stays in :func:`run_review`."""
+
+    def __init__(self, project: Project, coder: str, order: str = "document", blind: bool = True,
+                 hide_scores: bool = False, run: int | None = None, top_k: int = 5,
+                 include_interviewer: bool = False):
+        self.project = project
+        self.coder = check_coder(coder)
+        self.blind = blind
+        self.hide_scores = hide_scores
+        self.order = order
+        self.codebook = project.codebook
+        self.run = project.latest_run() if run is None else project._check_run(run)
+        suggestions = project.suggestions(self.run) if self.run is not None else project.suggestions()
+        self.segments = project.segments()
+        self.queue = build_queue(self.segments, suggestions, order=order, top_k=top_k,
+                                 include_interviewer=include_interviewer)
+        if not self.queue:
+            raise ProjectError(f"{project.path}: nothing to review (no segments"
+                               f"{'' if self.run is None else f' with suggestions in run {self.run}'})")
+        self._position = {item.segment_id: i for i, item in enumerate(self.queue)}
+        self.pending_note: str | None = None
+        self.message = ""
+        self.session_decisions = 0
+        self.last_batch: list[int] = []  # event ids of the last multi-decision key (r), undone together
+        self.index = self.first_open(0)
+
+    # -- state -------------------------------------------------------------------
+    def my_live_events(self) -> list[dict[str, Any]]:
+        """This coder's decisions in effect (not undone), oldest first."""
+        rows = self.project._query(
+            "SELECT e.* FROM events e WHERE e.coder = ? AND e.verdict != 'undo' AND NOT EXISTS "
+            "(SELECT 1 FROM events u WHERE u.undoes = e.event_id) ORDER BY e.event_id", (self.coder,))
+        return [dict(r) for r in rows]
+
+    def done(self) -> set[str]:
+        """Queued segment ids this coder has decided on (any live decision)."""
+        return {e["segment_id"] for e in self.my_live_events() if e["segment_id"] in self._position}
+
+    def first_open(self, start: int) -> int | None:
+        """The first undecided queue index at or after ``start``, wrapping around; None when all are done."""
+        done = self.done()
+        n = len(self.queue)
+        for step in range(n):
+            i = (start + step) % n
+            if self.queue[i].segment_id not in done:
+                return i
+        return None
+
+    @property
+    def current(self) -> QueueItem | None:
+        return None if self.index is None else self.queue[self.index]
+
+    # -- actions -----------------------------------------------------------------
+    def _record(self, code_id: str | None, verdict: str, from_run: bool) -> int:
+        item = self.current
+        note, self.pending_note = self.pending_note, None
+        event = self.project.decide(self.coder, item.segment_id, code_id, verdict, note=note,
+                                    run_id=self.run if from_run else None)
+        self.session_decisions += 1
+        return event
+
+    def _advance(self) -> None:
+        self.index = self.first_open(self.index + 1)
+
+    def accept(self, n: int) -> None:
+        """Accept the n-th shown suggestion (1-based) and go on."""
+        item = self.current
+        if not 1 <= n <= len(item.suggestions):
+            self.message = f"no suggestion {n} here (there are {len(item.suggestions)})"
+            return
+        code_id = item.suggestions[n - 1][0]
+        self._record(code_id, "accept", from_run=True)
+        self.message = f"accepted {self._name(code_id)}"
+        self._advance()
+
+    def reject(self) -> None:
+        """Reject every shown suggestion this coder has not accepted here, and go on."""
+        item = self.current
+        if not item.suggestions:
+            self.message = "no suggestions to reject here (use s to skip or c to add a code)"
+            return
+        accepted = self._my_codes(item.segment_id, "accept")
+        rejected = [code for code, _ in item.suggestions if code not in accepted]
+        with self.project.transaction():
+            self.last_batch = [self._record(code, "reject", from_run=True) for code in rejected]
+        self.message = f"rejected {', '.join(self._name(c) for c in rejected) or 'nothing'}"
+        self._advance()
+
+    def skip(self) -> None:
+        self._record(None, "skip", from_run=False)
+        self.message = "skipped"
+        self._advance()
+
+    def next(self) -> None:
+        """Move on without deciding (a pending note is kept as a skip so it is not lost)."""
+        if self.pending_note:
+            self._record(None, "skip", from_run=False)
+            self.message = "note saved with a skip"
+        nxt = self.first_open(self.index + 1)
+        if nxt == self.index:
+            self.message = "this is the last segment you have not decided on"
+        self.index = nxt
+
+    def undo(self) -> None:
+        """Undo the last key's decisions (all rejections of one r), appending undo events."""
+        last = self.project.last_decision(self.coder)
+        if last is None:
+            self.message = "nothing to undo"
+            return
+        undone = [last]
+        with self.project.transaction():
+            self.project.undo(self.coder)
+            while undone[-1]["event_id"] in self.last_batch:
+                previous = self.project.last_decision(self.coder)
+                if previous is None or previous["event_id"] not in self.last_batch:
+                    break
+                self.project.undo(self.coder)
+                undone.append(previous)
+        self.last_batch = []
+        what = ", ".join(e["verdict"] + (f" {self._name(e['code_id'])}" if e["code_id"] else "") for e in undone)
+        self.message = f"undid: {what}"
+        if last["segment_id"] in self._position:
+            self.index = self._position[last["segment_id"]]
+
+    def add_code(self, answer: str) -> None:
+        """Accept a code picked from the codebook (by list number, id or name) for this segment."""
+        answer = answer.strip()
+        if not answer:
+            self.message = "no code added"
+            return
+        leaves = self.codebook.leaves()
+        code = None
+        if answer.isdigit() and 1 <= int(answer) <= len(leaves):
+            code = leaves[int(answer) - 1]
+        else:
+            code = self.codebook.find(answer)
+        if code is None:
+            self.message = f"no code {answer!r} in codebook {self.codebook.name!r}"
+            return
+        suggested = {c for c, _ in self.current.suggestions}
+        self._record(code.id, "accept", from_run=code.id in suggested)
+        self.message = f"added {code.name}"
+
+    def set_note(self, text: str) -> None:
+        text = text.strip()
+        self.pending_note = text or None
+        self.message = "note kept for your next decision here" if text else "note cleared"
+
+    # -- rendering -----------------------------------------------------------------
+    def _name(self, code_id: str | None) -> str:
+        code = self.codebook.get(code_id) if code_id else None
+        return code.name if code is not None else str(code_id)
+
+    def _my_codes(self, segment_id: str, verdict: str) -> list[str]:
+        return [e["code_id"] for e in self.my_live_events() if e["segment_id"] == segment_id
+                and e["verdict"] == verdict and e["code_id"]]
+
+    def _neighbours(self, item: QueueItem) -> tuple[Any, Any]:
+        same = self.segments[self.segments["doc_id"] == item.doc_id]
+        before = same[same["end"] <= item.start].tail(1)
+        after = same[same["start"] >= item.end].head(1)
+        return (before.iloc[0] if len(before) else None), (after.iloc[0] if len(after) else None)
+
+    def progress(self) -> tuple[int, int]:
+        return len(self.done()), len(self.queue)
+
+    def render(self, width: int = 100) -> str:  # the terminal loop passes the real width
+        """The screen for the current segment, as plain text."""
+        done, total = self.progress()
+        pct = 100 * done // total
+        lines = [f"qcode review | coder {self.coder} | {done}/{total} reviewed ({pct}%) | order {self.order}"
+                 f"{' | blind' if self.blind else ''}"]
+        item = self.current
+        if item is None:
+            lines += ["", f"All {total} segments reviewed. Press u to undo your last decision, q to quit."]
+            if self.message:
+                lines += ["", f"» {self.message}"]
+            return _fit(lines, width)
+        speaker = f"{item.speaker} ({item.role})" if item.speaker else item.role
+        lines.append(f"segment {self.index + 1} of {total} | document {item.doc_id} | speaker {speaker} | "
+                     f"characters {item.start}-{item.end}")
+        lines.append("-" * min(width, 100))
+        before, after = self._neighbours(item)
+        wrap = textwrap.TextWrapper(width=width - 4, initial_indent="    ", subsequent_indent="    ")
+        if before is not None:
+            lines.append(f"  ({_who(before)}) " + _short(before["text"]))
+        lines += [">>> " + line[4:] for line in wrap.wrap(" ".join(item.text.split()))] or [">>> (empty)"]
+        if after is not None:
+            lines.append(f"  ({_who(after)}) " + _short(after["text"]))
+        lines.append("-" * min(width, 100))
+        if item.suggestions:
+            run = f" (run {self.run})" if self.run is not None else ""
+            lines.append(f"Suggested codes{run}:")
+            for n, (code_id, score) in enumerate(item.suggestions, start=1):
+                code = self.codebook.get(code_id)
+                name = code.name if code is not None else code_id
+                shown = "" if self.hide_scores else f"  {score:.2f}"
+                lines.append(f"  {n}. {name} [{code_id}]{shown}")
+                if code is not None and code.definition:
+                    lines.append(f"       {_short(code.definition, width - 8)}")
+        else:
+            lines.append("No suggestions for this segment: press c to code it, s to skip.")
+        mine = self.my_live_events()
+        here = [e for e in mine if e["segment_id"] == item.segment_id]
+        if here:
+            lines.append("Your decisions here: " + "; ".join(
+                f"{e['verdict']} {self._name(e['code_id'])}" if e["code_id"] else e["verdict"] for e in here))
+        if not self.blind:
+            lines.append("Other coders: " + (self._others(item) or "none yet"))
+        if self.pending_note:
+            lines.append(f"Note (saved with your next decision): {self.pending_note}")
+        if self.message:
+            lines.append(f"» {self.message}")
+        lines.append(KEY_LINE)
+        return _fit(lines, width)
+
+    def _others(self, item: QueueItem) -> str:
+        codings = self.project.codings()
+        if codings.empty:
+            return ""
+        here = codings[(codings["doc_id"] == item.doc_id) & (codings["start"] == item.start)
+                       & (codings["end"] == item.end) & (codings["coder"] != self.coder) & (~codings["stale"])]
+        parts = {}
+        for row in here.itertuples(index=False):
+            parts.setdefault(row.coder, []).append(row.code_name)
+        return "; ".join(f"{coder}: {', '.join(names)}" for coder, names in sorted(parts.items()))
+
+
+# -- terminal I/O ------------------------------------------------------------------
+
+class KeyReader:
+    """Reads one key at a time: raw single characters on a terminal, else one line per key."""
+
+    def __init__(self, stream: TextIO = sys.stdin):
+        self.stream = stream
+        try:
+            self.tty = stream.isatty()
+        except (AttributeError, ValueError):
+            self.tty = False
+
+    def key(self) -> str:
+        """The next key: a single character, ``"\\n"`` for Enter, ``"q"`` at end of input."""
+        if not self.tty:
+            line = self.stream.readline()
+            if line == "":
+                return "q"
+            line = line.rstrip("\r\n")
+            return line[:1] if line else "\n"
+        import termios
+        import tty
+
+        fd = self.stream.fileno()
+        saved = termios.tcgetattr(fd)
+        try:
+            tty.setraw(fd)
+            ch = os.read(fd, 1).decode("utf-8", "replace")
+            if ch == "\x1b":  # swallow the rest of an escape sequence (arrow keys)
+                import select
+
+                while select.select([fd], [], [], 0.02)[0]:
+                    os.read(fd, 8)
+                return ""
+        finally:
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+        if ch in ("\x03", "\x04"):
+            return "q"
+        return "\n" if ch in ("\r", "\n", " ") else ch
+
+    def line(self, prompt: str, out: TextIO) -> str:
+        """A whole line of text (the terminal stays in normal, echoing mode)."""
+        out.write(prompt)
+        out.flush()
+        line = self.stream.readline()
+        return line.rstrip("\r\n")
+
+
+def _code_list(codebook: Any) -> str:
+    leaves = codebook.leaves()
+    return "\n".join(f"  {n:3d}. {code.name} [{code.id}]" for n, code in enumerate(leaves, start=1))
+
+
+def run_review(project: Project, coder: str, order: str = "document", blind: bool = True, hide_scores: bool = False,
+               run: int | None = None, top_k: int = 5, include_interviewer: bool = False,
+               stdin: TextIO | None = None, stdout: TextIO | None = None) -> ReviewSession:
+    """Run the interactive review loop until the coder quits; returns the session."""
+    stdin = stdin or sys.stdin
+    out = stdout or sys.stdout
+    session = ReviewSession(project, coder, order=order, blind=blind, hide_scores=hide_scores, run=run,
+                            top_k=top_k, include_interviewer=include_interviewer)
+    keys = KeyReader(stdin)
+    clear = "\x1b[2J\x1b[H" if keys.tty and out.isatty() else "\n"
+    try:
+        _loop(session, keys, out, clear)
+    except KeyboardInterrupt:  # Ctrl-C between keys: every returned decision is already durable
+        out.write("\ninterrupted")
+    done, total = session.progress()
+    out.write(f"\nsaved {session.session_decisions} decisions this session; {done}/{total} reviewed by "
+              f"{session.coder}. Run the same command to resume.\n")
+    out.flush()
+    return session
+
+
+def _loop(session: ReviewSession, keys: KeyReader, out: TextIO, clear: str) -> None:
+    """Draw, read a key, act; until q (or Ctrl-C / end of input).
+
+    A write that fails (database locked for too long, read-only, disk full)
+    is shown on the screen as not saved; the coder can retry or quit.
+    """
+    from ..errors import QcodeError
+
+    while True:
+        out.write(clear + session.render(width=_terminal_width()) + "\n")
+        out.flush()
+        key = keys.key()
+        session.message = ""
+        if key == "q":
+            break
+        try:
+            _act(session, key, keys, out, clear)
+        except QcodeError as exc:
+            session.message = f"NOT SAVED: {exc}"
+
+
+def _act(session: ReviewSession, key: str, keys: KeyReader, out: TextIO, clear: str) -> None:
+    """Carry out one key."""
+    actions: dict[str, Callable[[], None]] = {"r": session.reject, "s": session.skip, "\n": session.next}
+    if key == "?":
+        out.write(clear + HELP + "\npress any key to go back")
+        out.flush()
+        keys.key()
+        return
+    if key == "u":
+        session.undo()
+        return
+    if session.current is None:
+        session.message = "all segments are reviewed: u to undo, q to quit"
+        return
+    if key == "a":
+        session.accept(1)
+    elif key.isdigit() and key != "0":
+        session.accept(int(key))
+    elif key in actions:
+        actions[key]()
+    elif key == "c":
+        out.write("\n" + _code_list(session.codebook) + "\n")
+        session.add_code(keys.line("code number, id or name (Enter to cancel): ", out))
+    elif key == "n":
+        session.set_note(keys.line("note: ", out))
+    elif key:
+        session.message = f"unknown key {key!r}: press ? for help"
+
+
+def _fit(lines: list[str], width: int) -> str:
+    """Join screen lines, wrapping any that are wider than the terminal (keeping their indent)."""
+    import textwrap
+
+    out: list[str] = []
+    for line in lines:
+        if len(line) <= width:
+            out.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip())]
+        out.extend(textwrap.wrap(line, width, subsequent_indent=indent + "  ", break_long_words=True) or [""])
+    return "\n".join(out)
+
+
+def _terminal_width() -> int:
+    """Columns of the terminal the review is drawn in (at least 40, at most 120)."""
+    import os
+    import shutil
+    import sys
+
+    try:  # the terminal itself first: a COLUMNS inherited from a parent shell may be stale
+        columns = os.get_terminal_size(sys.stdout.fileno()).columns
+    except (OSError, ValueError):
+        columns = shutil.get_terminal_size((100, 24)).columns
+    return max(40, min(120, columns))
