@@ -8,6 +8,7 @@ Positions count Unicode code points of the plain text, which is what Python
 ``str`` indices count, so a coding's ``(start, end)`` is ``text[start:end]``.
 
 >>> from qcode.codebook.model import Code, Codebook
+>>> from qcode.interchange.model import code_guid
 >>> proj = RefiProject("demo", [RefiUser(stable_guid("user", "al"), "al")], Codebook("demo", [Code("a", "Access")]),
 ...                    [RefiSource(stable_guid("source", "s"), "s.txt", "hello world")], [])
 >>> proj.codings.append(RefiCoding(proj.sources[0].guid, 0, 5, code_guid("demo", proj.codebook.codes[0]),
@@ -23,6 +24,7 @@ import io
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from .. import __version__
 from .._io import atomic_write_bytes
@@ -30,7 +32,7 @@ from ..codebook.model import Code, Codebook
 from ..errors import CodebookError, InterchangeError
 from ..ingest.normalize import OffsetMap, normalize_text, normalize_with_offsets
 from .codes import codes_from_xml, codes_to_xml, nest_dotted_names, repair_known_irregularities, slug
-from .model import PROJECT_NS, RefiCoding, RefiProject, RefiSource, RefiUser, code_guid, norm_guid, stable_guid
+from .model import PROJECT_NS, RefiCoding, RefiProject, RefiSource, RefiUser, norm_guid, stable_guid
 from .safezip import SafeZip, ZipLimits, check_member_name
 from .xmlsafe import clean_xml_text, describe, parse_xml, validate_xml, xml_bytes
 
@@ -111,7 +113,7 @@ def _users(root, label: str) -> list[RefiUser]:
 
 
 def _read_sources(root, zf: SafeZip, label: str, qde: str, encoding_fallback: str | None, nfc: bool,
-                  warnings: list[str]) -> tuple[list[RefiSource], dict[str, list[int] | None], list]:
+                  warnings: list[str]) -> tuple[list[RefiSource], dict[str, OffsetMap | None], list[Any]]:
     """Text sources (with their texts) and the ``<TextSource>`` elements they came from."""
     sources, maps, elements = [], {}, []
     from_qcode = (root.get("origin") or "").startswith("qcode ")

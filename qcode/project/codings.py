@@ -17,12 +17,13 @@ from .validation import is_int
 def resolve_migration(code_id: str, migrations: Mapping[str, str | None]) -> str | None:
     """Follow explicit codebook migrations from ``code_id`` to the code it now lives on (None: dropped)."""
     seen = {code_id}
-    while code_id in migrations:
-        code_id = migrations[code_id]
-        if code_id is None or code_id in seen:
-            return code_id
-        seen.add(code_id)
-    return code_id
+    current: str | None = code_id
+    while current in migrations:
+        current = migrations[current]
+        if current is None or current in seen:
+            return current
+        seen.add(current)
+    return current
 
 
 def log_as_of(decisions: Any, as_of: int | str) -> Any:
@@ -77,11 +78,15 @@ def derive_codings(decisions: Any, migrations: Mapping[str, str | None], codeboo
     key = ["coder", "doc_id", "doc_version", "start", "end", "code_id"]
     last = live.sort_values("event_id").groupby(key, sort=False, dropna=False).tail(1)
     kept = (last if keep_rejected else last[last["verdict"] == "accept"]).copy()
-    kept["code_name"] = [codebook.get(c).name if codebook is not None and codebook.get(c) is not None else c
-                         for c in kept["code_id"]]
+    kept["code_name"] = [_code_name(codebook, c) for c in kept["code_id"]]
     kept["stale"] = [int(v) != latest.get(d, (v, ""))[0] for d, v in zip(kept["doc_id"], kept["doc_version"])]
     kept = kept.sort_values(["doc_id", "doc_version", "start", "end", "coder", "code_id"])
     return kept[columns].reset_index(drop=True)
+
+
+def _code_name(codebook: Codebook | None, code_id: str) -> str:
+    code = codebook.get(code_id) if codebook is not None else None
+    return code.name if code is not None else code_id
 
 
 __all__ = ["derive_codings", "log_as_of", "resolve_migration"]
