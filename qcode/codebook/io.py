@@ -36,6 +36,8 @@ from typing import Any, Callable, Iterator, Union
 
 from .._io import atomic_write_text
 from ..errors import CodebookError
+from ..limits import current as current_limits
+from ..safeyaml import check_json_depth, check_yaml, safe_loader_base
 from .model import Codebook, codebook_from_dict
 
 #: A codebook reader: path -> Codebook, or ``"package.module:function"`` imported on first use.
@@ -47,17 +49,19 @@ def _yaml_with_lines(text: str, where: str) -> tuple[Any, dict[int, int]]:
     import yaml
 
     line_of: dict[int, int] = {}
+    base = safe_loader_base()
 
-    class LineLoader(yaml.SafeLoader):
+    class LineLoader(base):  # type: ignore[misc,valid-type]
         pass
 
     def construct_mapping(loader, node, deep=False):
-        mapping = yaml.SafeLoader.construct_mapping(loader, node, deep=True)
+        mapping = base.construct_mapping(loader, node, deep=True)
         line_of[id(mapping)] = node.start_mark.line + 1
         return mapping
 
     LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
     try:
+        check_yaml(text, where, max_mappings=current_limits().codes + 1)  # depth, alias bombs, size: before building
         data = yaml.load(text, Loader=LineLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -80,14 +84,24 @@ def _json_line_map(text: str, data: Any) -> dict[int, int]:
                     yield from walk(c.get("children"))
 
     raw = data.get("codes") if isinstance(data, dict) else data
-    for code, pos in zip(walk(raw), positions):
-        line_of[id(code)] = text.count("\n", 0, pos) + 1
+    line, counted = 1, 0
+    for code, pos in zip(walk(raw), positions):  # positions ascend: count each newline once (linear time)
+        line += text.count("\n", counted, pos)
+        counted = pos
+        line_of[id(code)] = line
     return line_of
 
 
 def _read_text(path: Path) -> str:
+    lim = current_limits()
     try:
+        size = path.stat().st_size
+        if size > lim.codebook_bytes:
+            raise CodebookError(f"{path}: codebook file is {size / (1 << 20):.1f} MB, past the "
+                                f"{lim.codebook_bytes / (1 << 20):g} MB a codebook may be ({lim.hint('codebook_bytes')})")
         text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise CodebookError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except UnicodeDecodeError as exc:
         raise CodebookError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     if not text.strip():
@@ -102,6 +116,9 @@ def read_json_codebook(path: Path) -> Codebook:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CodebookError(f"{path}, line {exc.lineno}: not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise CodebookError(f"{path}: JSON nested too deep to read ({current_limits().hint('yaml_depth')})") from None
+    check_json_depth(data, str(path))
     return codebook_from_dict(data, where=str(path), line_of=_json_line_map(text, data), default_name=path.stem)
 
 

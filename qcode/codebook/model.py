@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from ..errors import CodebookError
+from ..limits import current as current_limits
 
 _LIST_FIELDS = ("inclusion", "exclusion", "examples")
 _KNOWN_FIELDS = {"id", "name", "parent", "definition", "color", "guid", "children", *_LIST_FIELDS}
@@ -84,10 +85,14 @@ class Codebook:
     description: str = ""
     source: str = ""
     _by_id: dict[str, Code] = field(init=False, repr=False, compare=False)
+    _children: dict[str | None, list[Code]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._by_id = {c.id: c for c in self.codes}
         validate_codes(self.codes, where=self.name)
+        self._children = {}
+        for code in self.codes:  # one pass, so that walking the hierarchy stays linear in the number of codes
+            self._children.setdefault(code.parent, []).append(code)
 
     # -- lookup -------------------------------------------------------------
     def __len__(self) -> int:
@@ -110,7 +115,7 @@ class Codebook:
 
     def children(self, code_id: str | None) -> list[Code]:
         """Direct children of ``code_id`` (``None`` gives the top level)."""
-        return [c for c in self.codes if c.parent == code_id]
+        return list(self._children.get(code_id, ()))
 
     def roots(self) -> list[Code]:
         return self.children(None)
@@ -206,15 +211,26 @@ def validate_codes(codes: list[Code], where: str = "codebook", lines: dict[int, 
         if code.parent is not None and code.parent not in seen:
             raise CodebookError(f"{at(i)}: code {code.id!r} has unknown parent {code.parent!r}")
     parent_of = {c.id: c.parent for c in codes}
+    max_depth = current_limits().code_depth
+    depth: dict[str, int] = {}  # levels above each code, each code walked once (linear time)
     for i, code in enumerate(codes):
-        chain = [code.id]
-        node = code.parent
-        while node is not None:
-            if node in chain:
+        chain: list[str] = []
+        on_chain: set[str] = set()
+        node: str | None = code.id
+        while node is not None and node not in depth:
+            if node in on_chain:
                 cycle = " -> ".join(chain[chain.index(node):] + [node])
                 raise CodebookError(f"{at(i)}: cycle in the hierarchy: {cycle}")
             chain.append(node)
+            on_chain.add(node)
             node = parent_of[node]
+        above = -1 if node is None else depth[node]
+        for member in reversed(chain):
+            above += 1
+            depth[member] = above
+            if above >= max_depth:
+                raise CodebookError(f"{at(seen[member])}: code {member!r} is {above + 1} levels deep, past the "
+                                    f"{max_depth} a hierarchy may have ({current_limits().hint('code_depth')})")
 
 
 # -- parsing --------------------------------------------------------------------
@@ -230,9 +246,15 @@ def _as_str_tuple(value: Any, field_name: str, where: str) -> tuple[str, ...]:
 
 
 def _flatten(raw_codes: Any, where: str, parent: str | None, out: list[dict], origins: list[int | None],
-             line_of: dict[int, int]) -> None:
+             line_of: dict[int, int], level: int = 1) -> None:
     if not isinstance(raw_codes, list):
         raise CodebookError(f"{where}: 'codes' must be a list")
+    lim = current_limits()
+    if level > lim.code_depth:
+        raise CodebookError(f"{where}: codes nested more than {lim.code_depth} levels deep under {parent!r} "
+                            f"({lim.hint('code_depth')})")
+    if len(out) + len(raw_codes) > lim.codes:
+        raise CodebookError(f"{where}: more than {lim.codes} codes ({lim.hint('codes')})")
     for raw in raw_codes:
         if not isinstance(raw, dict):
             raise CodebookError(f"{where}: each code must be a mapping, got {type(raw).__name__}")
@@ -250,7 +272,7 @@ def _flatten(raw_codes: Any, where: str, parent: str | None, out: list[dict], or
         out.append(item)
         origins.append(line_of.get(id(raw)))
         if children:
-            _flatten(children, where, str(item.get("id")), out, origins, line_of)
+            _flatten(children, where, str(item.get("id")), out, origins, line_of, level + 1)
 
 
 def codebook_from_dict(data: Any, where: str = "codebook", line_of: dict[int, int] | None = None,
@@ -299,10 +321,6 @@ def codebook_from_dict(data: Any, where: str = "codebook", line_of: dict[int, in
         description=str(data.get("description") or ""),
         source=str(data.get("source") or ""),
     )
-
-
-__all__ = ["Code", "Codebook", "load_codebook", "read_codebook_file", "codebook_from_dict",
-           "builtin_codebook_names", "validate_codes", "replace"]
 
 
 __all__ = ["Code", "Codebook", "codebook_from_dict", "validate_codes", "replace"]

@@ -16,6 +16,7 @@ from pathlib import Path
 from .._io import atomic_write_bytes
 from ..codebook.model import Codebook
 from ..errors import CodebookError, InterchangeError
+from ..limits import current as current_limits
 from .codes import codebook_to_xml, codes_from_xml, nest_dotted_names, repair_known_irregularities
 from .model import CODEBOOK_NS
 from .xmlsafe import parse_xml, validate_xml, xml_bytes
@@ -28,6 +29,9 @@ def read_qdc_bytes(data: bytes, label: str, name: str | None = None, warnings: l
     if root.tag != f"{{{CODEBOOK_NS}}}CodeBook":
         raise InterchangeError(f"{label} line {root.sourceline}: root element is <{root.tag.split('}')[-1]}>, "
                                f"expected <CodeBook> in namespace {CODEBOOK_NS}")
+    n_codes = sum(1 for _ in root.iter(f"{{{CODEBOOK_NS}}}Code"))
+    if n_codes > current_limits().codes:
+        raise InterchangeError(f"{label}: more than {current_limits().codes} codes ({current_limits().hint('codes')})")
     warnings += repair_known_irregularities(root, CODEBOOK_NS, label)
     validate_xml(root, "codebook", label)
     sets = [el.get("name") for el in root.iter(f"{{{CODEBOOK_NS}}}Set")]
@@ -66,7 +70,12 @@ def read_qdc(path: str | Path, name: str | None = None, warnings: list[str] | No
     >>> cb = read_qdc("tests/data/interchange/flat_dotted.qdc")  # doctest: +SKIP
     """
     path = Path(path)
+    lim = current_limits()
     try:
+        size = path.stat().st_size
+        if size > lim.codebook_bytes:
+            raise InterchangeError(f"{path}: codebook file is {size / (1 << 20):.1f} MB, past the "
+                                   f"{lim.codebook_bytes / (1 << 20):g} MB a codebook may be ({lim.hint('codebook_bytes')})")
         data = path.read_bytes()
     except FileNotFoundError:
         raise InterchangeError(f"{path}: no such file") from None
