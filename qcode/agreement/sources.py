@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ..errors import AgreementError, ProjectError
+from ..errors import AgreementError
 from .build import report
 from .coding import read_codings_csv, suggestions_to_codings
 from .result import AgreementReport
@@ -101,11 +101,8 @@ def project_report(project: Project, coders: Sequence[str] | str | None = None, 
     result = report(codings, coders=chosen, unit=unit, include_uncoded=include_uncoded, n_boot=n_boot, seed=seed,
                     universe=universe, overlap=overlap, doc_texts=doc_texts)
     result.provenance["source"] = str(project.path)
-    try:
-        codebook = project.codebook
-    except ProjectError:  # a project without a codebook yet
-        pass
-    else:
+    codebook = project.codebook_or_none()
+    if codebook is not None:
         result.provenance["codebook"] = f"{codebook.name} {codebook.version}"
     return result
 
