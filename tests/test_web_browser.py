@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("playwright", reason="playwright is part of the test extra")
 
 from web_support import (HOSTILE_DOC, LiveServer, browser, live_events, live_server,  # noqa: E402,F401
-                         needs_event_keys, sample_project)
+                         sample_project)
 
 pytestmark = pytest.mark.slow  # one chromium per module (~1.5 s) and real key presses
 
@@ -66,7 +66,6 @@ def decided(project, coder="ana"):
     return [(r.segment_id, r.code_id if isinstance(r.code_id, str) else None, r.verdict) for r in log.itertuples()]
 
 
-@needs_event_keys
 def test_every_key_records_what_it_says(browser, project, server):
     errors: list[str] = []
     page = open_page(browser, server.url(server.coder("ana")), errors)

@@ -20,7 +20,7 @@ from qcode.project import open_project  # noqa: E402
 from qcode.web.app import create_app, csrf_value  # noqa: E402
 from qcode.web.review import EMPTY_LEARNED_STATE, ReviewService, run_is_independent  # noqa: E402
 from qcode.web.tokens import TOKENS_NAME, TokenStore  # noqa: E402
-from web_support import HOSTILE_DOC, live_events, needs_event_keys, sample_project  # noqa: E402
+from web_support import HOSTILE_DOC, live_events, sample_project  # noqa: E402
 
 STATIC = Path(__file__).resolve().parents[1] / "qcode" / "web" / "static"
 OTHER = "bérénice"          # a name no token, hash or hex value can contain by chance
@@ -291,7 +291,6 @@ def test_empty_learned_state_matches_a_fresh_suggester():
     assert suggester.identity()["learned_state"] == EMPTY_LEARNED_STATE
 
 
-@needs_event_keys
 def test_a_retried_request_is_recorded_once(project, site):
     seg = first_segment(site.get("ana").text)
     body = {"action": "accept", "segment_id": seg, "code_id": "funding"}

@@ -130,18 +130,39 @@ def browser():
             chromium.close()
 
 
-def store_has_event_keys() -> bool:
-    import inspect
-
-    from qcode.project.store import Project
-
-    return "event_key" in inspect.signature(Project.decide).parameters
-
-
-needs_event_keys = pytest.mark.skipif(not store_has_event_keys(), reason="waiting for Project.decide(event_key=...)")
-
-
 def live_events(project, coder: str | None = None):
     """The decisions in effect (not undone, no undo events), oldest first."""
     log = project.decisions(coder)
     return log[(~log["undone"]) & (log["verdict"] != "undo")].reset_index(drop=True)
+
+
+CODES = ("funding", "staffing", "communication", "coordination")
+
+
+def larger_project(path: Path, documents: int = 3, turns: int = 24):
+    """A project on the sample codebook with ``documents`` × ``turns`` participant turns, each with three
+    hand-made suggestions, for tests and benchmarks that need many segments."""
+    from qcode.project import init_project
+    from qcode.project.sample import sample_codebook
+
+    project = init_project(path, codebook=sample_codebook())
+    docs, segments, rows = [], [], []
+    for d in range(documents):
+        doc_id = f"site-{d}/interview-{d:02d}.txt"
+        text, spans = "", []
+        for t in range(turns):
+            said = f"Turn {t} of interview {d}: the team talked about money, staff and who calls whom ({t * 7 % 11})."
+            start = len(text) + len("P1: ")
+            text += f"P1: {said}\n"
+            spans.append(Turn(start, start + len(said), "P1", PARTICIPANT))
+        docs.append(Document(doc_id, text, spans, source=doc_id))
+        for i, turn in enumerate(spans):
+            seg = Segment(segment_id(doc_id, "turn", turn.start, turn.end), doc_id, turn.start, turn.end,
+                          text[turn.start:turn.end], "turn", turn.speaker, turn.role, i)
+            segments.append(seg)
+            for rank in range(3):
+                rows.append((seg.id, CODES[(i + d + rank) % 4], round(0.9 - 0.2 * rank - 0.01 * (i % 5), 3), rank + 1))
+    project.add_documents(docs)
+    project.add_segments(segments)
+    project.add_run({"model": "hand-made", "note": "larger test project"}, rows)
+    return project

@@ -16,7 +16,6 @@ score: what a blind coder is sent cannot depend on another coder's work.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import random
 import re
 import threading
@@ -104,6 +103,8 @@ class Corpus:
     items: list[Item]
     by_id: dict[str, int]
     runs: list[tuple[int, dict[str, Any]]]  # newest first
+    by_doc: dict[str, list[Item]] = field(default_factory=dict)
+    queues: dict[tuple, tuple[list[Item], dict[str, int]]] = field(default_factory=dict)
     suggestions: dict[int, dict[tuple[str, int], list[tuple[str, float]]]] = field(default_factory=dict)
 
 
@@ -132,6 +133,15 @@ class SegmentState:
         return "reviewed" if self.reviewed else ("skipped" if self.skipped else "new")
 
 
+@dataclass
+class CoderMemory:
+    """One coder's standing decisions, as of the coder's latest decision in effect (``mark``)."""
+
+    mark: int | None
+    states: dict[tuple[str, int], SegmentState]
+    last: list[int]
+
+
 def run_is_independent(params: Mapping[str, Any], coder: str) -> bool:
     """Whether a suggestion run was made by a model that no coder but ``coder`` trained.
 
@@ -145,25 +155,16 @@ def run_is_independent(params: Mapping[str, Any], coder: str) -> bool:
     return state is None or state == EMPTY_LEARNED_STATE
 
 
-def coder_states(decisions: Any) -> tuple[dict[tuple[str, int], SegmentState], list[int]]:
-    """Per (segment id, document version): the coder's standing decisions; and the last key press's event ids.
+def coder_states(decisions: Any) -> dict[tuple[str, int], SegmentState]:
+    """Per (segment id, document version): the coder's standing decisions.
 
     ``decisions`` is the frame of :meth:`Project.decisions` for one coder.
-    Events of one key press share an ``event_key`` up to its first dot.
     """
     states: dict[tuple[str, int], SegmentState] = {}
     if decisions is None or len(decisions) == 0:
-        return states, []
+        return states
     live = decisions[(~decisions["undone"]) & (decisions["verdict"] != "undo")]
-    has_keys = "event_key" in live.columns
-    last: list[int] = []
-    last_group: str | None = None
     for row in live.sort_values("event_id").itertuples(index=False):
-        key = getattr(row, "event_key", None) if has_keys else None
-        group = str(key).split(".", 1)[0] if isinstance(key, str) and key else f"#{row.event_id}"
-        if group != last_group:
-            last, last_group = [], group
-        last.append(int(row.event_id))
         if not isinstance(row.segment_id, str):
             continue
         state = states.setdefault((row.segment_id, int(row.doc_version)), SegmentState())
@@ -174,7 +175,36 @@ def coder_states(decisions: Any) -> tuple[dict[tuple[str, int], SegmentState], l
         elif isinstance(row.code_id, str):
             state.verdicts.pop(row.code_id, None)
             state.verdicts[row.code_id] = row.verdict
-    return states, last
+    return states
+
+
+def press_keys(key: str, count: int) -> list[str]:
+    """The event keys of one key press that records ``count`` events: ``key``, or ``key.0``, ``key.1``, ..."""
+    return [key] if count == 1 else [f"{key}.{i}" for i in range(count)]
+
+
+def last_press(project: Any, coder: str, decisions: Any) -> list[int]:
+    """Event ids of the coder's last key press still in effect (several for one ``r``), oldest first.
+
+    The events of one press share an event key up to its dot (see :func:`press_keys`);
+    a decision recorded without a key is a press of its own.
+    """
+    last = project.last_decision(coder)
+    if last is None:
+        return []
+    key = last.get("event_key")
+    if not isinstance(key, str) or "." not in key:
+        return [int(last["event_id"])]
+    prefix = key.rsplit(".", 1)[0]
+    live = set(int(e) for e in decisions.loc[(~decisions["undone"]) & (decisions["verdict"] != "undo"), "event_id"])
+    ids = []
+    for i in range(10_000):
+        found = project.event_by_key(f"{prefix}.{i}")
+        if found is None:
+            break
+        if int(found["event_id"]) in live:
+            ids.append(int(found["event_id"]))
+    return ids or [int(last["event_id"])]
 
 
 def _shuffled(items: list[Item], seed: str) -> list[Item]:
@@ -182,6 +212,63 @@ def _shuffled(items: list[Item], seed: str) -> list[Item]:
     shuffled = list(items)
     rng.shuffle(shuffled)
     return shuffled
+
+
+class GroupWriter:
+    """One thread that commits the key presses waiting at that moment together (group commit).
+
+    A press waits while the previous group is being written and fsynced,
+    then joins the next group: under load, many presses share one fsync. If a
+    group fails, each of its presses is retried alone, so one bad press fails
+    alone and the others are recorded.
+    """
+
+    def __init__(self, service: "ReviewService", max_batch: int = 64):
+        import queue
+
+        self.service = service
+        self.max_batch = max_batch
+        self.pending: "queue.Queue[tuple[list[dict[str, Any]], str, Any]]" = queue.Queue()
+        self.thread: threading.Thread | None = None
+        self.start_lock = threading.Lock()
+
+    def submit(self, events: list[dict[str, Any]], key: str) -> list[int]:
+        from concurrent.futures import Future
+
+        with self.start_lock:
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="qcode-web-writer", daemon=True)
+                self.thread.start()
+        future: Future = Future()
+        self.pending.put((events, key, future))
+        return future.result()
+
+    def _run(self) -> None:
+        import queue
+
+        while True:
+            first = self.pending.get()
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self.pending.get_nowait())
+                except queue.Empty:
+                    break
+            self._write(batch)
+
+    def _write(self, batch: list[tuple[list[dict[str, Any]], str, Any]]) -> None:
+        project = self.service.project()
+        try:
+            results = self.service._write_batch(project, [(events, key) for events, key, _ in batch])
+        except BaseException as exc:
+            if len(batch) == 1:
+                batch[0][2].set_exception(exc)
+                return
+            for item in batch:  # find the press that failed; the others are recorded alone
+                self._write([item])
+            return
+        for (_, _, future), ids in zip(batch, results):
+            future.set_result(ids)
 
 
 class ReviewService:
@@ -224,6 +311,9 @@ class ReviewService:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._corpus: Corpus | None = None
+        self._coders: dict[str, CoderMemory] = {}
+        self._coder_locks: dict[str, threading.Lock] = {}
+        self._writer = GroupWriter(self)
         self._checked = 0.0
         project = self.project()
         if project.readonly:
@@ -278,7 +368,10 @@ class ReviewService:
                                   row.text, speaker, str(row.role), len(items)))
             runs_frame = project.runs()
             runs = [(int(r.run_id), dict(r.params)) for r in runs_frame.itertuples(index=False)][::-1]
-            self._corpus = Corpus(fingerprint, items, {it.segment_id: it.index for it in items}, runs)
+            by_doc: dict[str, list[Item]] = {}
+            for it in items:
+                by_doc.setdefault(it.doc_id, []).append(it)
+            self._corpus = Corpus(fingerprint, items, {it.segment_id: it.index for it in items}, runs, by_doc)
             return self._corpus
 
     def _suggestions(self, corpus: Corpus, run_id: int | None) -> dict[tuple[str, int], list[tuple[str, float]]]:
@@ -308,20 +401,51 @@ class ReviewService:
 
     def queue(self, viewer: Viewer, corpus: Corpus | None = None) -> list[Item]:
         """Every segment the viewer reviews, in the viewer's order (filters not applied)."""
-        corpus = corpus or self.corpus()
-        suggestions = self._suggestions(corpus, self.run_for(viewer, corpus))
+        return self._queue(viewer, corpus or self.corpus())[0]
+
+    def _queue(self, viewer: Viewer, corpus: Corpus) -> tuple[list[Item], dict[str, int]]:
+        """The viewer's queue and each segment's place in it, made once per run (and coder, in random order)."""
+        run_id = self.run_for(viewer, corpus)
+        cache_key = ("queue", run_id, viewer.coder if self.order == "random" else None)
+        found = corpus.queues.get(cache_key)
+        if found is not None:
+            return found
+        suggestions = self._suggestions(corpus, run_id)
         items = [it for it in corpus.items if self.include_interviewer or it.role != "interviewer"]
         if suggestions:
             items = [it for it in items if (it.segment_id, it.doc_version) in suggestions]
         if self.order == "random":
             items = _shuffled(items, f"{self.path.resolve()}\x1f{viewer.coder}")
-        return items
+        made = (items, {it.segment_id: i for i, it in enumerate(items)})
+        corpus.queues[cache_key] = made
+        return made
+
+    def _coder_lock(self, coder: str) -> threading.Lock:
+        with self._lock:
+            return self._coder_locks.setdefault(coder, threading.Lock())
 
     def states(self, coder: str) -> tuple[dict[tuple[str, int], SegmentState], list[int]]:
+        """The coder's standing decisions per segment, and the event ids of their last key press.
+
+        Kept in memory per coder and re-read from the log whenever the coder's
+        latest decision in effect is not the one the memory was made at (a
+        write by another process or tab, an undo): the log is append-only and
+        an undo always takes back the latest decision, so that id tells.
+        """
         project = self.project()
-        if coder not in project.coders():
-            return {}, []
-        return coder_states(project.decisions(coder))
+        with self._coder_lock(coder):
+            latest = project.last_decision(coder)
+            mark = None if latest is None else int(latest["event_id"])
+            cached = self._coders.get(coder)
+            if cached is not None and cached.mark == mark:
+                return cached.states, list(cached.last)
+            if coder not in project.coders():
+                fresh = CoderMemory(mark, {}, [])
+            else:
+                log = project.decisions(coder)
+                fresh = CoderMemory(mark, coder_states(log), last_press(project, coder, log))
+            self._coders[coder] = fresh
+            return fresh.states, list(fresh.last)
 
     # -- the card ---------------------------------------------------------------------
     def _filtered(self, queue: list[Item], states: Mapping[tuple[str, int], SegmentState],
@@ -359,10 +483,10 @@ class ReviewService:
         corpus = self.corpus()
         run_id = self.run_for(viewer, corpus)
         suggestions = self._suggestions(corpus, run_id)
-        queue = self.queue(viewer, corpus)
+        queue, position = self._queue(viewer, corpus)
         states, last = self.states(viewer.coder)
-        shown = self._filtered(queue, states, suggestions, filters)
-        position = {it.segment_id: i for i, it in enumerate(queue)}
+        unfiltered = filters == Filters()
+        shown = queue if unfiltered else self._filtered(queue, states, suggestions, filters)
         current: Item | None = None
         if segment_id is not None:
             if segment_id not in corpus.by_id:
@@ -377,24 +501,30 @@ class ReviewService:
                 current = self._next_open(shown, states, -1)
         elif shown:
             anchor = position[segment_id]
-            in_view = [i for i, it in enumerate(shown) if it.segment_id == segment_id]
+            in_view = [anchor] if unfiltered else [i for i, it in enumerate(shown) if it.segment_id == segment_id]
             # a segment outside the filtered view (e.g. just decided) is placed by queue order
             after = in_view[0] if in_view else sum(1 for it in shown if position[it.segment_id] < anchor) - 1
             if go == "prev":
                 current = shown[(after - 1) % len(shown)] if in_view else shown[after % len(shown)]
             else:
                 current = self._next_open(shown, states, after)
-        return self._card(viewer, corpus, run_id, suggestions, queue, shown, states, last, current, filters)
+        return self._card(viewer, corpus, run_id, suggestions, (queue, position), shown, states, last, current,
+                          filters)
 
     def _card(self, viewer: Viewer, corpus: Corpus, run_id: int | None,
-              suggestions: Mapping[tuple[str, int], list[tuple[str, float]]], queue: list[Item], shown: list[Item],
+              suggestions: Mapping[tuple[str, int], list[tuple[str, float]]],
+              queued: tuple[list[Item], dict[str, int]], shown: list[Item],
               states: Mapping[tuple[str, int], SegmentState], last: list[int], current: Item | None,
               filters: Filters) -> dict[str, Any]:
         codebook = self.project().codebook
+        queue, position = queued
         total = len(queue)
-        reviewed = sum(1 for it in queue if (states.get((it.segment_id, it.doc_version)) or SegmentState()).reviewed)
-        skipped = sum(1 for it in queue
-                      if (states.get((it.segment_id, it.doc_version)) or SegmentState()).status == "skipped")
+        reviewed = skipped = 0
+        for (seg_id, version), st in states.items():  # the coder's decisions, usually far fewer than the queue
+            if seg_id in position and queue[position[seg_id]].doc_version == version:
+                status = st.status
+                reviewed += status == "reviewed"
+                skipped += status == "skipped"
         card: dict[str, Any] = {
             "coder": viewer.coder, "blind": viewer.blind, "lead": viewer.lead,
             "codebook_version": codebook.version, "codebook_name": codebook.name,
@@ -406,13 +536,12 @@ class ReviewService:
             return card
         key = (current.segment_id, current.doc_version)
         state = states.get(key) or SegmentState()
-        same_doc = [it for it in corpus.items if it.doc_id == current.doc_id]
-        at = next(i for i, it in enumerate(same_doc) if it.segment_id == current.segment_id)
+        same_doc = corpus.by_doc[current.doc_id]
+        at = next(i for i, it in enumerate(same_doc) if it.index == current.index)
 
         def turn(it: Item) -> dict[str, Any]:
             return {"who": it.speaker or it.role, "role": it.role, "text": it.text}
 
-        shown_ids = [it.segment_id for it in shown]
         suggested = []
         for n, (code_id, score) in enumerate(suggestions.get(key, []), start=1):
             code = codebook.get(code_id)
@@ -430,8 +559,7 @@ class ReviewService:
         card.update({
             "segment": {"segment_id": current.segment_id, "doc_id": current.doc_id, "speaker": current.speaker,
                         "role": current.role, "text": current.text, "start": current.start, "end": current.end},
-            "position": shown_ids.index(current.segment_id) + 1 if current.segment_id in shown_ids else None,
-            "queue_position": next(i for i, it in enumerate(queue) if it.segment_id == current.segment_id) + 1,
+            "queue_position": position[current.segment_id] + 1,
             "before": [turn(it) for it in same_doc[max(0, at - CONTEXT_BEFORE):at]],
             "after": [turn(it) for it in same_doc[at + 1:at + 1 + CONTEXT_AFTER]],
             "suggestions": suggested, "extra": extra,
@@ -448,8 +576,7 @@ class ReviewService:
                   & (log["doc_version"] == item.doc_version)]
         out = []
         for name in sorted(set(log["coder"])):
-            states, _ = coder_states(log[log["coder"] == name])
-            state = states.get((item.segment_id, item.doc_version))
+            state = coder_states(log[log["coder"] == name]).get((item.segment_id, item.doc_version))
             if state is None:
                 continue
             codebook = project.codebook
@@ -544,11 +671,54 @@ class ReviewService:
         return {"events": ids, "card": card}
 
     def _record(self, events: list[dict[str, Any]], key: str) -> list[int]:
-        project = self.project()
-        if "event_key" not in inspect.signature(project.decide).parameters:  # a store without idempotency keys
-            return project.record_many(events)
-        keyed = [{**e, "event_key": key if len(events) == 1 else f"{key}.{i}"} for i, e in enumerate(events)]
-        return project.record_many(keyed)
+        """Record one key press's events atomically; returns their ids once they are durable.
+
+        Presses arriving together are committed in one transaction by the
+        writer thread (one fsync for all of them); each caller still returns
+        only after its own events are on disk.
+        """
+        return self._writer.submit(events, key)
+
+    def _write_batch(self, project: Any, batch: list[tuple[list[dict[str, Any]], str]]) -> list[list[int]]:
+        """Record several key presses in ONE transaction and update each coder's memory; all or nothing."""
+        corpus = self.corpus()
+        coders = sorted({events[0]["coder"] for events, _ in batch})
+        locks = [self._coder_lock(c) for c in coders]
+        for lock in locks:
+            lock.acquire()
+        try:
+            results = []
+            with project.transaction():
+                for events, key in batch:
+                    coder = events[0]["coder"]
+                    latest = project.last_decision(coder)
+                    before = None if latest is None else int(latest["event_id"])
+                    keys = press_keys(key, len(events))
+                    ids = project.record_many([{**e, "event_key": k} for e, k in zip(events, keys)])
+                    results.append((events, before, ids))
+            for events, before, ids in results:
+                self._remember(corpus, events, before, ids)
+            return [ids for _, _, ids in results]
+        finally:
+            for lock in locks:
+                lock.release()
+
+    def _remember(self, corpus: Corpus, events: list[dict[str, Any]], before: int | None, ids: list[int]) -> None:
+        """Apply just-recorded events to the coder's memory, if it was made exactly before them."""
+        memory = self._coders.get(events[0]["coder"])
+        if memory is None or memory.mark != before or not all(i > (before or 0) for i in ids):
+            return  # a replayed key, or a memory that is not current: the next read reloads it
+        for event in events:
+            item = corpus.items[corpus.by_id[event["segment_id"]]]
+            state = memory.states.setdefault((item.segment_id, item.doc_version), SegmentState())
+            if event.get("note"):
+                state.notes.append(event["note"])
+            if event["verdict"] == "skip":
+                state.skipped = True
+            else:
+                state.verdicts.pop(event["code_id"], None)
+                state.verdicts[event["code_id"]] = event["verdict"]
+        memory.mark, memory.last = max(ids), list(ids)
 
     def undo(self, viewer: Viewer, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Undo the coder's last key press (``target``: its event ids, as the page last showed them).
@@ -557,7 +727,7 @@ class ReviewService:
         Returns the card of the undone segment and the note the undone
         decisions carried, so the page can put it back in the note box.
         """
-        self._check_common(payload)
+        key = self._check_common(payload)
         filters = Filters.parse(payload.get("filters") or {})
         target = payload.get("target")
         if not isinstance(target, list) or not target or not all(isinstance(t, int) for t in target):
@@ -577,8 +747,8 @@ class ReviewService:
                 if sorted(latest) != sorted(target) or bool(undone_rows["undone"].any()):
                     raise RequestError("your last decision is no longer the one this page shows "
                                        "(decided in another tab?); reload the page", 409)
-                for _ in target:
-                    project.undo(viewer.coder)
+                for undo_key in press_keys(key, len(target)):
+                    project.undo(viewer.coder, event_key=undo_key)
         segment_ids = [s for s in undone_rows["segment_id"] if isinstance(s, str)]
         notes = [n for n in undone_rows["note"] if isinstance(n, str) and n]
         segment_id = segment_ids[0] if segment_ids and segment_ids[0] in self.corpus().by_id else None
@@ -598,9 +768,8 @@ class ReviewService:
         codebook = project.codebook
         log = project.decisions()
         coders = sorted(c for c in set(log["coder"]) if c != self.adjudicator)
-        per_coder = {c: coder_states(log[log["coder"] == c])[0] for c in coders}
-        adjudicated = coder_states(log[log["coder"] == self.adjudicator])[0] if self.adjudicator in set(
-            log["coder"]) else {}
+        per_coder = {c: coder_states(log[log["coder"] == c]) for c in coders}
+        adjudicated = coder_states(log[log["coder"] == self.adjudicator])
         rows = []
         for it in corpus.items:
             key = (it.segment_id, it.doc_version)
@@ -659,7 +828,7 @@ class ReviewService:
         here = log[(log["segment_id"] == segment_id) & (log["doc_version"] == item.doc_version)]
         applied: set[str] = set()
         for name in set(here["coder"]):
-            state = coder_states(here[here["coder"] == name])[0].get((segment_id, item.doc_version))
+            state = coder_states(here[here["coder"] == name]).get((segment_id, item.doc_version))
             if state is not None:
                 applied |= set(state.accepted)
         chosen = list(dict.fromkeys(codes))
