@@ -104,4 +104,6 @@ def check_json_depth(data: Any, where: str, error: type[QcodeError] = CodebookEr
                 raise error(f"{where}: JSON nested deeper than {lim.yaml_depth} levels ({lim.hint('yaml_depth')})")
             children = item.values() if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+
+
 __all__ = ["check_json_depth", "check_yaml", "safe_loader_base"]

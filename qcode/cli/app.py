@@ -34,7 +34,9 @@ def _root(version: bool = typer.Option(False, "--version", callback=_show_versio
 
 def fail(message: str, code: int = 2) -> "typer.Exit":
     """Print a one-line error to stderr and return the Exit to raise."""
-    typer.echo(f"error: {message}", err=True)
+    from ..safetext import for_terminal
+
+    typer.echo(f"error: {for_terminal(message, one_line=True)}", err=True)
     return typer.Exit(code)
 
 
@@ -45,7 +47,9 @@ def main() -> None:
     try:
         app(standalone_mode=False, prog_name="qcode")
     except QcodeError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        from ..safetext import for_terminal
+
+        typer.echo(f"error: {for_terminal(str(exc), one_line=True)}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)

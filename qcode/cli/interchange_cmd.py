@@ -88,6 +88,8 @@ def import_into_project(
     name: Optional[str] = typer.Option(None, "--name", help=".qdc: the codebook's name (default: file name)."),
     nfc: bool = typer.Option(False, "--nfc", help=".qdpx: compose accents (NFC) in source texts as qcode's ingest "
                                                   "does; positions move to the same characters."),
+    map_coder: Optional[list[str]] = typer.Option(None, "--map-coder", help=".qdpx: FILE_USER=LOCAL_CODER, for a user "
+                                                  "named like a local coder with another GUID (repeatable)."),
 ) -> None:
     """Import another tool's work into a project, all or nothing (by extension: .qdpx, .qdc, .csv, .xlsx).
 
@@ -96,10 +98,17 @@ def import_into_project(
 
     Example: qcode import my-study nvivo-export.qdpx
     """
+    from ..errors import InterchangeError
     from ..project.bridge import import_file
 
+    mapping: dict[str, str] = {}
+    for item in map_coder or []:
+        user, sep, local = item.partition("=")
+        if not sep or not user.strip() or not local.strip():
+            raise InterchangeError(f"--map-coder {item!r}: expected FILE_USER=LOCAL_CODER")
+        mapping[user.strip()] = local.strip()
     summary = import_file(project, file, coder=coder, shape=shape, sheet=sheet,
-                          encoding_fallback=source_encoding, codebook_name=name, nfc=nfc)
+                          encoding_fallback=source_encoding, codebook_name=name, nfc=nfc, map_coder=mapping)
     _warn(summary.get("warnings", []))
     parts = []
     docs = summary.get("documents")

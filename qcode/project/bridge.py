@@ -32,6 +32,7 @@ from ..interchange.qdc import read_qdc
 from ..interchange.qdpx import read_qdpx, write_qdpx
 from ..interchange.spreadsheet import read_codings_table, resolve_spans, write_codings_table
 from .store import DB_NAME, SETTINGS_NAME, Project, init_project, open_project
+from .validation import check_coder
 
 
 # -- import -----------------------------------------------------------------------------
@@ -52,7 +53,34 @@ def current_codings(project: Project) -> set[tuple[str, str, int, int, str]]:
     return {(r.coder, r.doc_id, int(r.start), int(r.end), r.code_id) for r in frame.itertuples(index=False)}
 
 
-def import_refi_project(project: Project, proj: RefiProject, label: str) -> dict[str, Any]:
+def _map_users(project: Project, proj: RefiProject, label: str, map_coder: dict[str, str] | None) -> dict[str, str]:
+    """Import user GUID -> local coder name; refuses a user named like a local coder with another GUID.
+
+    Two people can share a name; the GUID says whether they are the same
+    coder. ``map_coder`` (``{"ana": "ana-site-b"}``, or ``{"ana": "ana"}`` to
+    merge) settles each clash explicitly.
+    """
+    mapping = dict(map_coder or {})
+    unknown = sorted(set(mapping) - {u.name for u in proj.users})
+    if unknown:
+        raise InterchangeError(f"{label}: --map-coder names {', '.join(map(repr, unknown))}, not users of this file "
+                               f"(users: {', '.join(u.name for u in proj.users) or 'none'})")
+    local = project.coder_guids()
+    names: dict[str, str] = {}
+    for user in proj.users:
+        target = check_coder(mapping.get(user.name, user.name))
+        guid = local.get(target)
+        if user.name not in mapping and guid and user.guid and norm_guid(guid) != norm_guid(user.guid):
+            raise InterchangeError(
+                f"{label}: user {user.name!r} has GUID {user.guid}, but this project's coder {target!r} has "
+                f"{guid}: a different person with the same name? Import with --map-coder "
+                f"'{user.name}=<new name>' to keep them apart, or --map-coder '{user.name}={target}' to merge")
+        names[norm_guid(user.guid)] = target
+    return names
+
+
+def import_refi_project(project: Project, proj: RefiProject, label: str,
+                        map_coder: dict[str, str] | None = None) -> dict[str, Any]:
     """Write an already-read :class:`RefiProject` into ``project`` in one transaction; return a summary."""
     try:
         current_cb = project.codebook
@@ -60,7 +88,7 @@ def import_refi_project(project: Project, proj: RefiProject, label: str) -> dict
         current_cb = None
     merged, code_map, added_codes = merge_codebooks(current_cb, proj.codebook)
     code_of_guid = {norm_guid(c.guid): code_map[c.id] for c in proj.codebook.codes if c.guid}
-    users = proj.user_names()
+    users = _map_users(project, proj, label, map_coder)
     sources = proj.source_by_guid()
     docs = _documents(proj, label)
     with project.transaction():
@@ -69,7 +97,7 @@ def import_refi_project(project: Project, proj: RefiProject, label: str) -> dict
                 project.set_codebook(merged)
         doc_report = project.add_documents(docs)
         for user in proj.users:
-            project.add_coder(user.name, guid=user.guid)
+            project.add_coder(users[norm_guid(user.guid)], guid=user.guid)
         present = current_codings(project)
         events, duplicates = [], 0
         for coding in proj.codings:
@@ -92,16 +120,16 @@ def import_refi_project(project: Project, proj: RefiProject, label: str) -> dict
     if doc_report["changed"]:
         warnings.append(f"{label}: the text of {doc_report['changed']} differs from the project's; a new version "
                         "was stored and codings made on the old text are now stale")
-    return {"file": label, "documents": doc_report, "coders": [u.name for u in proj.users],
+    return {"file": label, "documents": doc_report, "coders": sorted(set(users.values())),
             "codes_added": added_codes if current_cb is not None else len(proj.codebook.codes),
             "codings": len(events), "already_present": duplicates, "warnings": warnings}
 
 
 def import_project(project: Project, path: str | Path, encoding_fallback: str | None = None,
-                   nfc: bool = False) -> dict[str, Any]:
+                   nfc: bool = False, map_coder: dict[str, str] | None = None) -> dict[str, Any]:
     """Read and validate ``path`` (.qdpx) fully, then import it into ``project`` all or nothing."""
     proj = read_qdpx(path, encoding_fallback=encoding_fallback, nfc=nfc)
-    return import_refi_project(project, proj, str(path))
+    return import_refi_project(project, proj, str(path), map_coder=map_coder)
 
 
 # -- export -------------------------------------------------------------------------------
@@ -114,7 +142,8 @@ def project_to_refi(project: Project) -> RefiProject:
     except ProjectError:
         cb = Codebook(name="codebook", codes=[])
     guids = project.coder_guids()
-    users = [RefiUser(guid=guids.get(name) or stable_guid("user", name), name=name) for name in project.coders()]
+    created = project._meta("created") or str(project.path)  # coders of older projects have no GUID: one per project
+    users = [RefiUser(guid=guids.get(name) or stable_guid("user", created, name), name=name) for name in project.coders()]
     user_guid = {u.name: u.guid for u in users}
     sources: list[RefiSource] = []
     source_guid: dict[str, str] = {}
@@ -173,7 +202,8 @@ def import_codebook(project: Project, codebook: Codebook) -> dict[str, Any]:
 
 def import_file(project_path: str | Path, file: str | Path, coder: str | None = None, shape: str | None = None,
                 sheet: str | None = None, encoding_fallback: str | None = None,
-                codebook_name: str | None = None, nfc: bool = False) -> dict[str, Any]:
+                codebook_name: str | None = None, nfc: bool = False,
+                map_coder: dict[str, str] | None = None) -> dict[str, Any]:
     """Import a .qdpx, .qdc, .csv or .xlsx file (by extension) into the project at ``project_path``.
 
     A .qdpx or .qdc creates the project when the folder holds none; if the
@@ -209,7 +239,7 @@ def import_file(project_path: str | Path, file: str | Path, coder: str | None = 
     project = open_project(project_path) if exists else init_project(project_path)
     try:
         if suffix == ".qdpx":
-            return import_refi_project(project, payload, str(file))
+            return import_refi_project(project, payload, str(file), map_coder=map_coder)
         summary = import_codebook(project, payload)
         return {"file": str(file), **summary, "warnings": warnings}
     except BaseException:
@@ -238,13 +268,13 @@ def export_qdpx(project: Project, path: str | Path) -> dict[str, Any]:
 
 
 def import_qdpx(project: Project, path: str | Path, encoding_fallback: str | None = None,
-                nfc: bool = False) -> dict[str, Any]:
+                nfc: bool = False, map_coder: dict[str, str] | None = None) -> dict[str, Any]:
     """Import a .qdpx made elsewhere into a qcode project, all or nothing (see :func:`read_qdpx` for the options).
 
     Returns a summary: ``documents`` (new/unchanged/changed ids), ``coders``,
     ``codes_added``, ``codings`` recorded, ``already_present``, ``warnings``.
     """
-    return import_project(project, path, encoding_fallback=encoding_fallback, nfc=nfc)
+    return import_project(project, path, encoding_fallback=encoding_fallback, nfc=nfc, map_coder=map_coder)
 
 
 # -- coded spreadsheets ------------------------------------------------------------------------

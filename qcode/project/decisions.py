@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, Iterable, Mapping
 
 from ..codebook.model import Codebook
@@ -22,9 +23,9 @@ class DecisionStore(RunStore):
     def add_coder(self, name: str, guid: str | None = None) -> str:
         """Register a coder (decisions register their coder automatically); returns the name."""
         name = check_coder(name)
-        with self.transaction():
+        with self.transaction():  # a random GUID: a name-derived one collided across projects
             self._conn.execute("INSERT INTO coders (name, guid, added_at) VALUES (?, ?, ?) "
-                               "ON CONFLICT (name) DO NOTHING", (name, guid, now_utc()))
+                               "ON CONFLICT (name) DO NOTHING", (name, guid or str(uuid.uuid4()), now_utc()))
         return name
 
     def coders(self) -> list[str]:
@@ -113,8 +114,8 @@ class DecisionStore(RunStore):
                         ids.append(int(existing["event_id"]))
                         continue
                 row = self._event_row(event, i, len(events), cb, doc_texts)
-                self._conn.execute("INSERT INTO coders (name, added_at) VALUES (?, ?) "
-                                   "ON CONFLICT (name) DO NOTHING", (row["coder"], row["time"]))
+                self._conn.execute("INSERT INTO coders (name, guid, added_at) VALUES (?, ?, ?) "
+                                   "ON CONFLICT (name) DO NOTHING", (row["coder"], str(uuid.uuid4()), row["time"]))
                 cursor = self._conn.execute(
                     'INSERT INTO events (time, coder, doc_id, doc_version, segment_id, start, "end", text, '
                     "code_id, verdict, note, run_id, score, source, undoes, codebook_version, event_key) "

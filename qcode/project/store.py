@@ -52,6 +52,9 @@ def init_project(path: str | Path, codebook: Codebook | str | Path | None = None
         raise ProjectError(f"{folder}: already a qcode project (open it with `qcode status {folder}`)")
     if folder.exists() and not folder.is_dir():
         raise ProjectError(f"{folder}: exists and is not a folder")
+    if (folder / SETTINGS_NAME).exists():
+        raise ProjectError(f"{folder}: already holds a {SETTINGS_NAME} (left untouched; move it away or pick "
+                           "another folder to create a project)")
     cb = load_codebook(codebook) if codebook is not None else None
     try:
         folder.mkdir(parents=True, exist_ok=True)

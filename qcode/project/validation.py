@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from ..document import ROLES, Document, Segment
@@ -22,13 +23,36 @@ def is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _script(ch: str) -> str | None:
+    if not ch.isalpha():
+        return None
+    try:
+        return unicodedata.name(ch).split()[0]
+    except ValueError:
+        return None
+
+
 def check_coder(name: Any) -> str:
-    """A coder name, stripped; ProjectError if it is empty, not text, or holds control characters."""
+    """A coder name, NFKC-normalised and stripped; ProjectError if it cannot name one person unambiguously.
+
+    Refused: empty names, control characters, invisible or direction-changing
+    characters (zero-width space, RTL override: Unicode categories Cc, Cf, Co,
+    Cs, Zl, Zp) and names that mix alphabets (a Cyrillic ``а`` in a Latin
+    ``ana``), which look the same as another coder's name on screen.
+
+    >>> check_coder("ａｎａ")
+    'ana'
+    """
     if not isinstance(name, str) or not name.strip():
         raise ProjectError(f"coder name must be non-empty text, got {name!r}")
-    name = name.strip()
-    if any(ord(ch) < 32 for ch in name):
-        raise ProjectError(f"coder name {name!r} contains control characters")
+    name = unicodedata.normalize("NFKC", name).strip()
+    if any(ord(ch) < 32 or unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs", "Zl", "Zp") for ch in name):
+        raise ProjectError(f"coder name {name.encode('ascii', 'backslashreplace').decode()!r} contains control "
+                           "characters or invisible ones")
+    scripts = {s for s in map(_script, name) if s is not None}
+    if len(scripts) > 1:
+        raise ProjectError(f"coder name {name.encode('ascii', 'backslashreplace').decode()!r} mixes alphabets "
+                           f"({', '.join(sorted(scripts)).lower()}): it would look like another name")
     return name
 
 

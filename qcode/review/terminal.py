@@ -28,10 +28,13 @@ from __future__ import annotations
 import os
 import sys
 import textwrap
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, TextIO
+from pathlib import Path
+from typing import Any, Callable, Iterator, TextIO
 
 from ..errors import ProjectError
+from ..safetext import for_terminal
 from ..project.store import Project
 from ..project.validation import check_coder
 
@@ -373,7 +376,7 @@ class KeyReader:
         fd = self.stream.fileno()
         saved = termios.tcgetattr(fd)
         try:
-            tty.setraw(fd)
+            tty.setraw(fd, termios.TCSANOW)  # TCSAFLUSH (the default) threw away keys typed ahead
             ch = os.read(fd, 1).decode("utf-8", "replace")
             if ch == "\x1b":  # swallow the rest of an escape sequence (arrow keys)
                 import select
@@ -410,15 +413,46 @@ def run_review(project: Project, coder: str, order: str = "document", blind: boo
                             top_k=top_k, include_interviewer=include_interviewer)
     keys = KeyReader(stdin)
     clear = "\x1b[2J\x1b[H" if keys.tty and out.isatty() else "\n"
-    try:
-        _loop(session, keys, out, clear)
-    except KeyboardInterrupt:  # Ctrl-C between keys: every returned decision is already durable
-        out.write("\ninterrupted")
+    with _one_live_session(project, session.coder):
+        try:
+            _loop(session, keys, out, clear)
+        except KeyboardInterrupt:  # Ctrl-C between keys: every returned decision is already durable
+            out.write("\ninterrupted")
     done, total = session.progress()
-    out.write(f"\nsaved {session.session_decisions} decisions this session; {done}/{total} reviewed by "
-              f"{session.coder}. Run the same command to resume.\n")
+    out.write(for_terminal(f"\nsaved {session.session_decisions} decisions this session; {done}/{total} reviewed by "
+                           f"{session.coder}. Run the same command to resume.\n"))
     out.flush()
     return session
+
+
+@contextmanager
+def _one_live_session(project: Project, coder: str) -> Iterator[None]:
+    """Hold a per-coder lock for the session: a second live review by the same coder is refused.
+
+    Two sessions of one coder each show the same cards and each record them, so
+    the log got duplicate decisions. The lock is an OS lock on a file in the
+    project folder, released by the OS when the process ends, however it ends.
+    """
+    import fcntl
+    import hashlib
+
+    name = hashlib.sha256(coder.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    path = Path(project.path) / f".review-{name}.lock"
+    try:
+        handle = open(path, "a+")
+    except OSError:
+        yield  # a read-only project cannot be written by a second session either
+        return
+    try:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise ProjectError(for_terminal(f"{project.path}: coder {coder!r} already has a live review session "
+                                            "(finish it, or quit it with q, before starting another)",
+                                            one_line=True)) from None
+        yield
+    finally:
+        handle.close()
 
 
 def _loop(session: ReviewSession, keys: KeyReader, out: TextIO, clear: str) -> None:
@@ -430,7 +464,7 @@ def _loop(session: ReviewSession, keys: KeyReader, out: TextIO, clear: str) -> N
     from ..errors import QcodeError
 
     while True:
-        out.write(clear + session.render(width=_terminal_width()) + "\n")
+        out.write(clear + for_terminal(session.render(width=_terminal_width())) + "\n")  # no file drives the terminal
         out.flush()
         key = keys.key()
         session.message = ""
@@ -463,7 +497,7 @@ def _act(session: ReviewSession, key: str, keys: KeyReader, out: TextIO, clear: 
     elif key in actions:
         actions[key]()
     elif key == "c":
-        out.write("\n" + _code_list(session.codebook) + "\n")
+        out.write("\n" + for_terminal(_code_list(session.codebook)) + "\n")
         session.add_code(keys.line("code number, id or name (Enter to cancel): ", out))
     elif key == "n":
         session.set_note(keys.line("note: ", out))
