@@ -43,10 +43,12 @@ CONTEXT_CHARS = 240
 
 HELP = """Keys
   a        accept the top suggestion
-  1-9      accept suggestion number n
+  1-9      accept suggestion number n and go on
+  Shift+1-9 (! @ # ...)  accept suggestion n and stay, to give this segment a second code
   r        reject every shown suggestion you have not accepted, then go on
-  s        skip this segment (recorded; decide later from the decision log)
-  u        undo your last decision (goes back to it)
+  s        skip this segment (recorded; skipped segments come back after the undecided ones)
+  u        undo your last decision (goes back to it; a note it carried is kept for the next one)
+  b or ←   back to the previous segment
   c        add another code from the codebook (manual coding of this segment)
   n        write a note; it is stored with your next decision on this segment
   Enter    next segment without recording anything
@@ -54,7 +56,10 @@ HELP = """Keys
   q        quit: every decision is already saved; `qcode review` resumes here
 """
 
-KEY_LINE = "[a/1-9] accept  [r] reject  [s] skip  [u] undo  [c] add code  [n] note  [Enter] next  [?] help  [q] quit"
+KEY_LINE = ("[a/1-9] accept  [Shift+1-9] accept, stay  [r] reject  [s] skip  [u] undo  [b/←] back  "
+            "[c] add code  [n] note  [Enter] next  [?] help  [q] quit")
+SHIFTED_DIGITS = "!@#$%^&*("  # Shift+1..9 on a US keyboard: accept suggestion n and stay
+LEFT = "\x1b[D"
 
 
 @dataclass
@@ -129,6 +134,13 @@ class ReviewSession:
                  include_interviewer: bool = False):
         self.project = project
         self.coder = check_coder(coder)
+        known = project.coders()
+        if self.coder not in known:
+            similar = [c for c in known if c.casefold() == self.coder.casefold()]
+            if similar:
+                raise ProjectError(f"coder {self.coder!r} is new, but the project has the coder {similar[0]!r}: did "
+                                   f"you mean {similar[0]!r}? (names are kept as written, so {self.coder!r} would "
+                                   "start a second coder)")
         self.blind = blind
         self.hide_scores = hide_scores
         self.order = order
@@ -146,6 +158,7 @@ class ReviewSession:
         self.message = ""
         self.session_decisions = 0
         self.last_batch: list[int] = []  # event ids of the last multi-decision key (r), undone together
+        self.history: list[int] = []  # queue indexes shown before, for b / ←
         self.index = self.first_open(0)
 
     # -- state -------------------------------------------------------------------
@@ -160,15 +173,41 @@ class ReviewSession:
         """Queued segment ids this coder has decided on (any live decision)."""
         return {e["segment_id"] for e in self.my_live_events() if e["segment_id"] in self._position}
 
+    def skipped(self) -> set[str]:
+        """Queued segment ids this coder has only skipped (no accept or reject in effect)."""
+        live = self.my_live_events()
+        decided = {e["segment_id"] for e in live if e["verdict"] != "skip"}
+        return {e["segment_id"] for e in live if e["segment_id"] in self._position} - decided
+
     def first_open(self, start: int) -> int | None:
-        """The first undecided queue index at or after ``start``, wrapping around; None when all are done."""
+        """The first undecided queue index at or after ``start``, wrapping around; then the first one only
+        skipped (skipped segments come back once every other one is decided); None when all are done."""
         done = self.done()
         n = len(self.queue)
-        for step in range(n):
-            i = (start + step) % n
-            if self.queue[i].segment_id not in done:
-                return i
+        for wanted in (lambda s: s not in done, self.skipped().__contains__):
+            for step in range(n):
+                i = (start + step) % n
+                if wanted(self.queue[i].segment_id):
+                    return i
         return None
+
+    def _go(self, index: int | None) -> None:
+        if self.index is not None and index != self.index:
+            self.history.append(self.index)
+        self.index = index
+
+    def back(self) -> None:
+        """Show the segment shown before this one (the previous one in the queue at the start)."""
+        while self.history and self.history[-1] == self.index:
+            self.history.pop()
+        if self.history:
+            self.index = self.history.pop()
+        elif self.index is not None and self.index > 0:
+            self.index -= 1
+        else:
+            self.message = "this is the first segment"
+            return
+        self.message = "back to the previous segment"
 
     @property
     def current(self) -> QueueItem | None:
@@ -184,18 +223,19 @@ class ReviewSession:
         return event
 
     def _advance(self) -> None:
-        self.index = self.first_open(self.index + 1)
+        self._go(self.first_open(self.index + 1))
 
-    def accept(self, n: int) -> None:
-        """Accept the n-th shown suggestion (1-based) and go on."""
+    def accept(self, n: int, stay: bool = False) -> None:
+        """Accept the n-th shown suggestion (1-based) and go on (or, with ``stay``, stay for another code)."""
         item = self.current
         if not 1 <= n <= len(item.suggestions):
             self.message = f"no suggestion {n} here (there are {len(item.suggestions)})"
             return
         code_id = item.suggestions[n - 1][0]
         self._record(code_id, "accept", from_run=True)
-        self.message = f"accepted {self._name(code_id)}"
-        self._advance()
+        self.message = f"accepted {self._name(code_id)}" + (" (staying for another code)" if stay else "")
+        if not stay:
+            self._advance()
 
     def reject(self) -> None:
         """Reject every shown suggestion this coder has not accepted here, and go on."""
@@ -223,7 +263,7 @@ class ReviewSession:
         nxt = self.first_open(self.index + 1)
         if nxt == self.index:
             self.message = "this is the last segment you have not decided on"
-        self.index = nxt
+        self._go(nxt)
 
     def undo(self) -> None:
         """Undo the last key's decisions (all rejections of one r), appending undo events."""
@@ -243,8 +283,12 @@ class ReviewSession:
         self.last_batch = []
         what = ", ".join(e["verdict"] + (f" {self._name(e['code_id'])}" if e["code_id"] else "") for e in undone)
         self.message = f"undid: {what}"
+        note = next((e["note"] for e in undone if e.get("note")), None)
+        if note:  # the note goes back with the decision, to be saved with the next one
+            self.pending_note = note
+            self.message += " (its note is kept for your next decision here)"
         if last["segment_id"] in self._position:
-            self.index = self._position[last["segment_id"]]
+            self._go(self._position[last["segment_id"]])
 
     def add_code(self, answer: str) -> None:
         """Accept a code picked from the codebook (by list number, id or name) for this segment."""
@@ -288,11 +332,18 @@ class ReviewSession:
     def progress(self) -> tuple[int, int]:
         return len(self.done()), len(self.queue)
 
-    def render(self, width: int = 100) -> str:  # the terminal loop passes the real width
-        """The screen for the current segment, as plain text."""
+    def render(self, width: int = 100, height: int | None = None) -> str:  # the loop passes the real size
+        """The screen for the current segment, as plain text.
+
+        With ``height`` the screen fits in that many rows: definitions, then
+        the neighbouring turns, then the end of the segment's own text are cut
+        (marked …), never the header, the suggestions or the keys.
+        """
         done, total = self.progress()
         pct = 100 * done // total
-        lines = [f"qcode review | coder {self.coder} | {done}/{total} reviewed ({pct}%) | order {self.order}"
+        skipped = len(self.skipped())
+        lines = [f"qcode review | coder {self.coder} | {done}/{total} reviewed ({pct}%)"
+                 f"{f', {skipped} skipped' if skipped else ''} | order {self.order}"
                  f"{' | blind' if self.blind else ''}"]
         item = self.current
         if item is None:
@@ -306,11 +357,15 @@ class ReviewSession:
         lines.append("-" * min(width, 100))
         before, after = self._neighbours(item)
         wrap = textwrap.TextWrapper(width=width - 4, initial_indent="    ", subsequent_indent="    ")
+        head = len(lines)
+        context: list[tuple[str, list[str]]] = []
         if before is not None:
-            lines.append(f"  ({_who(before)}) " + _short(before["text"]))
-        lines += [">>> " + line[4:] for line in wrap.wrap(" ".join(item.text.split()))] or [">>> (empty)"]
+            context.append(("before", _fit([f"  ({_who(before)}) " + _short(before["text"])], width).split("\n")))
+        context.append(("segment", [">>> " + line[4:] for line in wrap.wrap(" ".join(item.text.split()))]
+                        or [">>> (empty)"]))
         if after is not None:
-            lines.append(f"  ({_who(after)}) " + _short(after["text"]))
+            context.append(("after", _fit([f"  ({_who(after)}) " + _short(after["text"])], width).split("\n")))
+        definitions: list[int] = []
         lines.append("-" * min(width, 100))
         if item.suggestions:
             run = f" (run {self.run})" if self.run is not None else ""
@@ -321,6 +376,7 @@ class ReviewSession:
                 shown = "" if self.hide_scores else f"  {score:.2f}"
                 lines.append(f"  {n}. {name} [{code_id}]{shown}")
                 if code is not None and code.definition:
+                    definitions.append(len(lines))
                     lines.append(f"       {_short(code.definition, width - 8)}")
         else:
             lines.append("No suggestions for this segment: press c to code it, s to skip.")
@@ -336,7 +392,7 @@ class ReviewSession:
         if self.message:
             lines.append(f"» {self.message}")
         lines.append(KEY_LINE)
-        return _fit(lines, width)
+        return _fit_height(lines[:head], context, lines[head:], definitions, width, height)
 
     def _others(self, item: QueueItem) -> str:
         codings = self.project.codings()
@@ -381,9 +437,10 @@ class KeyReader:
             if ch == "\x1b":  # swallow the rest of an escape sequence (arrow keys)
                 import select
 
+                rest = b""
                 while select.select([fd], [], [], 0.02)[0]:
-                    os.read(fd, 8)
-                return ""
+                    rest += os.read(fd, 8)
+                return LEFT if rest[:2] in (b"[D", b"OD") else ""
         finally:
             termios.tcsetattr(fd, termios.TCSADRAIN, saved)
         if ch in ("\x03", "\x04"):
@@ -464,7 +521,7 @@ def _loop(session: ReviewSession, keys: KeyReader, out: TextIO, clear: str) -> N
     from ..errors import QcodeError
 
     while True:
-        out.write(clear + for_terminal(session.render(width=_terminal_width())) + "\n")  # no file drives the terminal
+        out.write(clear + for_terminal(session.render(width=_terminal_width(), height=_terminal_height())) + "\n")  # no file drives the terminal
         out.flush()
         key = keys.key()
         session.message = ""
@@ -487,6 +544,9 @@ def _act(session: ReviewSession, key: str, keys: KeyReader, out: TextIO, clear: 
     if key == "u":
         session.undo()
         return
+    if key in ("b", LEFT):
+        session.back()
+        return
     if session.current is None:
         session.message = "all segments are reviewed: u to undo, q to quit"
         return
@@ -494,6 +554,8 @@ def _act(session: ReviewSession, key: str, keys: KeyReader, out: TextIO, clear: 
         session.accept(1)
     elif key.isdigit() and key != "0":
         session.accept(int(key))
+    elif key and key in SHIFTED_DIGITS:
+        session.accept(SHIFTED_DIGITS.index(key) + 1, stay=True)
     elif key in actions:
         actions[key]()
     elif key == "c":
@@ -517,6 +579,48 @@ def _fit(lines: list[str], width: int) -> str:
         indent = line[: len(line) - len(line.lstrip())]
         out.extend(textwrap.wrap(line, width, subsequent_indent=indent + "  ", break_long_words=True) or [""])
     return "\n".join(out)
+
+
+def _fit_height(head: list[str], context: list[tuple[str, list[str]]], tail: list[str], definitions: list[int],
+                width: int, height: int | None) -> str:
+    """The screen in at most ``height - 1`` rows (the last row keeps the cursor): what is cut is, in turn,
+    the code definitions, the neighbouring turns, and the end of the segment's text; never the header."""
+    head_rows = _fit(head, width).split("\n")
+    if height is None:
+        return "\n".join(head_rows + [row for _, rows in context for row in rows] + _fit(tail, width).split("\n"))
+    budget = max(1, height - 1)
+    tail_rows = [_fit([line], width).split("\n") for line in tail]
+    kept_tail = list(range(len(tail)))
+
+    def total() -> int:
+        return (len(head_rows) + sum(len(rows) for _, rows in context)
+                + sum(len(tail_rows[i]) for i in kept_tail))
+
+    for index in definitions:  # tail indexes of the definition lines, counted from the separator
+        if total() <= budget:
+            break
+        kept_tail.remove(index - len(head))
+    for kind in ("before", "after"):
+        if total() > budget:
+            context = [(k, rows) for k, rows in context if k != kind]
+    if total() > budget:
+        others = total() - sum(len(rows) for k, rows in context if k == "segment")
+        room = max(1, budget - others)
+        context = [(k, rows if k != "segment" or len(rows) <= room else
+                    rows[:room - 1] + [rows[room - 1][: max(1, width - 1)].rstrip() + "…"]) for k, rows in context]
+    body = [row for _, rows in context for row in rows]
+    return "\n".join(head_rows + body + [row for i in kept_tail for row in tail_rows[i]])
+
+
+def _terminal_height() -> int | None:
+    """Rows of the terminal the review is drawn in, or None when stdout is not a terminal."""
+    import os
+    import sys
+
+    try:
+        return max(10, os.get_terminal_size(sys.stdout.fileno()).lines)
+    except (OSError, ValueError):
+        return None
 
 
 def _terminal_width() -> int:
