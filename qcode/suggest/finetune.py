@@ -1,0 +1,142 @@
+"""learning="fine-tune": SetFit-style learning from a coder's accepts and rejects.
+
+The body: the base embedder fine-tuned with the supervised contrastive loss of
+:mod:`.tuning` on groups made of each code's own definitions and examples
+(anchors) plus the passages coders accepted for it. The head: the existing
+per-code logistic-regression blend of :class:`~qcode.suggest.Suggester`
+(rejected passages as negatives), fitted on the tuned embeddings.
+
+Decisions are taken from one :class:`~.coders.LearningScope` only; the tuned
+model is keyed by the scope, the codebook version, the base weights, the
+decisions themselves and the parameters, so the same decisions and seed give
+the same folder. Codes with fewer than ``min_accepted`` accepted passages keep
+their anchors only; :func:`more_needed` says how many more each needs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..codebook import Codebook
+from ..errors import ModelError, QcodeError
+from .coders import LearningScope
+from .ranking import description_text, evidence_texts
+from .tuning import FORMAT, TunedEmbedder, TuningReport, contrastive_tune, load_base_sentence_transformer, \
+    read_provenance, save_tuned, tuned_root
+
+
+@dataclass(frozen=True)
+class FineTuneParams:
+    steps: int = 15
+    per_code: int = 3
+    learning_rate: float = 2e-5
+    temperature: float = 0.05
+    min_accepted: int = 2
+    seed: int = 0
+    max_seq_length: int = 128
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _check(codebook: Codebook, texts: Sequence[str], code_ids: Sequence[str], accepted: Sequence[bool]) -> None:
+    if not (len(texts) == len(code_ids) == len(accepted)):
+        raise QcodeError(f"fine-tune needs lists of equal length, got texts={len(texts)}, "
+                         f"code_ids={len(code_ids)}, accepted={len(accepted)}")
+    unknown = sorted({c for c in code_ids if c not in codebook})
+    if unknown:
+        raise QcodeError(f"fine-tune: decisions name code(s) not in codebook {codebook.name!r}: {', '.join(unknown)}")
+
+
+def decision_groups(codebook: Codebook, texts: Sequence[str], code_ids: Sequence[str],
+                    accepted: Sequence[bool]) -> dict[str, list[str]]:
+    """Per leaf: its anchors (description, criteria, examples) and the passages accepted for it."""
+    _check(codebook, texts, code_ids, accepted)
+    groups: dict[str, list[str]] = {}
+    for code in codebook.leaves():
+        parent = codebook.get(code.parent) if code.parent else None
+        groups[code.id] = [description_text(code, parent), *evidence_texts(code), code.name]
+    for text, code_id, ok in zip(texts, code_ids, accepted):
+        if ok and code_id in groups and text not in groups[code_id]:
+            groups[code_id].append(str(text))
+    return {k: list(dict.fromkeys(t for t in v if t.strip())) for k, v in groups.items()}
+
+
+def more_needed(codebook: Codebook, code_ids: Sequence[str], accepted: Sequence[bool],
+                min_accepted: int = 2) -> dict[str, int]:
+    """For each leaf, how many more accepted passages it needs before its decisions shape the body."""
+    counts = {c.id: 0 for c in codebook.leaves()}
+    for code_id, ok in zip(code_ids, accepted):
+        if ok and code_id in counts:
+            counts[code_id] += 1
+    return {k: max(0, min_accepted - n) for k, n in counts.items() if n < min_accepted}
+
+
+def fine_tune_key(codebook: Codebook, base_sha: str, scope: LearningScope, texts: Sequence[str],
+                  code_ids: Sequence[str], accepted: Sequence[bool], params: FineTuneParams) -> str:
+    decisions = sorted(zip(map(str, texts), map(str, code_ids), map(bool, accepted)))
+    payload = json.dumps({"format": FORMAT, "kind": "decisions", "codebook": codebook.version, "base": base_sha,
+                          "scope": scope.key, "decisions": decisions, "params": params.to_dict()}, sort_keys=True)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:20]
+
+
+def fine_tune(codebook: Codebook, texts: Sequence[str], code_ids: Sequence[str], accepted: Sequence[bool], *,
+              scope: LearningScope, params: FineTuneParams | None = None, base_model: str = "all-MiniLM-L6-v2",
+              root: Path | None = None, last_event_id: int | None = None) -> tuple[TunedEmbedder | None, TuningReport]:
+    """The body fine-tuned on the scope's decisions (cached), or ``None`` and why (no usable decisions)."""
+    from ..embed.manifest import get_model_spec
+
+    params = params or FineTuneParams()
+    spec = get_model_spec(base_model)
+    groups = decision_groups(codebook, texts, code_ids, accepted)
+    missing = more_needed(codebook, code_ids, accepted, params.min_accepted)
+    report = TuningReport(used=[k for k in groups if k not in missing], skipped=sorted(missing))
+    if not any(accepted):
+        report.reason = "no accepted decisions to learn from: the base model is used"
+        return None, report
+    key = fine_tune_key(codebook, spec.weights_sha256, scope, texts, code_ids, accepted, params)
+    folder = (root or tuned_root()) / key
+    if folder.exists():
+        try:
+            report.folder, report.cached = folder, True
+            return TunedEmbedder(folder, read_provenance(folder)), report
+        except ModelError:
+            pass
+    start = time.perf_counter()
+    model = load_base_sentence_transformer(base_model, params.max_seq_length)
+    contrastive_tune(model, list(groups.values()), steps=params.steps, per_code=params.per_code,
+                     learning_rate=params.learning_rate, temperature=params.temperature, seed=params.seed)
+    provenance = {"format": FORMAT, "kind": "decisions", "key": key, "base_model": spec.name,
+                  "base_weights_sha256": spec.weights_sha256, "codebook": codebook.name,
+                  "codebook_version": codebook.version, "params": params.to_dict(), "scope": scope.key,
+                  "learned_from_coders": list(scope.coders), "decisions": len(texts),
+                  "last_event_id": last_event_id, "dim": spec.dim}
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    save_tuned(model, folder, provenance)
+    report.folder, report.seconds = folder, time.perf_counter() - start
+    return TunedEmbedder(folder, read_provenance(folder)), report
+
+
+def fine_tuned_suggester(codebook: Codebook, texts: Sequence[str], code_ids: Sequence[str], accepted: Sequence[bool],
+                         *, scope: LearningScope, params: FineTuneParams | None = None, root: Path | None = None,
+                         **suggester_kwargs: Any) -> tuple[Any, TuningReport]:
+    """A :class:`~qcode.suggest.Suggester` on the fine-tuned body with the classifier head on top.
+
+    With no usable decisions the base model is used (and the report says why).
+    """
+    from .ranking import Suggester
+
+    embedder, report = fine_tune(codebook, texts, code_ids, accepted, scope=scope, params=params, root=root)
+    suggester = Suggester(codebook, model=embedder, **suggester_kwargs) if embedder is not None \
+        else Suggester(codebook, **suggester_kwargs)
+    if len(texts):
+        suggester.learn(list(texts), list(code_ids), list(accepted))
+    return suggester, report
+
+
+__all__ = ["FineTuneParams", "decision_groups", "fine_tune", "fine_tune_key", "fine_tuned_suggester", "more_needed"]
