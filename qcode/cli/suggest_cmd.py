@@ -101,6 +101,7 @@ def suggest(
             id_column=id_column, text_column=text_column, interviewers=interviewer, project=proj,
             on_start=on_start, on_document=on_document,
         )
+    _report_left_out(result.left_out_files)
     for file, reason in result.skipped_files:
         reason = str(reason)
         typer.echo(f"warning: skipped {reason if str(file) in reason else f'{file}: {reason}'}", err=True)
@@ -130,14 +131,36 @@ def _progress():
                     transient=True)
 
 
-def _summary(result) -> None:
+#: At most this many left-out files are named one by one (all are in the run record).
+_LEFT_OUT_SHOWN = 10
+
+
+def _report_left_out(left_out: list[tuple[str, str]]) -> None:
+    for _, reason in left_out[:_LEFT_OUT_SHOWN]:
+        typer.echo(f"note: left out {reason}", err=True)
+    if len(left_out) > _LEFT_OUT_SHOWN:
+        typer.echo(f"note: ... and {len(left_out) - _LEFT_OUT_SHOWN} more files left out "
+                   "(listed under left_out_files in the run record)", err=True)
+
+
+def _skipped_line(result) -> str:
+    """'4 (unreadable 1, unsupported type 1, qcode output 2)': files not read, by reason."""
+    kinds = {"unreadable": len(result.skipped_files), "unsupported type": 0, "qcode output": 0}
+    for _, reason in result.left_out_files:
+        kinds["unsupported type" if "unsupported file type" in reason else "qcode output"] += 1
+    total = sum(kinds.values())
+    detail = ", ".join(f"{kind} {n}" for kind, n in kinds.items() if n)
+    return f"{total} ({detail})" if total else "0"
+
+
+def _summary(result, console=None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(stderr=False, highlight=False)
+    console = console or Console(stderr=False, highlight=False)
     table = Table(title=f"qcode suggest: run {result.run_id}", show_header=False)
     table.add_row("documents", str(result.documents))
-    table.add_row("files skipped", str(len(result.skipped_files)))
+    table.add_row("files skipped", _skipped_line(result))
     table.add_row("segments", str(result.segments))
     table.add_row("suggested (interviewer turns left out)", f"{result.suggested_segments} ({result.skipped_interviewer})")
     if result.without_suggestion:

@@ -217,20 +217,74 @@ def list_files(path: str | Path, *, recursive: bool = True) -> list[Path]:
     """Supported files under a folder, sorted by their path relative to it.
 
     Hidden files and folders, Office lock files (``~$...``) and files matching
-    the folder's ``.qcodeignore`` patterns are left out.
+    the folder's ``.qcodeignore`` patterns are left out, and so are the files
+    :func:`scan_folder` reports (unsupported types, qcode's own outputs).
     """
+    return scan_folder(path, recursive=recursive)[0]
+
+
+def scan_folder(path: str | Path, *, recursive: bool = True,
+                exclude: Iterable[str | Path] = ()) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The files of a folder a run reads, and those it leaves out with the reason (both sorted).
+
+    Left out, and reported: files of a type no reader takes (``notes.pdf``), qcode's
+    own outputs (run records, tables whose header is qcode's, an agreement report:
+    see :mod:`qcode.ingest.own_outputs`), project folders (reported once), and the
+    paths in ``exclude`` (a run's own output file). Hidden files, Office lock files
+    and ``.qcodeignore`` matches are left out without a report: they were meant to be.
+
+    >>> import pathlib, tempfile
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "int01.txt").write_text("Interviewer: Hello.\\nP1: Hi.\\n")
+    >>> _ = (root / "notes.pdf").write_bytes(b"%PDF-1.4")
+    >>> files, left_out = scan_folder(root)
+    >>> [f.name for f in files], [(p.name, why.split(": ", 1)[1][:28]) for p, why in left_out]
+    (['int01.txt'], [('notes.pdf', "unsupported file type '.pdf'")])
+    """
+    from .own_outputs import is_project_folder, own_output_reason
+
     root = Path(path)
     patterns = read_ignore_patterns(root)
-    found: list[Path] = []
+    excluded = {Path(p).resolve() for p in exclude}
+    candidates: list[Path] = []
+    left_out: list[tuple[Path, str]] = []
+
+    def relative(p: Path) -> str:
+        return p.relative_to(root).as_posix()
+
     if recursive:
         for folder, subfolders, names in os.walk(root):
-            subfolders[:] = [d for d in subfolders if not _is_hidden(d)]
-            found.extend(Path(folder) / n for n in names if not _is_hidden(n) and Path(n).suffix.lower() in READERS)
+            here = Path(folder)
+            kept_folders = []
+            for d in sorted(subfolders):
+                if _is_hidden(d) or is_ignored(relative(here / d) + "/", patterns):
+                    continue
+                if is_project_folder(here / d):
+                    left_out.append((here / d, f"{escape_name(str(here / d))}: a qcode project folder"))
+                    continue
+                kept_folders.append(d)
+            subfolders[:] = kept_folders
+            candidates.extend(here / n for n in names if not _is_hidden(n))
     else:
-        found = [p for p in root.iterdir() if p.is_file() and not _is_hidden(p.name) and p.suffix.lower() in READERS]
-    relative = {p: p.relative_to(root).as_posix() for p in found}
-    kept = [p for p in found if not is_ignored(relative[p], patterns)]
-    return sorted(kept, key=relative.__getitem__)
+        candidates = [p for p in root.iterdir() if p.is_file() and not _is_hidden(p.name)]
+    found: list[Path] = []
+    for p in candidates:
+        if is_ignored(relative(p), patterns):
+            continue
+        suffix = p.suffix.lower()
+        shown = escape_name(str(p))
+        if (why := own_output_reason(p)) is not None:
+            left_out.append((p, f"{shown}: {why}"))
+        elif excluded and p.resolve() in excluded:
+            left_out.append((p, f"{shown}: the output file of this run (qcode does not read what it writes)"))
+        elif suffix not in READERS:
+            left_out.append((p, f"{shown}: unsupported file type {escape_name(suffix) or '(no extension)'!r} "
+                                f"(supported: {' '.join(READERS)})"))
+        else:
+            found.append(p)
+    found.sort(key=relative)
+    left_out.sort(key=lambda item: relative(item[0]))
+    return found, left_out
 
 
 class Corpus:
@@ -249,6 +303,8 @@ class Corpus:
     ----------
     root : Path, the folder ids are relative to (the file's folder for a single file).
     files : list of Path, the supported files found, sorted.
+    left_out : list of (Path, str), files of the folder not read, with the reason: unsupported
+        types and qcode's own outputs (see :func:`scan_folder`); the reason starts with the path.
     skipped : list of (Path, str), files that failed in the latest iteration.
     warnings : list of str, non-fatal warnings of the latest iteration (encoding fallbacks, empty rows...).
     n_documents : int, documents yielded by the latest complete iteration.
@@ -263,16 +319,21 @@ class Corpus:
         recursive: bool = True,
         interviewers: Iterable[str] = (),
         max_bytes: int | None = None,
+        exclude: Iterable[str | Path] = (),
     ) -> None:
         path = Path(path)
         if not path.exists():
             raise InputError(f"{path}: no such file or folder")
+        self.left_out: list[tuple[Path, str]] = []
         if path.is_dir():
             self.root = path
-            self.files = list_files(path, recursive=recursive)
+            self.files, self.left_out = scan_folder(path, recursive=recursive, exclude=exclude)
             if not self.files:
                 anything = any(path.iterdir())
                 what = "no supported files (or all are in .qcodeignore)" if anything else "empty folder"
+                own = sum("qcode" in why.rsplit(": ", 1)[-1] or "this run" in why for _, why in self.left_out)
+                if own:
+                    what += f"; {own} of qcode's own outputs left out"
                 raise InputError(f"{path}: {what} (looked for {' '.join(READERS)}{'' if recursive else ', not in subfolders'})")
         else:
             if path.suffix.lower() not in READERS:
@@ -319,12 +380,15 @@ def read_corpus(
     recursive: bool = True,
     interviewers: Iterable[str] = (),
     max_bytes: int | None = None,
+    exclude: Iterable[str | Path] = (),
 ) -> Corpus:
     """A streaming :class:`Corpus` over a folder (recursively by default) or a single file.
 
     Raises :class:`~qcode.errors.InputError` at once for a missing path, an empty
     folder or a folder without supported files; per-file problems are found
-    while iterating and skipped (see :class:`Corpus`).
+    while iterating and skipped (see :class:`Corpus`). Files of other types and
+    qcode's own outputs are left out and listed in :attr:`Corpus.left_out`, as
+    are the paths in ``exclude`` (a run's output file).
 
     Example
     -------
@@ -333,7 +397,7 @@ def read_corpus(
     (6, 0)
     """
     return Corpus(path, id_column=id_column, text_column=text_column, recursive=recursive,
-                  interviewers=interviewers, max_bytes=max_bytes)
+                  interviewers=interviewers, max_bytes=max_bytes, exclude=exclude)
 
 
-__all__ = ["Corpus", "IGNORE_FILE", "IngestWarning", "READERS", "ReadOptions", "SUPPORTED_SUFFIXES", "register_reader", "document_id", "list_files", "read_corpus", "read_document"]
+__all__ = ["Corpus", "IGNORE_FILE", "IngestWarning", "READERS", "ReadOptions", "SUPPORTED_SUFFIXES", "register_reader", "document_id", "list_files", "read_corpus", "read_document", "scan_folder"]

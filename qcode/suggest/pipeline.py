@@ -41,6 +41,8 @@ class SuggestRun:
     skipped_interviewer: int = 0
     without_suggestion: int = 0
     skipped_files: list[tuple[str, str]] = field(default_factory=list)
+    #: files of the folder not read (unsupported types, qcode's own outputs), with the reason
+    left_out_files: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     top_codes: Counter = field(default_factory=Counter)
     seconds: float = 0.0
@@ -162,7 +164,8 @@ def suggest_corpus(
     if unit not in UNITS:
         raise InputError(f"unknown unit {unit!r}; choose one of {', '.join(UNITS)}")
     started = time.perf_counter()
-    corpus = read_corpus(path, id_column=id_column, text_column=text_column, interviewers=tuple(interviewers))
+    corpus = read_corpus(path, id_column=id_column, text_column=text_column, interviewers=tuple(interviewers),
+                         exclude=[out] if out is not None else ())
     if on_start is not None:
         on_start(len(corpus.files))
     params = {"unit": unit, "top_k": top_k, "threshold": threshold, "multi_label": multi_label,
@@ -238,7 +241,9 @@ def suggest_corpus(
         record["documents"] = pending_run.documents
         record["segments"] = pending_run.segments
         pending_run.skipped_files = list(corpus.skipped)
+        pending_run.left_out_files = [(str(f), r) for f, r in corpus.left_out]
         record["skipped_files"] = [{"file": str(f), "reason": r} for f, r in pending_run.skipped_files]
+        record["left_out_files"] = [{"file": f, "reason": r} for f, r in pending_run.left_out_files]
         if pending_run.documents == 0:
             skipped = pending_run.skipped_files
             if len(skipped) == 1:
