@@ -33,6 +33,8 @@ qcode.formats.FormatError: x.ods: unknown table format '.ods'; use one of .csv, 
 from __future__ import annotations
 
 import csv
+import fcntl
+import glob
 import io
 import json
 import os
@@ -42,6 +44,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from ._io import default_file_mode
+from .safetext import neutralise_cell, restore_cell
 from .errors import InputError
 
 #: Most characters an Excel cell holds.
@@ -64,9 +67,11 @@ class AtomicTableWriter:
         self.path = path
         self.columns = columns
         path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_parts(path)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
         os.fchmod(fd, default_file_mode())  # mkstemp makes 0600 files; publish with the usual mode
-        os.close(fd)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # held while writing: a temp file nobody holds is a killed run's leftover
+        self._lock_fd: int | None = fd
         self.tmp = Path(tmp)
         self.rows_written = 0
         self._open()
@@ -89,6 +94,7 @@ class AtomicTableWriter:
         with open(self.tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(self.tmp, self.path)
+        self._unlock()
         return self.path
 
     def abort(self) -> None:
@@ -97,6 +103,29 @@ class AtomicTableWriter:
         except Exception:
             pass
         self.tmp.unlink(missing_ok=True)
+        self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+
+def _remove_stale_parts(path: Path) -> None:
+    """Delete ``.NAME.*.part`` files beside ``path`` that no live writer holds (left by a killed run)."""
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.part"):
+        try:
+            fd = os.open(leftover, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # another run is writing it now
+        else:
+            leftover.unlink(missing_ok=True)
+        finally:
+            os.close(fd)
 
 
 class CsvWriter(AtomicTableWriter):
@@ -107,7 +136,7 @@ class CsvWriter(AtomicTableWriter):
 
     def write_rows(self, rows: Iterable[dict[str, Any]]) -> None:
         for row in rows:
-            self._csv.writerow(row)
+            self._csv.writerow({k: neutralise_cell(v) for k, v in row.items()})  # no cell runs as a formula
             self.rows_written += 1
 
     def _close(self) -> None:
@@ -199,7 +228,7 @@ def _csv_rows(header: Header, rows: Rows, sheet: str) -> bytes:
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([neutralise_cell(v) for v in row] for row in rows)  # no cell runs as a formula
     return buf.getvalue().encode("utf-8-sig")  # the BOM makes Excel show accents
 
 
@@ -287,7 +316,8 @@ def _clean(frame: Any) -> Any:
 
 
 def _csv_frame(frame: Any) -> bytes:
-    return _clean(frame).to_csv(index=False, lineterminator="\n").encode("utf-8")
+    clean = _clean(frame)
+    return clean.apply(lambda col: col.map(neutralise_cell)).to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
 def _jsonl_frame(frame: Any) -> bytes:
@@ -327,7 +357,7 @@ def _read_csv(path: Path, sheet: str | None) -> tuple[list[str], list[list[Any]]
         raise FormatError(f"{path}: not a readable CSV file: {exc}") from None
     if not rows:
         raise FormatError(f"{path}: the file is empty (expected a header row)")
-    return rows[0], [list(r) for r in rows[1:]]
+    return rows[0], [[restore_cell(v) for v in r] for r in rows[1:]]
 
 
 def _read_jsonl(path: Path, sheet: str | None) -> tuple[list[str], list[list[Any]]]:

@@ -16,6 +16,7 @@ through :func:`escape_name`.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 #: C0 and C1 controls except tab and line feed, DEL, bidirectional overrides and isolates, and lone surrogates.
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
@@ -57,4 +58,36 @@ def has_undecodable(name: str) -> bool:
     return _SURROGATE.search(name) is not None
 
 
-__all__ = ["escape_name", "for_terminal", "has_undecodable"]
+
+
+#: first characters that make a spreadsheet read a cell as a formula (OWASP CSV injection)
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: Any) -> Any:
+    """A text cell a spreadsheet will show as text: one ``'`` put before a formula-like first character.
+
+    Spreadsheets hide that apostrophe and show the text; to get the raw value
+    back, drop one leading ``'`` when the next character is in
+    :data:`FORMULA_PREFIXES` (:func:`restore_cell` does; qcode's own readers do it).
+
+    >>> neutralise_cell("=HYPERLINK(1)"), neutralise_cell("-5 points"), neutralise_cell("fine"), neutralise_cell(-5)
+    ("'=HYPERLINK(1)", "'-5 points", 'fine', -5)
+    """
+    if isinstance(value, str) and value[:1] in FORMULA_PREFIXES and value:
+        return "'" + value
+    return value
+
+
+def restore_cell(value: Any) -> Any:
+    """The raw value of a cell written by :func:`neutralise_cell`.
+
+    >>> restore_cell("'=1+1"), restore_cell("'quoted")
+    ('=1+1', "'quoted")
+    """
+    if isinstance(value, str) and len(value) > 1 and value[0] == "'" and value[1] in FORMULA_PREFIXES:
+        return value[1:]
+    return value
+
+
+__all__ = ["FORMULA_PREFIXES", "escape_name", "for_terminal", "has_undecodable", "neutralise_cell", "restore_cell"]

@@ -41,6 +41,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from ..codebook import Codebook
 from ..errors import InterchangeError
+from ..safetext import restore_cell
 
 #: role -> accepted header spellings (compared case-insensitively, spaces and dashes as underscores)
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
@@ -143,7 +144,7 @@ def _read_csv(path: Path) -> tuple[list[str], list[list[Any]]]:
         raise InterchangeError(f"{path}: not a readable CSV file: {exc}") from None
     if not rows:
         raise InterchangeError(f"{path}: the file is empty (expected a header row)")
-    return rows[0], rows[1:]
+    return rows[0], [[restore_cell(v) for v in r] for r in rows[1:]]  # cells qcode wrote with a guarding "'"
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> tuple[list[str], list[list[Any]]]:
