@@ -7,8 +7,13 @@ import pytest
 
 pytest.importorskip("playwright", reason="playwright is part of the test extra")
 
-from web_support import (HOSTILE_DOC, LiveServer, browser, live_events, live_server,  # noqa: E402,F401
-                         sample_project)
+from web_support import HOSTILE_DOC, LiveServer, chromium_session, live_events, live_server, sample_project
+
+
+@pytest.fixture(scope="module")
+def browser():
+    yield from chromium_session()
+
 
 pytestmark = pytest.mark.slow  # one chromium per module (~1.5 s) and real key presses
 

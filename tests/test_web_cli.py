@@ -16,9 +16,10 @@ import pytest
 
 pytest.importorskip("uvicorn", reason="the web extra is part of the test extra")
 
-from qcode.web.app import csrf_value  # noqa: E402
-from qcode.web.server import exposure_warning, is_loopback  # noqa: E402
-from web_support import live_events, sample_project  # noqa: E402
+from web_support import live_events, sample_project
+
+from qcode.web.app import csrf_value
+from qcode.web.server import exposure_warning, is_loopback
 
 QCODE = [sys.executable, "-c", "from qcode.cli import main; main()"]
 LINK = re.compile(r"^  (coder|lead) (\S+) .*?: (http://\S+)$", re.M)

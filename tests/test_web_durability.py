@@ -13,7 +13,12 @@ import pytest
 
 pytest.importorskip("playwright", reason="playwright is part of the test extra")
 
-from web_support import browser, larger_project, live_events  # noqa: E402,F401
+from web_support import chromium_session, larger_project, live_events
+
+
+@pytest.fixture(scope="module")
+def browser():
+    yield from chromium_session()
 
 QCODE = [sys.executable, "-c", "from qcode.cli import main; main()"]
 CODERS = ("ana", "ben", "chiara")

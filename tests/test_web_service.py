@@ -13,14 +13,14 @@ import pytest
 
 pytest.importorskip("starlette", reason="the web extra (starlette, uvicorn, jinja2) is part of the test extra")
 
-from starlette.testclient import TestClient  # noqa: E402
+from starlette.testclient import TestClient
+from web_support import HOSTILE_DOC, live_events, sample_project
 
-from qcode.errors import ProjectError  # noqa: E402
-from qcode.project import open_project  # noqa: E402
-from qcode.web.app import create_app, csrf_value  # noqa: E402
-from qcode.web.review import EMPTY_LEARNED_STATE, ReviewService, run_is_independent  # noqa: E402
-from qcode.web.tokens import TOKENS_NAME, TokenStore  # noqa: E402
-from web_support import HOSTILE_DOC, live_events, sample_project  # noqa: E402
+from qcode.errors import ProjectError
+from qcode.project import open_project
+from qcode.web.app import create_app, csrf_value
+from qcode.web.review import EMPTY_LEARNED_STATE, ReviewService, run_is_independent
+from qcode.web.tokens import TOKENS_NAME, TokenStore
 
 STATIC = Path(__file__).resolve().parents[1] / "qcode" / "web" / "static"
 OTHER = "bérénice"          # a name no token, hash or hex value can contain by chance
@@ -359,8 +359,8 @@ def test_a_codebook_changed_under_the_server_is_refused_until_reload(project, si
     page = site.get("ana").text
     seg = first_segment(page)
     version = re.search(r'data-cb="([^"]+)"', page).group(1)
-    from qcode.project.sample import SAMPLE_CODEBOOK, sample_codebook  # noqa: F401
     from qcode.codebook import codebook_from_dict
+    from qcode.project.sample import SAMPLE_CODEBOOK, sample_codebook  # noqa: F401
 
     changed = json.loads(json.dumps(SAMPLE_CODEBOOK))
     changed["codes"].append({"id": "wellbeing", "name": "Wellbeing", "definition": "How people feel."})

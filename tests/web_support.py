@@ -7,8 +7,8 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -83,7 +83,7 @@ class LiveServer:
     def lead(self):
         return self.plan.lead
 
-    def start(self) -> "LiveServer":
+    def start(self) -> LiveServer:
         self.thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started:
@@ -118,8 +118,8 @@ def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
-@pytest.fixture(scope="module")
-def browser():
+def chromium_session() -> Iterator:
+    """Yield a running chromium for a module-scoped ``browser`` fixture of a test module."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

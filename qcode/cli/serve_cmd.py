@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import typer
 
@@ -13,7 +13,7 @@ from .app import app
 @app.command("serve")
 def serve(
     project: Path = typer.Argument(..., help="The project folder."),
-    coder: List[str] = typer.Option([], "--coder", help="Make a link for this coder (repeatable); links made "
+    coder: list[str] = typer.Option([], "--coder", help="Make a link for this coder (repeatable); links made "
                                     "earlier are printed again."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (default: this computer only). "
                              "Another address serves the lab network, with a warning."),
@@ -40,7 +40,8 @@ def serve(
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
 
-        from ..web.server import prepare, run as run_server
+        from ..web.server import prepare
+        from ..web.server import run as run_server
     except ImportError as exc:
         raise InputError(f"qcode serve needs the web extra ({exc.name} is missing): "
                          "pip install 'qcode[web]'") from None

@@ -20,9 +20,10 @@ import random
 import re
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import ProjectError
 
@@ -65,7 +66,7 @@ class Filters:
     state: str = "all"
 
     @classmethod
-    def parse(cls, values: Mapping[str, Any]) -> "Filters":
+    def parse(cls, values: Mapping[str, Any]) -> Filters:
         def text(name: str) -> str | None:
             value = values.get(name)
             return value.strip() or None if isinstance(value, str) else None
@@ -196,7 +197,7 @@ def last_press(project: Any, coder: str, decisions: Any) -> list[int]:
     if not isinstance(key, str) or "." not in key:
         return [int(last["event_id"])]
     prefix = key.rsplit(".", 1)[0]
-    live = set(int(e) for e in decisions.loc[(~decisions["undone"]) & (decisions["verdict"] != "undo"), "event_id"])
+    live = {int(e) for e in decisions.loc[(~decisions["undone"]) & (decisions["verdict"] != "undo"), "event_id"]}
     ids = []
     for i in range(10_000):
         found = project.event_by_key(f"{prefix}.{i}")
@@ -223,12 +224,12 @@ class GroupWriter:
     alone and the others are recorded.
     """
 
-    def __init__(self, service: "ReviewService", max_batch: int = 64):
+    def __init__(self, service: ReviewService, max_batch: int = 64):
         import queue
 
         self.service = service
         self.max_batch = max_batch
-        self.pending: "queue.Queue[tuple[list[dict[str, Any]], str, Any]]" = queue.Queue()
+        self.pending: queue.Queue[tuple[list[dict[str, Any]], str, Any]] = queue.Queue()
         self.thread: threading.Thread | None = None
         self.start_lock = threading.Lock()
 
@@ -319,13 +320,13 @@ class ReviewService:
         if project.readonly:
             raise ProjectError(f"{self.path}: the project is read-only; qcode serve needs to record decisions "
                                "(check the folder's permissions)")
-        project.codebook  # a project without a codebook cannot be reviewed: say so at start
+        self.codebook_name = project.codebook.name  # a project without a codebook cannot be reviewed: say so now
         self.run = None if run is None else self._checked_run(project, run)
 
     @staticmethod
     def _checked_run(project: Any, run: int) -> int:
         runs = project.runs()
-        if int(run) not in set(int(r) for r in runs["run_id"]):
+        if int(run) not in {int(r) for r in runs["run_id"]}:
             known = ", ".join(str(r) for r in runs["run_id"]) or "none"
             raise ProjectError(f"{project.path}: unknown run {run} (runs: {known})")
         return int(run)
@@ -361,7 +362,7 @@ class ReviewService:
             if self._corpus is not None and self._corpus.fingerprint == fingerprint:
                 return self._corpus
             frame = project.segments()
-            items = []
+            items: list[Item] = []
             for row in frame.itertuples(index=False):
                 speaker = row.speaker if isinstance(row.speaker, str) and row.speaker else None
                 items.append(Item(row.segment_id, row.doc_id, int(row.doc_version), int(row.start), int(row.end),
@@ -735,7 +736,7 @@ class ReviewService:
         project = self.project()
         with project.transaction():
             log = project.decisions(viewer.coder) if viewer.coder in project.coders() else None
-            if log is None or not set(target) <= set(int(e) for e in log["event_id"]):
+            if log is None or not set(target) <= {int(e) for e in log["event_id"]}:
                 raise RequestError("those decisions are not yours to undo", 403)
             mine = log[log["event_id"].isin(target)]
             undone_rows = mine[mine["verdict"] != "undo"]

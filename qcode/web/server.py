@@ -8,9 +8,10 @@ from __future__ import annotations
 import ipaddress
 import socket
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, TextIO
+from typing import Any, TextIO
 
 from ..errors import ProjectError
 from .review import ReviewService
@@ -172,7 +173,7 @@ def _quiet_server(uvicorn: Any) -> Any:
     import signal
     import threading
 
-    class Server(uvicorn.Server):  # type: ignore[misc, name-defined]
+    class Server(uvicorn.Server):
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
             if threading.current_thread() is not threading.main_thread():

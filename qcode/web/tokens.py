@@ -128,7 +128,7 @@ class TokenStore:
             if access.coder == coder and access.role == role:
                 return access
         access = Access(secrets.token_urlsafe(24), coder, role)
-        self._save(entries + [access])
+        self._save([*entries, access])
         return access
 
 
