@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -52,7 +53,7 @@ def test_decide_accept_by_code_name_then_undo(project):
     result = qcode("decide", project.path, "--coder", "alice", "--segment", seg.segment_id, "--code", "Funding",
                    "--accept", "--note", "budget talk", "--run", "1")
     assert result.returncode == 0, result.stderr
-    event = int(result.stdout)
+    event = int(re.fullmatch(r'recorded event (\d+): accept funding for ".+"\n', result.stdout).group(1))
     row = open_project(project.path).decisions().set_index("event_id").loc[event]
     assert (row["code_id"], row["verdict"], row["note"], row["source"]) == ("funding", "accept", "budget talk",
                                                                              "suggestion")

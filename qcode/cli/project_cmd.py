@@ -54,8 +54,13 @@ def decide(
     skip: bool = typer.Option(False, "--skip", help="No decision now."),
     note: Optional[str] = typer.Option(None, "--note", help="A memo kept with the decision."),
     run: Optional[int] = typer.Option(None, "--run", help="The suggestion run this decision answers."),
+    allow_partial: bool = typer.Option(False, "--allow-partial", help="With --doc: record a span that cuts a word, "
+                                       "crosses turns or takes in a speaker label (refused otherwise)."),
 ) -> None:
-    """Record one coding decision (durable when the command returns); prints the event id.
+    """Record one coding decision (durable when the command returns) and say what was recorded.
+
+    Prints `recorded event N: accept CODE for "TEXT"`. A --doc span must be whole
+    words inside one speaker turn unless --allow-partial is given.
 
     Example: qcode decide my-study --coder alice --segment s-1a2b3c4d5e6f --code funding --accept
     """
@@ -79,8 +84,33 @@ def decide(
             raise ProjectError(f"--doc {doc}: give both --start and --end")
         if code_id is None:
             raise ProjectError("a span decision needs --code")
+        _check_span(proj, doc, start, end, allow_partial)
         event = proj.code_span(coder, doc, start, end, code_id, verdict=verdict, note=note)
-    typer.echo(str(event))
+    typer.echo(_recorded(proj.event(event)))
+
+
+def _check_span(proj, doc: str, start: int, end: int, allow_partial: bool) -> None:
+    from ..errors import ProjectError
+    from ..project.validation import span_problems
+
+    problems = span_problems(proj.document(doc), start, end)
+    if not problems:
+        return
+    what = f"span {start}:{end} of {doc}: {'; '.join(problems)}"
+    if not allow_partial:
+        raise ProjectError(f"{what} (give --allow-partial to record it as it is)")
+    typer.echo(f"warning: {what} (recorded as given: --allow-partial)", err=True)
+
+
+def _recorded(event: dict, width: int = 60) -> str:
+    """'recorded event 26: accept funding for "Money is tight..."' (the text on one line, shortened)."""
+    from ..safetext import for_terminal
+
+    text = " ".join(str(event.get("text") or "").split())
+    if len(text) > width:
+        text = text[:width - 1].rstrip() + "…"
+    code = f" {event['code_id']}" if event.get("code_id") else ""
+    return for_terminal(f'recorded event {event["event_id"]}: {event["verdict"]}{code} for "{text}"', one_line=True)
 
 
 @app.command("undo")

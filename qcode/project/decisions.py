@@ -138,6 +138,13 @@ class DecisionStore(RunStore):
         rows = self._query("SELECT * FROM events WHERE event_key = ?", (event_key,))
         return dict(rows[0]) if rows else None
 
+    def event(self, event_id: int) -> dict[str, Any]:
+        """One event of the log (coder, verdict, code_id, doc_id, start, end, text...), as a dict."""
+        rows = self._query("SELECT * FROM events WHERE event_id = ?", (int(event_id),))
+        if not rows:
+            raise ProjectError(f"{self.path}: no event {event_id}")
+        return dict(rows[0])
+
     def _event_row(self, event: Mapping[str, Any], index: int, total: int, cb: Codebook | None,
                    doc_texts: dict[str, tuple[int, str]]) -> dict[str, Any]:
         """Validate one decision and fill in its target (document version, offsets, text)."""

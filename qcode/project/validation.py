@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from ..document import ROLES, Document, Segment
+from ..document import ROLES, Document, Segment, Turn
 from ..errors import ProjectError
 
 #: longest idempotency key a client may give a decision
@@ -97,9 +97,59 @@ def check_event_key(key: Any) -> str | None:
     return key
 
 
+def _word_start(text: str, i: int) -> int:
+    while i > 0 and text[i - 1].isalnum():
+        i -= 1
+    return i
+
+
+def _word_end(text: str, i: int) -> int:
+    while i < len(text) and text[i].isalnum():
+        i += 1
+    return i
+
+
+def _turn_name(turn: Turn) -> str:
+    return f"{turn.speaker}'s turn" if turn.speaker else f"the turn at {turn.start}"
+
+
+def span_problems(doc: Document, start: int, end: int) -> list[str]:
+    """What is odd about a hand-made span ``start:end`` of ``doc``: cut words, crossed turns, a speaker label.
+
+    Empty for a span of whole words inside one turn, and for a span outside the
+    text (the store refuses that one itself). Each problem says how to mend it.
+
+    >>> doc = Document(id="a.txt", text="P1: Money is tight.", turns=[Turn(start=4, end=19, speaker="P1")])
+    >>> span_problems(doc, 4, 9), span_problems(doc, 5, 9)
+    ([], ['starts inside the word "Money" (it begins at 4)'])
+    """
+    text = doc.text
+    if not (is_int(start) and is_int(end) and 0 <= start < end <= len(text)):
+        return []
+    problems = []
+    if 0 < start < len(text) and text[start - 1].isalnum() and text[start].isalnum():
+        begin = _word_start(text, start)
+        problems.append(f'starts inside the word "{text[begin:_word_end(text, start)]}" (it begins at {begin})')
+    if 0 < end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
+        stop = _word_end(text, end)
+        problems.append(f'ends inside the word "{text[_word_start(text, end - 1):stop]}" (it ends at {stop})')
+    touched = [t for t in doc.turns if t.start < end and start < t.end]
+    if len(touched) > 1:
+        names = " into ".join(_turn_name(t) for t in touched[:3]) + (" ..." if len(touched) > 3 else "")
+        problems.append(f"crosses from {names} (at {touched[1].start}); code each turn on its own")
+    elif len(touched) == 1:
+        turn = touched[0]
+        outside = text[start:max(start, turn.start)] + text[min(end, turn.end):end]
+        if outside.strip():
+            problems.append(f"takes in text outside {_turn_name(turn)} ({outside.strip()[:20]!r}: a speaker label?); "
+                            f"the turn's text is {turn.start}:{turn.end}")
+    return problems
+
+
 _is_int = is_int
 _check_coder = check_coder
 _check_document = check_document
 _check_segment = check_segment
 
-__all__ = ["MAX_EVENT_KEY", "check_coder", "check_document", "check_event_key", "check_segment", "is_int"]
+__all__ = ["MAX_EVENT_KEY", "check_coder", "check_document", "check_event_key", "check_segment", "is_int",
+           "span_problems"]
