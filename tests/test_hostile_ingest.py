@@ -285,8 +285,10 @@ def test_caption_cues_of_one_speaker_merge_in_linear_time(tmp_path):
     small.write_text(_vtt(2000))
     large.write_text(_vtt(16000))
     _read_seconds(small)  # warm the imports
-    ratio = _read_seconds(large) / max(_read_seconds(small), 1e-3)
-    assert ratio < 14, ratio  # quadratic merging made this about 64
+    best_large = min(_read_seconds(large) for _ in range(2))  # best of runs: the machine may be shared
+    best_small = min(_read_seconds(small) for _ in range(3))
+    ratio = best_large / max(best_small, 1e-3)
+    assert ratio < 20, ratio  # 8 times the cues: linear is about 8, the quadratic merging was about 64
 
 
 @pytest.mark.slow
@@ -382,3 +384,12 @@ def test_the_qdpx_reader_takes_its_zip_caps_from_the_limits(tmp_path, monkeypatc
             z.writestr(f"sources/{i}.txt", "x")
     with pytest.raises(InterchangeError, match=r"4 members \(limit zip_members=3; .*QCODE_MAX_ZIP_MEMBERS\)"):
         SafeZip(io.BytesIO(out.getvalue()), "p.qdpx")
+
+
+def test_a_line_past_the_line_limit_is_refused(tmp_path):
+    path = tmp_path / "long.txt"
+    path.write_text("Interviewer: hi\nP1: " + "word " * 400 + "\n")
+    with limits.override(line_chars=1000):
+        with pytest.raises(InputError, match=r"long\.txt:2: a line of 2004 characters, longer than 1000 \(limit line_chars=1000"):
+            read_document(path)
+    assert read_document(path)[0].turns
