@@ -24,6 +24,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+# pg_server / pg_url: a real PostgreSQL server for the team-project tests (tests/postgres_support.py)
+pytest_plugins = ["postgres_support"]
+
 #: Doctests whose examples load or run the real model (matched in the example source).
 _MODEL_DOCTEST_CALLS = ("load_embedder(", "Suggester(", "suggest_corpus(", "qcode.suggest(")
 

@@ -24,9 +24,11 @@ def _resolve_code(project, code: str) -> str:
 
 @app.command("init")
 def init(
-    project: Path = typer.Argument(..., help="Folder to create the project in."),
+    project: str = typer.Argument(..., help="Folder to create the project in, or a postgresql:// URL."),
     codebook: Optional[str] = typer.Option(None, "--codebook", "-c",
                                            help="Shipped codebook name or a .yaml/.json/.qdc file."),
+    store: Optional[str] = typer.Option(None, "--store", help="Keep the data on this PostgreSQL server "
+                                        "(postgresql:// URL); the folder's settings name it."),
 ) -> None:
     """Create a project: a folder with one SQLite database of documents, suggestions and decisions.
 
@@ -34,10 +36,10 @@ def init(
     """
     from ..project import init_project
 
-    proj = init_project(project, codebook=codebook)
+    proj = init_project(project, codebook=codebook, store=store)
     cb = proj.codebook_or_none()
     suffix = f" with codebook {cb.name} (version {cb.version})" if cb is not None else ""
-    typer.echo(f"created project {project}{suffix}")
+    typer.echo(f"created project {proj.db_path if store is None and '://' in project else project}{suffix}")
 
 
 @app.command("decide")

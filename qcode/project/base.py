@@ -100,11 +100,17 @@ class StoreBase:
         except sqlite3.Error as exc:
             raise translate(exc, self.db_path) from None
 
+    #: the driver's error classes, turned into ProjectError by :meth:`_error`
+    _db_errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
+
+    def _error(self, exc: BaseException) -> ProjectError:
+        return translate(exc, self.db_path)  # type: ignore[arg-type]
+
     def _check_schema(self) -> None:
         try:
             row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        except sqlite3.Error as exc:
-            raise translate(exc, self.db_path) from None
+        except self._db_errors as exc:
+            raise self._error(exc) from None
         if row is None:
             raise ProjectError(f"{self.db_path}: no schema version in table 'meta' (not a qcode project database)")
         version = int(row[0])
@@ -120,8 +126,12 @@ class StoreBase:
             version = int(self._meta("schema_version") or 0)  # another process may have upgraded it meanwhile
             for step in range(version, SCHEMA_VERSION):
                 for statement in UPGRADES[step]:
-                    self._conn.execute(statement)
+                    self._run_ddl(statement)
             self._set_meta("schema_version", str(SCHEMA_VERSION))
+
+    def _run_ddl(self, statement: str) -> None:
+        """One schema statement, written in SQLite's spelling (the PostgreSQL store translates it)."""
+        self._conn.execute(statement)
 
     def close(self) -> None:
         """Close the database connection (the project object is unusable afterwards)."""
@@ -139,8 +149,8 @@ class StoreBase:
     def _query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         try:
             return self._conn.execute(sql, tuple(params)).fetchall()
-        except sqlite3.Error as exc:
-            raise translate(exc, self.db_path) from None
+        except self._db_errors as exc:
+            raise self._error(exc) from None
 
     def _begin(self) -> None:
         """``BEGIN IMMEDIATE``, retried with jittered backoff until ``lock_timeout`` passes."""
@@ -180,29 +190,29 @@ class StoreBase:
             return
         try:
             self._begin()
-        except sqlite3.Error as exc:
-            raise translate(exc, self.db_path) from None
+        except self._db_errors as exc:
+            raise self._error(exc) from None
         self._depth = 1
         try:
             yield self
         except BaseException as exc:
             self._depth = 0
             self._rollback()
-            if isinstance(exc, sqlite3.Error):
-                raise translate(exc, self.db_path) from None
+            if isinstance(exc, self._db_errors):
+                raise self._error(exc) from None
             raise
         self._depth = 0
         try:
             self._conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except self._db_errors as exc:
             self._rollback()
-            raise translate(exc, self.db_path) from None
+            raise self._error(exc) from None
 
     def _rollback(self) -> None:
         try:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
-        except sqlite3.Error:
+        except self._db_errors:
             pass
 
     # -- meta ----------------------------------------------------------------------

@@ -30,6 +30,7 @@ from ..codebook.model import Codebook
 from ..errors import ProjectError
 from .base import DB_NAME, DEFAULT_LOCK_TIMEOUT, SETTINGS_NAME, _translate, now_utc, translate
 from .codings import derive_codings, log_as_of, resolve_migration
+from .dialect import is_postgres_url
 from .decisions import DECISION_VERDICTS, DecisionStore
 from .schema import SCHEMA, SCHEMA_VERSION
 from .validation import _check_coder, _check_document, _check_segment, _is_int
@@ -38,7 +39,7 @@ from .validation import _check_coder, _check_document, _check_segment, _is_int
 # -- opening ----------------------------------------------------------------------
 
 def init_project(path: str | Path, codebook: Codebook | str | Path | None = None,
-                 lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> "Project":
+                 lock_timeout: float = DEFAULT_LOCK_TIMEOUT, store: str | None = None) -> "Project":
     """Create a project folder at ``path`` and return it opened.
 
     ``codebook`` is a :class:`~qcode.codebook.Codebook`, a shipped codebook
@@ -46,7 +47,18 @@ def init_project(path: str | Path, codebook: Codebook | str | Path | None = None
     Raises :class:`ProjectError` if ``path`` already holds a project.
 
     >>> project = init_project(tmp_path / "study", codebook="mcn-sst")   # doctest: +SKIP
+
+    ``path`` may be a ``postgresql://`` URL instead (a team project on a
+    server), or ``store`` may name one: then ``path`` is a folder whose
+    settings name that server (see :mod:`qcode.project.postgres`).
     """
+    if is_postgres_url(path) or store is not None:
+        from .postgres import init_postgres
+
+        if store is not None and not is_postgres_url(store):
+            raise ProjectError(f"--store {store!r}: expected a postgresql:// URL")
+        url = str(path) if store is None else store
+        return init_postgres(url, codebook, lock_timeout, folder=None if store is None else Path(path))
     folder = Path(path)
     if (folder / DB_NAME).exists():
         raise ProjectError(f"{folder}: already a qcode project (open it with `qcode status {folder}`)")
@@ -116,6 +128,14 @@ def open_project(path: str | Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     """
     if isinstance(path, Project):
         return path
+    if is_postgres_url(path) or not (Path(path) / DB_NAME).exists():
+        from .postgres import PostgresProject, store_of_folder
+
+        if is_postgres_url(path):
+            return PostgresProject(str(path), lock_timeout=lock_timeout, readonly=readonly)
+        url = store_of_folder(Path(path))
+        if url is not None:
+            return PostgresProject(url, lock_timeout=lock_timeout, readonly=readonly, folder=Path(path))
     return Project(Path(path), lock_timeout=lock_timeout, readonly=readonly)
 
 
