@@ -73,3 +73,25 @@ def test_a_killed_runs_part_file_is_cleaned_next_run_and_never_read_as_input(tmp
     assert not live[0].exists()
     assert list(tmp_path.glob(".X.csv.*.part")) == []
     assert out.read_text().splitlines() == ["a", "2"]
+
+
+def test_the_qdpx_writer_and_reader_agree_on_the_limits(tmp_path):
+    import pytest
+
+    from qcode import limits
+    from qcode.errors import InterchangeError
+    from qcode.interchange.model import RefiProject, RefiSource
+    from qcode.interchange.qdpx import read_qdpx, write_qdpx
+    from qcode.codebook.model import Codebook
+
+    sources = [RefiSource(guid=f"00000000-0000-4000-8000-{i:012d}", name=f"d{i}.txt", text=f"text {i}") for i in range(30)]
+    proj = RefiProject(name="p", users=[], codebook=Codebook("c", []), sources=sources, codings=[])
+    with limits.override(documents=20):
+        with pytest.raises(InterchangeError, match=r"30 documents, more than a \.qdpx qcode can read back holds \(limit documents=20"):
+            write_qdpx(proj, tmp_path / "p.qdpx")
+    write_qdpx(proj, tmp_path / "p.qdpx")
+    with limits.override(documents=30, zip_members=31):
+        assert len(read_qdpx(tmp_path / "p.qdpx").sources) == 30  # exactly at the limits: writer and reader agree
+    with limits.override(documents=29):
+        with pytest.raises(InterchangeError, match=r"30 text sources, more than 29"):
+            read_qdpx(tmp_path / "p.qdpx")

@@ -30,6 +30,7 @@ from .. import __version__
 from .._io import atomic_write_bytes
 from ..codebook.model import Code, Codebook
 from ..errors import CodebookError, InterchangeError
+from ..limits import current as current_limits
 from ..ingest.normalize import OffsetMap, normalize_text, normalize_with_offsets
 from .codes import codes_from_xml, codes_to_xml, nest_dotted_names, repair_known_irregularities, slug
 from .model import PROJECT_NS, RefiCoding, RefiProject, RefiSource, RefiUser, norm_guid, stable_guid
@@ -125,6 +126,10 @@ def _read_sources(root, zf: SafeZip, label: str, qde: str, encoding_fallback: st
             skipped[kind] = n
     if skipped:
         warnings.append(f"{label}: skipped non-text sources: " + ", ".join(f"{n} {k}" for k, n in skipped.items()))
+    n_sources = sum(1 for _ in root.iterfind(f"{{{PROJECT_NS}}}Sources/{{{PROJECT_NS}}}TextSource"))
+    if n_sources > current_limits().documents:
+        raise InterchangeError(f"{label}: {n_sources} text sources, more than {current_limits().documents} "
+                               f"({current_limits().hint('documents')})")
     for el in root.iterfind(f"{{{PROJECT_NS}}}Sources/{{{PROJECT_NS}}}TextSource"):
         where = f"{qde} line {el.sourceline}: {describe(el)}"
         name = next(v.strip() for v in (el.get("name"), el.get("guid")) if v and v.strip())
@@ -354,6 +359,10 @@ def check_project(proj: RefiProject) -> None:
 
 def qdpx_bytes(proj: RefiProject, when: str | None = None) -> bytes:
     """The bytes of a validated .qdpx archive for ``proj``."""
+    lim = current_limits()
+    if len(proj.sources) > lim.documents or len(proj.sources) + 1 > lim.zip_members:
+        raise InterchangeError(f"{proj.name}: {len(proj.sources)} documents, more than a .qdpx qcode can read back "
+                               f"holds ({lim.hint('documents')})")  # the writer and the reader share the limits
     check_project(proj)
     root = project_to_xml(proj, when)
     validate_xml(root, "project", "project.qde (as written)")
