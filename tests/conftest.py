@@ -27,6 +27,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # pg_server / pg_url: a real PostgreSQL server for the team-project tests (tests/postgres_support.py)
 pytest_plugins = ["postgres_support"]
 
+#: Fixtures that hand out the real model (here and in the model's own test files).
+REAL_MODEL_FIXTURES = {"embedder", "onnx_embedder", "st_embedder", "real_inner"}
 #: Doctests whose examples load or run the real model (matched in the example source).
 _MODEL_DOCTEST_CALLS = ("load_embedder(", "Suggester(", "suggest_corpus(", "qcode.suggest(")
 
@@ -36,7 +38,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     slow = pytest.mark.slow
     for item in items:
-        if "embedder" in getattr(item, "fixturenames", ()):
+        if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(slow)
         elif isinstance(item, DoctestItem) and item.dtest is not None:
             source = "".join(example.source for example in item.dtest.examples)

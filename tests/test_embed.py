@@ -222,6 +222,7 @@ def test_int8_is_close_but_not_identical(onnx_embedder):
     assert not np.allclose(fp32, int8, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_onnx_run_does_not_import_torch():
     code = (
         "import sys\n"

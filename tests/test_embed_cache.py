@@ -29,7 +29,15 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def inner():
-    """A real, uncached ONNX embedder shared by the tests of this file."""
+    """A model-free embedder of the real model's width: the cache's logic does not depend on the model."""
+    from qcode.embed.fake import FakeEmbedder
+
+    return FakeEmbedder(dim=384)
+
+
+@pytest.fixture(scope="module")
+def real_inner():
+    """A real, uncached ONNX embedder, for the tests about loading the model (or not)."""
     return load_embedder(backend="onnx", cache=False)
 
 
@@ -52,7 +60,8 @@ def test_second_encode_is_all_hits_and_identical(inner, tmp_path):
     np.testing.assert_allclose(first[:5], inner.encode(TEXTS), atol=2e-5)
 
 
-def test_cache_hit_does_not_load_the_model(inner, tmp_path):
+def test_cache_hit_does_not_load_the_model(real_inner, tmp_path):
+    inner = real_inner
     path = tmp_path / "c.sqlite3"
     fresh_cached(inner, path).encode(TEXTS)
     cold = load_embedder(backend="onnx", cache=path)
@@ -62,6 +71,7 @@ def test_cache_hit_does_not_load_the_model(inner, tmp_path):
     np.testing.assert_allclose(out, inner.encode(TEXTS[1:3]), atol=2e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["onnx", "sentence-transformers"])
 def test_warm_run_in_a_fresh_process_imports_no_model_library(tmp_path, backend):
     path = tmp_path / "c.sqlite3"
@@ -81,6 +91,7 @@ def test_warm_run_in_a_fresh_process_imports_no_model_library(tmp_path, backend)
     assert warm.stdout.split() == ["0", "False", "none"]
 
 
+@pytest.mark.slow
 def test_keys_separate_models_and_backends(tmp_path):
     store = EmbeddingCache(tmp_path / "c.sqlite3")
     onnx = load_embedder(backend="onnx", cache=store)
