@@ -39,12 +39,15 @@ from .validation import _check_coder, _check_document, _check_segment, _is_int
 # -- opening ----------------------------------------------------------------------
 
 def init_project(path: str | Path, codebook: Codebook | str | Path | None = None,
-                 lock_timeout: float = DEFAULT_LOCK_TIMEOUT, store: str | None = None) -> "Project":
+                 lock_timeout: float = DEFAULT_LOCK_TIMEOUT, store: str | None = None, *,
+                 exist_ok: bool = False) -> "Project":
     """Create a project folder at ``path`` and return it opened.
 
     ``codebook`` is a :class:`~qcode.codebook.Codebook`, a shipped codebook
     name or a codebook file; it becomes the project's current codebook.
-    Raises :class:`ProjectError` if ``path`` already holds a project.
+    Raises :class:`ProjectError` if ``path`` already holds a project, unless
+    ``exist_ok=True``: then that project is opened (and ``codebook``, if given,
+    made its current codebook), so a script that creates its project can run twice.
 
     >>> project = init_project(tmp_path / "study", codebook="mcn-sst")   # doctest: +SKIP
 
@@ -61,7 +64,13 @@ def init_project(path: str | Path, codebook: Codebook | str | Path | None = None
         return init_postgres(url, codebook, lock_timeout, folder=None if store is None else Path(path))
     folder = Path(path)
     if (folder / DB_NAME).exists():
-        raise ProjectError(f"{folder}: already a qcode project (open it with `qcode status {folder}`)")
+        if exist_ok:
+            existing = Project(folder, lock_timeout=lock_timeout)
+            if codebook is not None:
+                existing.set_codebook(codebook)
+            return existing
+        raise ProjectError(f"{folder}: already a qcode project (open it with qcode.open_project({str(folder)!r}) or "
+                           f"init_project(..., exist_ok=True) in Python, `qcode status {folder}` on the command line)")
     if folder.exists() and not folder.is_dir():
         raise ProjectError(f"{folder}: exists and is not a folder")
     if (folder / SETTINGS_NAME).exists():
