@@ -17,7 +17,10 @@ def suggest(
     unit: str = typer.Option("turn", "--unit", "-u", help="Segment unit: turn, sentence, paragraph or document."),
     top_k: Optional[int] = typer.Option(None, "--top-k", "-k", min=1, help="Suggestions per segment (default 3; "
                                         "with --multi-label: no limit)."),
-    threshold: Optional[float] = typer.Option(None, "--threshold", help="Drop suggestions scoring below this."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="Drop suggestions scoring below this. Scores "
+                                              "are similarities, not probabilities: with the default model a "
+                                              "segment's best score is usually 0.3-0.5, and the run's summary "
+                                              "shows the spread (see docs/concepts/suggesting.md)."),
     multi_label: bool = typer.Option(False, "--multi-label", help="With --threshold: keep every code above it (maybe none)."),
     include_interviewer: bool = typer.Option(False, "--include-interviewer", help="Also suggest codes for interviewer/facilitator turns."),
     interviewer: list[str] = typer.Option([], "--interviewer", help="A speaker name to treat as an interviewer (repeatable)."),
@@ -107,6 +110,9 @@ def suggest(
         typer.echo(f"warning: skipped {reason if str(file) in reason else f'{file}: {reason}'}", err=True)
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
+    advice = result.threshold_warning()
+    if advice is not None:
+        typer.echo(f"warning: {advice}", err=True)
     if result.project_report is not None:
         changed = result.project_report.get("changed", [])
         for doc_id in changed:
@@ -165,6 +171,8 @@ def _summary(result, console=None) -> None:
     table.add_row("suggested (interviewer turns left out)", f"{result.suggested_segments} ({result.skipped_interviewer})")
     if result.without_suggestion:
         table.add_row("no code above threshold", str(result.without_suggestion))
+    if result.best_scores.count:
+        table.add_row("best score per segment", result.best_scores.describe())
     model = result.record["model"]
     table.add_row("model", f"{model.get('name')} [{model.get('backend')}] sha256 {str(model.get('weights_sha256'))[:12]}")
     table.add_row("codebook", f"{result.record['codebook']['name']} {result.record['codebook']['version']}")

@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 from .document import INTERVIEWER, Document, Segment
 from .errors import InputError
 from .suggest import Suggester, Suggestion
+from .spread import ScoreSpread, threshold_warning
 
 #: Columns of a suggestions table, in order.
 SUGGESTION_COLUMNS = [
@@ -49,6 +50,13 @@ class SuggestRun:
     out: Path | None = None
     project_report: dict[str, list[str]] | None = None
     project_run: Any = None
+    #: each suggested segment's best score, over all codes (whatever the threshold kept)
+    best_scores: ScoreSpread = field(default_factory=ScoreSpread)
+
+    def threshold_warning(self) -> str | None:
+        """A warning when the threshold left more than half the segments without a code, proposing a value."""
+        return threshold_warning(self.best_scores, self.record.get("parameters", {}).get("threshold"),
+                                 self.without_suggestion, self.suggested_segments)
 
 
 def run_record(suggester: Suggester, params: dict[str, Any]) -> dict[str, Any]:
@@ -202,7 +210,9 @@ def suggest_corpus(
     def flush() -> None:
         if not batch:
             return
-        ranked = suggester.suggest(batch, top_k=top_k, threshold=threshold, multi_label=multi_label)
+        scores = suggester.score(batch)
+        pending_run.best_scores.extend(scores.max(axis=1).tolist())
+        ranked = suggester.rank(scores, top_k=top_k, threshold=threshold, multi_label=multi_label)
         for seg, sugg in zip(batch, ranked):
             if sugg:
                 pending_run.top_codes[sugg[0].code_name] += 1
@@ -240,6 +250,7 @@ def suggest_corpus(
         store_documents()
         record["documents"] = pending_run.documents
         record["segments"] = pending_run.segments
+        record["best_score_quantiles"] = pending_run.best_scores.quantiles()
         pending_run.skipped_files = list(corpus.skipped)
         pending_run.left_out_files = [(str(f), r) for f, r in corpus.left_out]
         record["skipped_files"] = [{"file": str(f), "reason": r} for f, r in pending_run.skipped_files]
