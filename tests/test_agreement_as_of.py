@@ -51,6 +51,7 @@ def test_as_of_rejects_what_is_neither_id_nor_time(project):
         p.codings("ana", as_of="last tuesday")
 
 
+@pytest.mark.slow
 def test_agree_compares_a_coder_before_and_after_review(project):
     p, _, first = project
     result = subprocess.run([sys.executable, "-m", "qcode", "agree", str(p.path), "--coders", "ana",
@@ -61,6 +62,7 @@ def test_agree_compares_a_coder_before_and_after_review(project):
     assert "processes.training" in result.stdout or "Training" in result.stdout
 
 
+@pytest.mark.slow
 def test_the_stores_own_codings_export_feeds_agree(project, tmp_path):
     p, segs, _ = project
     p.decide("ben", segs[0].id, "infrastructure.funding", "accept")
@@ -82,6 +84,7 @@ def test_agree_on_a_project_without_codings_says_so(tmp_path):
     assert result.stderr.strip() == f"error: {p.path}: the project has no codings yet (accept some suggestions first)"
 
 
+@pytest.mark.slow
 def test_terminal_table_keeps_numbers_whole_at_80_columns(project):
     p, segs, _ = project
     p.decide("ben", segs[0].id, "infrastructure.funding", "accept")
@@ -102,6 +105,7 @@ def test_terminal_table_keeps_numbers_whole_at_80_columns(project):
     assert len(re.findall(r"-?\d\.\d{3}", lines[pooled])) >= 4  # % agree, kappa, alpha, AC1 in full
 
 
+@pytest.mark.slow
 def test_written_reports_carry_provenance_usage_and_both_bands(project, tmp_path):
     p, segs, _ = project
     p.decide("ben", segs[0].id, "infrastructure.funding", "accept")

@@ -58,6 +58,7 @@ def ag_project(path):
     return open_project(path)
 
 
+@pytest.mark.slow
 def test_cli_writes_html_md_csv_from_a_project(study, tmp_path):
     for suffix in ("html", "md", "csv"):
         out = tmp_path / f"agree.{suffix}"
@@ -70,6 +71,7 @@ def test_cli_writes_html_md_csv_from_a_project(study, tmp_path):
     assert set(table["coders"]) == {"ann+bob"}
 
 
+@pytest.mark.slow
 def test_cli_compares_the_model_run_with_a_coder(study, tmp_path):
     done = qcode("agree", study, "--coders", "ann", "--model-run", "latest", "--out", tmp_path / "m.csv",
                  "--n-boot", "0")
@@ -82,6 +84,7 @@ def test_cli_compares_the_model_run_with_a_coder(study, tmp_path):
     assert pooled["n_units"] == 6 * 4
 
 
+@pytest.mark.slow
 def test_cli_character_level_on_a_project(study, tmp_path):
     done = qcode("agree", study, "--coders", "ann,bob", "--unit", "character", "--out", tmp_path / "c.md")
     assert done.returncode == 0, done.stderr
@@ -102,6 +105,7 @@ def test_cli_reads_a_csv_of_codings(tmp_path):
     assert table.loc["x", "percent_agreement"] == 0.5
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("content, args, message", [
     ("unit,coder,code\nu1,ann,x\nu1,bob,x\n", ["--coders", "ann,zed"], "unknown coder 'zed'"),
     ("unit,coder,code\nu1,ann,x\n", [], "at least two coders"),

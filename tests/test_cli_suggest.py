@@ -35,6 +35,7 @@ def demo_run(tmp_path_factory):
     return out, result
 
 
+@pytest.mark.slow
 def test_demo_corpus_suggestions_map_back_to_the_source(demo_run):
     from qcode.ingest import read_corpus
 
@@ -70,6 +71,7 @@ def test_same_input_gives_the_same_output(demo_run, tmp_path):
     assert again.read_bytes() == out.read_bytes()
 
 
+@pytest.mark.slow
 def test_interviewer_turns_included_on_request_and_other_formats(tmp_path):
     jsonl = tmp_path / "s.jsonl"
     parquet = tmp_path / "s.parquet"
@@ -100,6 +102,7 @@ def test_one_bad_file_is_skipped_and_counted(tmp_path):
     assert "files skipped" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, needle", [
     (["suggest", "no/such/folder", "--out", "x.csv"], "no/such/folder"),
     (["suggest", str(DEMO), "--codebook", "no-such-codebook", "--out", "x.csv"], "no-such-codebook"),
@@ -127,6 +130,7 @@ def test_empty_folder_is_an_error_and_the_old_output_survives(tmp_path):
     assert not list(tmp_path.glob(".s.csv.*"))  # no temporary left behind
 
 
+@pytest.mark.slow
 def test_suggest_records_the_run_in_a_project(tmp_path):
     from qcode import open_project
 
@@ -143,6 +147,7 @@ def test_suggest_records_the_run_in_a_project(tmp_path):
     assert sugg.groupby("segment_id")["rank"].max().max() == 2
 
 
+@pytest.mark.slow
 def test_named_interviewers_are_left_out(tmp_path):
     transcript = tmp_path / "t.txt"
     transcript.write_text("Anna: How is the funding for your post?\n"
@@ -167,6 +172,7 @@ def test_a_lone_unreadable_file_gets_its_reason(tmp_path):
     assert len(lines) == 1 and "notes.txt" in lines[0] and "binary" in lines[0], result.stderr
 
 
+@pytest.mark.slow
 def test_multi_label_keeps_every_code_above_the_threshold(tmp_path):
     out = tmp_path / "s.csv"
     assert run("suggest", DEMO / "interview_p07.txt", "--top-k", "19", "--out", out, "-q").returncode == 0
@@ -200,6 +206,7 @@ def test_version_and_help_answer_without_heavy_imports():
     assert "HEAVY []" in probe.stdout, probe.stdout + probe.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, needle", [
     ([], "Usage: qcode"),
     (["suggest"], "Missing argument"),

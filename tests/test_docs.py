@@ -75,6 +75,7 @@ def run_page(page: Path, folder: Path) -> subprocess.CompletedProcess[str]:
                           cwd=folder, env=env, capture_output=True, text=True, timeout=900)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", [_param(p) for p in PAGES if runnable(p)])
 def test_the_code_blocks_of_a_page_run_in_order(page, tmp_path):
     result = run_page(page, tmp_path)

@@ -130,6 +130,7 @@ def test_more_codes_than_the_limit_are_refused_before_they_are_built(tmp_path):
     _refused(path, r"more than 50000 codes \(limit codes=50000")
 
 
+@pytest.mark.slow
 def test_qdc_codebooks_share_the_limits_and_large_ones_stay_linear(tmp_path):
     from qcode.codebook.model import Code, Codebook
     from qcode.errors import InterchangeError

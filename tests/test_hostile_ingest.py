@@ -109,6 +109,7 @@ def test_docx_paragraphs_past_the_limit_are_counted_before_python_docx_parses(tm
     assert doc.metadata["paragraphs"] == 3000
 
 
+@pytest.mark.slow
 def test_docx_xml_past_the_part_limit_is_refused(tmp_path, monkeypatch):
     path = tmp_path / "long.docx"
     path.write_bytes(paragraph_bomb(20_000, text="Interviewer: and then what happened next"))
@@ -280,6 +281,7 @@ def _read_seconds(path: Path) -> float:
     return time.perf_counter() - started
 
 
+@pytest.mark.slow
 def test_caption_cues_of_one_speaker_merge_in_linear_time(tmp_path):
     small, large = tmp_path / "c-2000.vtt", tmp_path / "c-16000.vtt"
     small.write_text(_vtt(2000))

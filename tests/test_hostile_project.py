@@ -26,6 +26,7 @@ def _review(path, *args):
                          dimensions=(60, 140))
 
 
+@pytest.mark.slow
 def test_keys_typed_ahead_are_all_kept(tmp_path):
     project = build_sample_project(tmp_path / "study")
     child = _review(project.path, "--coder", "bob")
@@ -58,6 +59,7 @@ def test_escape_sequences_in_a_transcript_or_a_code_name_are_shown_escaped(tmp_p
     assert "Hid\\x1b[8mden" in out
 
 
+@pytest.mark.slow
 def test_a_second_live_session_of_one_coder_is_refused(tmp_path):
     project = build_sample_project(tmp_path / "study")
     first = _review(project.path, "--coder", "bob")
@@ -137,6 +139,7 @@ def test_an_import_whose_user_shares_a_local_name_with_another_guid_is_refused_o
     assert again["already_present"] == 1
 
 
+@pytest.mark.slow
 def test_the_cli_takes_map_coder(tmp_path):
     from qcode.project.bridge import export_qdpx
 

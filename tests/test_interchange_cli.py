@@ -36,6 +36,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
         assert fragment in lines[0], lines[0]
 
 
+@pytest.mark.slow
 def test_codebook_export_then_import_round_trips_a_shipped_codebook(tmp_path):
     r = qcode("codebook", "export", "mcn-sst", "--out", "mcn.qdc", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
@@ -73,6 +74,7 @@ def test_qdc_is_usable_wherever_a_codebook_is(tmp_path):
     assert "Coût" in r.stdout and "Accès aux soins" in r.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not NVIVO.is_file(), reason=f"shared fixture {NVIVO} is absent")
 def test_import_nvivo_into_a_new_project_then_export_qdpx(tmp_path):
     r = qcode("import", "study", str(NVIVO), cwd=tmp_path)
@@ -95,6 +97,7 @@ def test_failed_import_into_a_new_folder_leaves_nothing_behind(tmp_path):
     assert not (tmp_path / "fresh").exists()
 
 
+@pytest.mark.slow
 def test_import_codings_spreadsheet_and_qdc_into_existing_project(tmp_path):
     project = init_project(tmp_path / "p", codebook="mcn-sst")
     text = "P1: The money runs out every March."
@@ -116,6 +119,7 @@ def test_import_codings_spreadsheet_and_qdc_into_existing_project(tmp_path):
         assert project.codebook.find("Coût") is not None and project.codebook.get(code.id) is not None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, fragments", [
     (["import", "p", "codes.txt"], ["codes.txt: cannot import '.txt'"]),
     (["import", "nowhere", "c.csv"], ["nowhere: not a qcode project; a spreadsheet of codings needs a project"]),

@@ -72,6 +72,7 @@ def test_decide_a_span(project):
     assert open_project(project.path).codings()["text"].tolist() == ["Zoë"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("extra, pattern", [
     (["--segment", "s-000000000000", "--code", "funding", "--accept"], "unknown segment 's-000000000000'"),
     (["--segment", "{seg}", "--code", "nonsense", "--accept"], "has no code 'nonsense'"),
@@ -92,6 +93,7 @@ def test_unknown_project_is_one_line(tmp_path):
     assert_one_line_error(qcode("status", tmp_path / "missing"), r"not a qcode project \(run `qcode init")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
 def test_export_decisions_and_codings(project, tmp_path, suffix):
     segs = project.segments()
@@ -117,6 +119,7 @@ def test_export_decisions_and_codings(project, tmp_path, suffix):
     assert len(expected) == 2  # bob changed his mind about staffing
 
 
+@pytest.mark.slow
 def test_export_for_one_coder_and_unknown_coder(project, tmp_path):
     seg = first_participant(project).segment_id
     project.decide("alice", seg, "funding", "accept")
@@ -156,12 +159,14 @@ def test_codebook_use_refuses_then_migrates(project, tmp_path):
     assert open_project(project.path).codings()["code_id"].tolist() == ["workforce"]
 
 
+@pytest.mark.slow
 def test_commands_have_examples_in_help():
     for command in (["init"], ["decide"], ["undo"], ["review"], ["export"], ["status"], ["codebook", "use"]):
         result = qcode(*command, "--help")
         assert result.returncode == 0 and "Example: qcode" in result.stdout, command
 
 
+@pytest.mark.slow
 def test_export_file_gets_the_usual_permissions(project, tmp_path):
     import os
 
@@ -172,6 +177,7 @@ def test_export_file_gets_the_usual_permissions(project, tmp_path):
     assert out.stat().st_mode & 0o777 == 0o666 & ~mask
 
 
+@pytest.mark.slow
 def test_export_qdpx_goes_through_the_interchange_writer(project, tmp_path):
     import zipfile
 
@@ -188,6 +194,7 @@ def test_export_qdpx_goes_through_the_interchange_writer(project, tmp_path):
     assert 'name="alice"' in qde
 
 
+@pytest.mark.slow
 def test_export_codings_as_wide_and_long_spreadsheets(tmp_path):
     import subprocess
     import sys
@@ -220,6 +227,7 @@ def test_export_codings_as_wide_and_long_spreadsheets(tmp_path):
     assert bad.returncode == 2 and "--what codings" in bad.stderr and "Traceback" not in bad.stderr
 
 
+@pytest.mark.slow
 def test_export_segments_and_suggestions_give_ids_for_decide(tmp_path):
     project = build_sample_project(tmp_path / "p")
     segs, sugg = tmp_path / "segs.csv", tmp_path / "sugg.csv"

@@ -48,6 +48,7 @@ def spawn_writer(project_path, coder, n, start_file, pause=0.0):
     return proc
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pause", [0.0, 0.003], ids=["hammering", "paced"])
 def test_two_concurrent_writers_lose_nothing(tmp_path, pause):
     """Two processes write at once; with no pause at all one may hold the lock for a long
@@ -75,6 +76,7 @@ def test_two_concurrent_writers_lose_nothing(tmp_path, pause):
     assert open_project(project.path).integrity_check() == "ok"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kill_after", [1, 40])
 def test_sigkill_mid_burst_keeps_every_returned_decision(tmp_path, kill_after):
     project = build_sample_project(tmp_path / "study")

@@ -44,6 +44,7 @@ def replay(actions, segments):
     return {key for key, verdict in state.items() if verdict == "accept"}
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(actions=st.lists(action, max_size=14))
 def test_codings_match_a_replay_of_the_log(project, actions):

@@ -39,6 +39,7 @@ def fill(project, coders=("postgres",)):
     return project
 
 
+@pytest.mark.slow
 def test_sample_project_runs_unchanged_on_postgres(pg_url):
     project = fill(init_project(pg_url))
     assert project.schema_version == 2
@@ -146,6 +147,7 @@ def test_schema_upgrades_run_the_same_on_postgres(pg_url):
     assert project.decide("postgres", seg, "funding", "accept", event_key="retry-1") == first
 
 
+@pytest.mark.slow
 def test_init_a_folder_whose_settings_name_the_server(tmp_path, pg_server, pg_url, monkeypatch):
     folder = tmp_path / "team-study"
     result = subprocess.run([*QCODE, "init", str(folder), "--store", pg_url, "--codebook", "mcn-sst"],
@@ -164,6 +166,7 @@ def test_init_a_folder_whose_settings_name_the_server(tmp_path, pg_server, pg_ur
     assert "refused the credentials" in status.stderr
 
 
+@pytest.mark.slow
 def test_copy_sqlite_to_postgres_and_back_is_lossless(tmp_path, pg_url):
     from qcode.project.bridge import export_file
 
@@ -230,6 +233,7 @@ def test_a_failed_copy_leaves_no_destination(tmp_path, pg_server, pg_url, monkey
     assert fingerprint(open_project(pg_url)) == fingerprint(source)
 
 
+@pytest.mark.slow
 def test_server_gone_mid_run_then_back(pg_server, pg_url):
     project = fill(init_project(pg_url))
     seg = project.segments().iloc[1]["segment_id"]

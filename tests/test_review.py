@@ -43,6 +43,7 @@ def quit_review(child):
     return saved
 
 
+@pytest.mark.slow
 def test_review_session_keys_record_decisions(project):
     a1 = segment(project, "site-a/interview-01.txt", 1)
     a3 = segment(project, "site-a/interview-01.txt", 3)
@@ -111,6 +112,7 @@ def test_review_session_keys_record_decisions(project):
     assert sorted(codings["code_id"]) == ["coordination", "staffing"]
 
 
+@pytest.mark.slow
 def test_review_resumes_where_the_coder_left_off(project):
     child = review(project, "--coder", "bob")
     child.expect(r"0/6 reviewed")
@@ -132,6 +134,7 @@ def test_review_resumes_where_the_coder_left_off(project):
     quit_review(child)
 
 
+@pytest.mark.slow
 def test_blind_mode_hides_other_coders_and_scores_can_be_hidden(project):
     a1 = segment(project, "site-a/interview-01.txt", 1)
     project.decide("alice", a1.segment_id, "coordination", "accept")
@@ -151,6 +154,7 @@ def test_blind_mode_hides_other_coders_and_scores_can_be_hidden(project):
     quit_review(child)
 
 
+@pytest.mark.slow
 def test_uncertain_order_shows_smallest_margin_first(project):
     queue = build_queue(project.segments(), project.suggestions(), order="uncertain")
     margins = [item.margin for item in queue]
@@ -167,6 +171,7 @@ def test_uncertain_order_shows_smallest_margin_first(project):
     assert open_project(project.path).decisions()["segment_id"].tolist() == [first.segment_id]
 
 
+@pytest.mark.slow
 def test_ctrl_c_quits_with_decisions_saved(project):
     child = review(project, "--coder", "bob")
     child.expect(r"0/6 reviewed")
@@ -201,6 +206,7 @@ def test_review_of_an_empty_project_is_a_one_line_error(tmp_path):
     assert result.stderr.strip().splitlines() == [f"error: {tmp_path / 'empty'}: nothing to review (no segments)"]
 
 
+@pytest.mark.slow
 def test_sigkill_during_review_keeps_every_decision_already_shown_as_made(project):
     import signal
 
@@ -222,6 +228,7 @@ def test_sigkill_during_review_keeps_every_decision_already_shown_as_made(projec
     quit_review(child)
 
 
+@pytest.mark.slow
 def test_a_write_that_fails_is_shown_as_not_saved(project):
     project.close()
     project.db_path.chmod(0o444)
@@ -236,6 +243,7 @@ def test_a_write_that_fails_is_shown_as_not_saved(project):
     assert open_project(project.path).decisions().empty
 
 
+@pytest.mark.slow
 def test_review_without_a_run_queues_every_participant_segment(tmp_path):
     from qcode.project import init_project
     from qcode.project.sample import sample_codebook, sample_documents
@@ -259,6 +267,7 @@ def test_review_without_a_run_queues_every_participant_segment(tmp_path):
     assert (row["code_id"], row["source"]) == ("staffing", "manual") and row["segment_id"] == segments[1].id
 
 
+@pytest.mark.slow
 def test_review_screen_fits_a_narrow_terminal(project):
     child = pexpect.spawn(QCODE[0], [*QCODE[1:], "review", str(project.path), "--coder", "bob"], encoding="utf-8",
                           timeout=15, dimensions=(40, 60))

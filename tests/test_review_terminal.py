@@ -58,6 +58,7 @@ def quit_review(child):
     child.close()
 
 
+@pytest.mark.slow
 def test_the_screen_fits_80x24_by_cutting_context_not_the_header(project):
     long_seg = add_long_turn(project)
     session = ReviewSession(project, "bob")
@@ -83,6 +84,7 @@ def test_the_screen_fits_80x24_by_cutting_context_not_the_header(project):
     quit_review(child)
 
 
+@pytest.mark.slow
 def test_a_note_survives_undo_and_accepting_again(project):
     child = review(project, "--coder", "bob")
     frame(child)
@@ -112,6 +114,7 @@ def test_a_coder_name_that_differs_only_in_case_asks_did_you_mean(project):
     assert open_project(project.path).coders() == ["ana"]
 
 
+@pytest.mark.slow
 def test_back_goes_to_the_previous_segment_with_b_or_the_left_arrow(project):
     child = review(project, "--coder", "bob")
     assert any("segment 1 of 6" in line for line in frame(child))
@@ -127,6 +130,7 @@ def test_back_goes_to_the_previous_segment_with_b_or_the_left_arrow(project):
     quit_review(child)
 
 
+@pytest.mark.slow
 def test_skipped_segments_come_back_after_the_others(project):
     child = review(project, "--coder", "bob")
     frame(child)
@@ -143,6 +147,7 @@ def test_skipped_segments_come_back_after_the_others(project):
     assert verdicts == ["skip", "accept", "accept", "accept", "accept", "accept", "accept"]
 
 
+@pytest.mark.slow
 def test_shift_digit_accepts_a_second_code_and_stays(project):
     child = review(project, "--coder", "bob")
     frame(child)

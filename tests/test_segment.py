@@ -52,6 +52,7 @@ def check_segments(doc: Document, segments, max_tokens: int, count) -> None:
     assert len({s.id for s in segments}) == len(segments)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("unit", UNITS)
 def test_offsets_match_text_for_every_fixture_and_unit(unit):
     count = default_token_counter()
@@ -155,6 +156,7 @@ def test_injected_counter_is_used():
     assert len(segs) > len(segment(doc, unit="turn", max_tokens=300, count_tokens=words))
 
 
+@pytest.mark.slow
 def test_default_counter_matches_the_models_own_tokenizer():
     transformers = pytest.importorskip("transformers")
     reference = transformers.AutoTokenizer.from_pretrained(str(model_tokenizer_path().parent))
@@ -183,6 +185,7 @@ WEIRD_TEXT = st.text(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.lists(WEIRD_TEXT, min_size=1, max_size=4))
 def test_word_cached_counts_equal_whole_text_counts(texts):
@@ -297,6 +300,7 @@ def test_generated_transcripts_keep_exact_offsets(raw, unit, max_tokens):
                 assert turn.start + match.start() in covered
 
 
+@pytest.mark.slow
 def test_sentence_splitting_does_not_import_torch_and_torch_still_imports_after():
     import subprocess
     import sys

@@ -56,6 +56,7 @@ def project(tmp_path):
     return sample_project(tmp_path / "study")
 
 
+@pytest.mark.slow
 def test_serve_prints_one_link_per_coder_and_they_work(project):
     proc, out = start(str(project.path), "--coder", "ana", "--coder", "ben", "--port", "0")
     try:
@@ -119,6 +120,7 @@ def test_port_in_use_unknown_project_and_similar_coder_names_are_one_line_errors
         project.path / "web-tokens.json").read_text()
 
 
+@pytest.mark.slow
 def test_serving_beyond_loopback_warns_what_it_exposes(project):
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.20")

@@ -192,6 +192,7 @@ def _leaks(text, scores):
     return found
 
 
+@pytest.mark.slow
 def test_blind_coders_are_sent_no_scores_and_nothing_of_other_coders(project, site):
     scores = _score_strings(project)
     seg_ids = list(project.segments()["segment_id"])
