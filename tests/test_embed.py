@@ -320,15 +320,77 @@ def test_cli_reports_model_errors_in_one_line(tmp_path, args, message):
     assert not (tmp_path / "s.csv").exists()
 
 
-def test_graph_build_without_torch_says_how_to_install_it(tmp_path, monkeypatch):
+def test_graph_builds_from_the_weights_without_torch(tmp_path, monkeypatch, st_embedder):
+    """The one-time graph build needs neither torch nor transformers, and gives the reference's vectors."""
     shadow = tmp_path / "shadow"
     shadow.mkdir()
-    (shadow / "torch.py").write_text("raise ModuleNotFoundError(\"No module named 'torch'\", name='torch')\n")
+    for module in ("torch", "transformers"):
+        (shadow / f"{module}.py").write_text(f"raise ModuleNotFoundError(\"No module named '{module}'\", name='{module}')\n")
+    texts = real_sentences(40)
+    (tmp_path / "texts.json").write_text(json.dumps(texts), encoding="utf-8")
+    code = (
+        "import json, sys\n"
+        "import numpy as np\n"
+        "from qcode.embed import load_embedder\n"
+        "emb = load_embedder(backend='onnx', cache=False)\n"
+        f"texts = json.load(open({str(tmp_path / 'texts.json')!r}, encoding='utf-8'))\n"
+        f"np.save({str(tmp_path / 'v.npy')!r}, emb.encode(texts))\n"
+        "print(json.dumps({'record': emb.graph_record, 'heavy': [m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules]}))\n"
+    )
     monkeypatch.setenv("PYTHONPATH", str(shadow))
     monkeypatch.setenv("QCODE_CACHE_DIR", str(tmp_path / "cache"))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    facts = json.loads(out.stdout.strip().splitlines()[-1])
+    assert facts["heavy"] == []
+    assert facts["record"]["builder"] >= 3 and facts["record"]["ops"]["Attention"] == 6
+    cosine = np.sum(np.load(tmp_path / "v.npy") * st_embedder.encode(texts), axis=1)
+    assert cosine.min() >= 0.9999, texts[int(cosine.argmin())][:80]
+
+
+def test_safetensors_reader_matches_the_safetensors_package():
+    safetensors_numpy = pytest.importorskip("safetensors.numpy")
+    from qcode.embed._graph import read_safetensors
+
+    path = get_model_spec().locate() / "model.safetensors"
+    ours = read_safetensors(path)
+    theirs = safetensors_numpy.load_file(str(path))
+    assert sorted(ours) == sorted(theirs)
+    for name, array in theirs.items():
+        assert ours[name].dtype == array.dtype and np.array_equal(ours[name], array), name
+
+
+def test_not_a_safetensors_file_is_a_model_error(tmp_path):
+    from qcode.embed._graph import read_safetensors
+
+    bad = tmp_path / "model.safetensors"
+    bad.write_bytes(b"\x05\x00\x00\x00\x00\x00\x00\x00{nope")
+    with pytest.raises(ModelError, match="not a safetensors file"):
+        read_safetensors(bad)
+
+
+def test_graph_build_without_onnx_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnx", None)  # `import onnx` raises ImportError
+    monkeypatch.setenv("QCODE_CACHE_DIR", str(tmp_path / "cache"))
     emb = load_embedder(backend="onnx", cache=False)
-    with pytest.raises(ModelError, match=r"needs the package 'torch' .*pip install torch==2\.13\.0") as info:
+    with pytest.raises(ModelError, match=r"needs the package 'onnx' .*pip install onnx") as info:
         emb.encode(["anything"])
     assert "\n" not in str(info.value)
     assert not emb.loaded
     assert not list((tmp_path / "cache").rglob("*.onnx"))  # nothing half-built left behind
+
+
+@pytest.mark.slow
+def test_int8_first_on_an_empty_cache_builds_both_graphs_once(tmp_path):
+    """int8 needs fp32: built before the build lock is taken (flock is not re-entrant), and each record is reusable."""
+    code = (
+        "from qcode.embed import get_model_spec\n"
+        "from qcode.embed.onnx_backend import BUILDER_VERSION, ensure_graph, read_graph_record\n"
+        "spec = get_model_spec()\n"
+        "ensure_graph(spec, 'int8')\n"
+        "print([read_graph_record(spec, v)['builder'] == BUILDER_VERSION for v in ('fp32', 'int8')])\n"
+    )
+    env = dict(__import__("os").environ, QCODE_CACHE_DIR=str(tmp_path / "cache"))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-1500:]
+    assert out.stdout.strip() == "[True, True]"

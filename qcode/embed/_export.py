@@ -1,95 +1,29 @@
 """Build ONNX graphs of a manifest model from its packaged weights (run once, offline).
 
-Run as a child process so that torch is imported only there and the process that
-embeds stays torch-free::
-
-    python -m qcode.embed._export fp32 MODEL_DIR OUT.onnx     # export + fuse
+    python -m qcode.embed._export fp32 MODEL_DIR OUT.onnx     # graph from the safetensors weights
     python -m qcode.embed._export int8 FP32.onnx OUT.onnx     # dynamic uint8 quantisation
 
-The fp32 graph takes ``input_ids``, ``attention_mask``, ``token_type_ids`` (int64,
-``(batch, seq)``) and returns ``sentence_embedding`` (float32, ``(batch, dim)``):
-the transformer's last hidden state mean-pooled over the attention mask and
-L2-normalised -- the sentence-transformers pipeline of all-MiniLM-L6-v2
-(Transformer -> Pooling(mean) -> Normalize). ONNX Runtime's transformer
-optimiser then fuses attention, layer norms and GELU into single kernels.
+The fp32 graph (:mod:`qcode.embed._graph`, no torch) takes ``input_ids``,
+``attention_mask``, ``token_type_ids`` (int64, ``(batch, seq)``) and returns
+``sentence_embedding`` (float32, ``(batch, dim)``): the transformer's last hidden
+state mean-pooled over the attention mask and L2-normalised -- the
+sentence-transformers pipeline of all-MiniLM-L6-v2 (Transformer -> Pooling(mean)
+-> Normalize), written with ONNX Runtime's fused attention, layer-norm and GELU
+kernels. The int8 variant runs here, in a child process, because the quantiser
+imports much that the embedding process never needs.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
-from pathlib import Path
 
 
-def export_fp32(model_dir: str, out_path: str, opset: int = 17, fuse: bool = True) -> dict:
+def export_fp32(model_dir: str, out_path: str) -> dict:
     """Write the pooled, normalised sentence-embedding graph of ``model_dir``; returns build facts."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    import warnings
+    from ._graph import write_bert_embedding_graph
 
-    import torch
-    import transformers
-    from transformers import AutoConfig, AutoModel
-
-    warnings.filterwarnings("ignore")
-    transformers.utils.logging.disable_progress_bar()
-    transformers.utils.logging.set_verbosity_error()
-    config = AutoConfig.from_pretrained(model_dir, local_files_only=True)
-    bert = AutoModel.from_pretrained(model_dir, local_files_only=True, attn_implementation="eager")
-    bert.eval()
-
-    class PooledEncoder(torch.nn.Module):
-        def __init__(self, encoder):
-            super().__init__()
-            self.encoder = encoder
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            hidden = self.encoder(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
-
-    wrapper = PooledEncoder(bert).eval()
-    sample = torch.ones((2, 8), dtype=torch.int64)
-    with tempfile.TemporaryDirectory(dir=Path(out_path).parent) as tmp:
-        raw = str(Path(tmp) / "raw.onnx")
-        with torch.no_grad():
-            torch.onnx.export(
-                wrapper,
-                (sample, sample, torch.zeros_like(sample)),
-                raw,
-                input_names=["input_ids", "attention_mask", "token_type_ids"],
-                output_names=["sentence_embedding"],
-                dynamic_axes={
-                    "input_ids": {0: "batch", 1: "seq"},
-                    "attention_mask": {0: "batch", 1: "seq"},
-                    "token_type_ids": {0: "batch", 1: "seq"},
-                    "sentence_embedding": {0: "batch"},
-                },
-                opset_version=opset,
-                do_constant_folding=True,
-                dynamo=False,
-            )
-        fused = {}
-        if fuse:
-            from onnxruntime.transformers.optimizer import optimize_model
-
-            optimized = optimize_model(
-                raw,
-                model_type="bert",
-                num_heads=config.num_attention_heads,
-                hidden_size=config.hidden_size,
-                opt_level=1,
-            )
-            fused = {k: v for k, v in optimized.get_fused_operator_statistics().items() if v}
-            optimized.save_model_to_file(out_path)
-        else:
-            os.replace(raw, out_path)
-    return {"torch": torch.__version__, "transformers": transformers.__version__, "opset": opset, "fused": fused}
+    return write_bert_embedding_graph(model_dir, out_path)
 
 
 def quantize_int8(fp32_path: str, out_path: str) -> dict:

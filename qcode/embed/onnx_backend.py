@@ -1,7 +1,8 @@
 """The ONNX Runtime backend: ``tokenizers`` + onnxruntime, no torch at run time.
 
-The graph is built once from the packaged, hash-checked weights (in a child
-process that imports torch; see :mod:`qcode.embed._export`) and kept in
+The graph is built once from the packaged, hash-checked weights, straight from
+the safetensors file with numpy and ``onnx`` (no torch; see
+:mod:`qcode.embed._graph`, ~1-2 s), and kept in
 ``<user cache dir>/models/<model>-<weights sha256[:16]>/`` beside a record
 (``fp32.json`` / ``int8.json``) of the weights hash it came from and its own
 sha256. Each load re-hashes the graph against that record; a damaged or foreign
@@ -30,7 +31,7 @@ from ..errors import ModelError
 from .base import Embedder, Progress, check_texts, l2_normalise, length_sorted_batches, physical_cores
 from .manifest import ModelSpec, sha256_file
 
-BUILDER_VERSION = 2  # bump when the exported graph changes, to rebuild cached graphs
+BUILDER_VERSION = 3  # bump when the exported graph changes, to rebuild cached graphs
 _TOKENIZE_CHUNK = 4096  # texts tokenised (and length-sorted) at a time, to keep memory flat
 
 
@@ -81,8 +82,19 @@ def _build_lock(folder: Path):
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+def _build_fp32(model_dir: Path, out_path: Path, what: str) -> dict:
+    try:
+        from ._graph import write_bert_embedding_graph
+
+        return write_bert_embedding_graph(model_dir, out_path)
+    except ImportError as exc:
+        module = (exc.name or "onnx").split(".")[0]
+        raise ModelError(f"building the {what} needs the package {module!r} (once per machine); "
+                         f"install it with `pip install {module}`") from None
+
+
 def _run_builder(args: list[str], what: str) -> dict:
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    env = dict(os.environ, TOKENIZERS_PARALLELISM="false")
     proc = subprocess.run(
         [sys.executable, "-m", "qcode.embed._export", *args], capture_output=True, text=True, env=env
     )
@@ -90,8 +102,7 @@ def _run_builder(args: list[str], what: str) -> dict:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         if "No module named" in last:
             module = last.split("No module named", 1)[1].strip(" '\"").split(".")[0]
-            install = "pip install torch==2.13.0` (the CPU wheel; a bare `torch` pulls a multi-GB CUDA build)" if module == "torch" else f"pip install {module}`"
-            raise ModelError(f"building the {what} needs the package {module!r} (once per machine); install it with `{install}")
+            raise ModelError(f"building the {what} needs the package {module!r} (once per machine); install it with `pip install {module}`")
         raise ModelError(f"building the {what} failed: {last}")
     try:
         return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -102,13 +113,17 @@ def _run_builder(args: list[str], what: str) -> dict:
 def ensure_graph(spec: ModelSpec, variant: str = "fp32") -> dict:
     """Return the build record of the ``variant`` ("fp32" or "int8") graph, building it if needed.
 
-    Building fp32 hashes the packaged weights against the manifest first and runs
-    ``torch.onnx.export`` in a child process (~10 s, once per machine and weights
-    hash); int8 quantises the fp32 graph.
+    Building fp32 hashes the packaged weights against the manifest first and writes
+    the graph from the safetensors weights in this process, without torch (~1-2 s,
+    ~0.3 GB peak, once per machine and weights hash); int8 quantises the fp32 graph
+    in a child process.
     """
     record = read_graph_record(spec, variant)
     if record is not None:
         return record
+    if variant not in ("fp32", "int8"):
+        raise ModelError(f"unknown ONNX graph variant {variant!r}")
+    source = ensure_graph(spec, "fp32")["path"] if variant == "int8" else ""  # before the lock: flock is not re-entrant
     folder = graph_folder(spec)
     with _build_lock(folder):
         record = read_graph_record(spec, variant)  # another process may have built it meanwhile
@@ -116,15 +131,14 @@ def ensure_graph(spec: ModelSpec, variant: str = "fp32") -> dict:
             return record
         if variant == "fp32":
             model_dir = spec.verify()
-            source_args = ["fp32", str(model_dir)]
-        elif variant == "int8":
-            source_args = ["int8", ensure_graph(spec, "fp32")["path"]]
-        else:
-            raise ModelError(f"unknown ONNX graph variant {variant!r}")
-        logger.info("building the %s ONNX graph of %s once for this machine (about 10 s)", variant, spec.name)
+        logger.info("building the %s ONNX graph of %s once for this machine (a few seconds)", variant, spec.name)
+        what = f"ONNX {variant} graph of {spec.name}"
         tmp = folder / f".{variant}-{os.getpid()}-{time.time_ns()}.onnx"
         try:
-            facts = _run_builder([*source_args, str(tmp)], f"ONNX {variant} graph of {spec.name}")
+            if variant == "fp32":
+                facts = _build_fp32(model_dir, tmp, what)
+            else:
+                facts = _run_builder(["int8", source, str(tmp)], what)
             digest = sha256_file(tmp)
             final = folder / f"model-{variant}-{digest[:16]}.onnx"
             os.replace(tmp, final)
@@ -132,6 +146,7 @@ def ensure_graph(spec: ModelSpec, variant: str = "fp32") -> dict:
             if tmp.exists():
                 tmp.unlink()
         record = {
+            **facts,
             "model": spec.name,
             "variant": variant,
             "file": final.name,
@@ -139,7 +154,6 @@ def ensure_graph(spec: ModelSpec, variant: str = "fp32") -> dict:
             "weights_sha256": spec.weights_sha256,
             "builder": BUILDER_VERSION,
             "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            **facts,
         }
         atomic_write_text(_record_path(folder, variant), json.dumps(record, indent=2, sort_keys=True))
         record["path"] = str(final)
