@@ -1,0 +1,854 @@
+"""``qcode suggest --engine dask``: the suggestion job of :func:`~qcode.suggest.suggest_corpus` on a Dask cluster.
+
+The driver streams the input in shards (a few dozen transcripts, or a few
+thousand rows of a table of responses) and never holds more than one shard of
+it; each worker process loads the embedder once (a per-process cache), reads,
+segments, embeds and ranks its shard, and writes a Parquet shard of
+suggestions beside the output. The driver alone writes the final output, in
+input order, through the same table writer as the single-process run (so the
+CSV is byte-for-byte the same) and, with a project, the store: workers never
+open the project. A shard whose Parquet file and summary are complete is not
+computed again, so a run killed halfway resumes where it stopped.
+
+A shard is a range of the run's segments in input order, a whole number of
+ranking batches long (``batch_segments``), so every worker ranks exactly the
+batches the single-process run ranks: scores can differ in the last bit with a
+batch's shape, and this keeps the output byte-for-byte the same. To cut those
+ranges the driver reads and segments the input once itself (no embedding: a
+small part of the work), holding one file or row at a time. Local clusters
+listen on the loopback interface only.
+
+>>> shard_name(7)
+'shard-00007'
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from ..codebook.model import Codebook
+from ..document import INTERVIEWER, UNKNOWN, Document, Segment, Turn
+from ..errors import InputError, QcodeError
+from .options import SuggestOptions
+from .pipeline import (SUGGESTION_COLUMNS, SuggestRun, _model_label, corpus_digest, iter_segments, run_id_for,
+                       run_record, suggestion_rows)
+from .ranking import Suggester
+
+#: suffixes read as tables of responses (one row, one document)
+TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".xlsx")
+#: at most this many shards are queued on the cluster at once (driver memory stays flat)
+MAX_IN_FLIGHT = 64
+
+_SCHEMA_FIELDS = {"start": "int64", "end": "int64", "rank": "int64", "score": "float64"}
+
+
+class ClusterError(QcodeError):
+    """The Dask cluster could not run the job: scheduler unreachable, a worker kept dying, a shard unreadable."""
+
+
+def shard_name(index: int) -> str:
+    return f"shard-{index:05d}"
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One unit of work: the segments ``lo <= i < hi`` of the run, and the input items holding them.
+
+    ``files`` lists ``(file, first segment index, owned)`` for a folder; a table's rows (with the same
+    two fields) are in the Parquet file ``rows_file`` the driver wrote. An item is *owned* by the shard
+    its first segment falls in: only the owner counts its documents and segments and keeps them for
+    the project; other shards rank the part of its segments inside their range.
+    """
+
+    index: int
+    lo: int
+    hi: int
+    files: tuple[tuple[str, int, bool], ...] = ()
+    rows_file: str | None = None
+
+
+@dataclass(frozen=True)
+class ShardJob:
+    """What every worker needs to process any shard of one run (small and picklable)."""
+
+    run_id: str
+    model_label: str
+    options: SuggestOptions
+    codebook: Codebook
+    model: Any
+    backend: str
+    embedder_key: str
+    state_file: str | None
+    codes: str
+    params: Any
+    work_dir: str
+    root: str
+    keep_documents: bool
+    table: dict[str, Any] | None = None
+
+
+# -- on the workers -----------------------------------------------------------------
+_EMBEDDERS: dict[str, Any] = {}
+_SUGGESTERS: dict[tuple[str, str, str | None], Suggester] = {}
+_LOADS = Counter()  # embedders loaded by this process, by key (tests check: once per worker)
+
+
+def _worker_suggester(job: ShardJob) -> Suggester:
+    key = (job.embedder_key, job.codebook.version, job.state_file)
+    if key in _SUGGESTERS:
+        return _SUGGESTERS[key]
+    if job.embedder_key not in _EMBEDDERS:
+        if isinstance(job.model, str):
+            from ..embed import load_embedder
+
+            _EMBEDDERS[job.embedder_key] = load_embedder(job.model, backend=job.backend)
+        else:
+            _EMBEDDERS[job.embedder_key] = job.model
+        _LOADS[job.embedder_key] += 1
+    suggester = Suggester(job.codebook, model=_EMBEDDERS[job.embedder_key], codes=job.codes, params=job.params)
+    if job.state_file is not None:
+        suggester.load_state(job.state_file)
+    _SUGGESTERS[key] = suggester
+    return suggester
+
+
+def _row_document(table: dict[str, Any], row: dict[str, Any]) -> Document | None:
+    """The document of one table row, as :func:`qcode.ingest.tables.documents_from_rows` makes it (None: empty text)."""
+    from ..ingest.normalize import normalize_text
+
+    header, id_index, text_index = table["header"], table["id_index"], table["text_index"]
+    cells = row["cells"]
+    text = normalize_text(cells[text_index] if text_index < len(cells) else "")
+    start = len(text) - len(text.lstrip())
+    end = len(text.rstrip())
+    if end <= start:
+        return None
+    extra = {str(header[i]): v for i, v in enumerate(cells) if i not in (id_index, text_index) and i < len(header)}
+    return Document(id=f"{table['file_id']}#{row['row_id']}", text=text,
+                    turns=[Turn(start=start, end=end, speaker=None, role=UNKNOWN)], source=table["source"],
+                    metadata={"format": table["format"], "row": row["line"], "row_id": row["row_id"],
+                              "text_column": str(header[text_index]), "columns": extra},
+                    warnings=list(table.get("warnings", ())))
+
+
+def _table_items(job: ShardJob, shard: Shard, summary: dict[str, Any]) -> Iterator[tuple[list[Document], int, bool]]:
+    import pyarrow.parquet as pq
+
+    try:
+        rows = pq.read_table(shard.rows_file).to_pylist()
+    except Exception as exc:
+        raise ClusterError(f"{shard.rows_file}: cannot read this input shard ({' '.join(str(exc).split())})") from None
+    for row in rows:
+        doc = _row_document(job.table or {}, row)
+        if doc is None and row["owned"]:
+            summary["empty_rows"] += 1
+        yield ([] if doc is None else [doc]), int(row["start"]), bool(row["owned"])
+
+
+def _read_file(file: str, root: str, opts: SuggestOptions) -> list[Document]:
+    from ..ingest import read_document
+
+    return read_document(file, root=root, id_column=opts.id_column, text_column=opts.text_column,
+                         interviewers=tuple(opts.interviewers))
+
+
+def _file_items(job: ShardJob, shard: Shard, summary: dict[str, Any]) -> Iterator[tuple[list[Document], int, bool]]:
+    for file, start, owned in shard.files:
+        try:
+            docs = _read_file(file, job.root, job.options)
+        except InputError as exc:
+            if owned:
+                summary["skipped"].append([file, str(exc)])
+            docs = []
+        yield docs, start, owned
+
+
+def _rankable(seg: Segment, opts: SuggestOptions) -> bool:
+    return opts.include_interviewer or seg.role != INTERVIEWER
+
+
+def _doc_json(doc: Document, segments: list[Segment]) -> str:
+    from dataclasses import asdict
+
+    return json.dumps({"doc": {"id": doc.id, "text": doc.text, "turns": [asdict(t) for t in doc.turns],
+                               "source": None if doc.source is None else str(doc.source),
+                               "metadata": doc.metadata},
+                       "segments": [asdict(s) for s in segments]}, ensure_ascii=False, default=str)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _suggestion_schema() -> Any:
+    import pyarrow as pa
+
+    types = {"int64": pa.int64(), "float64": pa.float64()}
+    return pa.schema([(c, types[_SCHEMA_FIELDS[c]] if c in _SCHEMA_FIELDS else pa.string())
+                      for c in SUGGESTION_COLUMNS])
+
+
+def done_summary(work_dir: str | Path, index: int) -> dict[str, Any] | None:
+    """The summary of a shard finished by an earlier (or this) run, or None when it must be (re)done."""
+    base = Path(work_dir) / shard_name(index)
+    summary_file, data = Path(f"{base}.json"), Path(f"{base}.parquet")
+    try:
+        summary = json.loads(summary_file.read_text(encoding="utf-8"))
+        if summary.get("sha256") != _sha256(data):
+            return None
+    except (OSError, ValueError):
+        return None
+    return summary
+
+
+def run_shard(job: ShardJob, shard: Shard) -> dict[str, Any]:
+    """Process one shard on a worker: read, segment, embed, rank; write its Parquet shard; return counts."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    previous = done_summary(job.work_dir, shard.index)
+    if previous is not None:
+        return {**previous, "resumed": True}
+    opts = job.options
+    suggester = _worker_suggester(job)
+    summary: dict[str, Any] = {"index": shard.index, "documents": 0, "segments": 0, "suggested_segments": 0,
+                               "skipped_interviewer": 0, "without_suggestion": 0, "empty_rows": 0, "rows": 0,
+                               "top_codes": Counter(), "warnings": [], "skipped": [], "pid": os.getpid(),
+                               "loads": int(_LOADS[job.embedder_key])}
+    base = Path(job.work_dir) / shard_name(shard.index)
+    tmp = Path(f"{base}.parquet.tmp-{os.getpid()}")
+    schema = _suggestion_schema()
+    writer = pq.ParquetWriter(tmp, schema)
+    doc_lines: list[str] = []
+    batch: list[Segment] = []
+
+    def flush() -> None:
+        if not batch:
+            return
+        ranked = suggester.suggest(batch, top_k=opts.top_k, threshold=opts.threshold, multi_label=opts.multi_label)
+        rows: list[dict[str, Any]] = []
+        for seg, sugg in zip(batch, ranked):
+            if sugg:
+                summary["top_codes"][sugg[0].code_name] += 1
+            else:
+                summary["without_suggestion"] += 1
+            rows.extend(suggestion_rows(job.run_id, seg, sugg, job.model_label))
+        summary["suggested_segments"] += len(batch)
+        summary["rows"] += len(rows)
+        writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+        batch.clear()
+
+    try:
+        items = _table_items(job, shard, summary) if shard.rows_file else _file_items(job, shard, summary)
+        for docs, index, owned in items:
+            for doc, segments in iter_segments(docs, opts.unit, opts.max_tokens):
+                if owned:
+                    summary["documents"] += 1
+                    for message in doc.warnings:
+                        if message not in summary["warnings"]:
+                            summary["warnings"].append(message)
+                    if job.keep_documents:
+                        doc_lines.append(_doc_json(doc, segments))
+                for seg in segments:
+                    rankable = _rankable(seg, opts)
+                    if owned:
+                        summary["segments"] += 1
+                        summary["skipped_interviewer"] += not rankable
+                    if not rankable:
+                        continue
+                    if shard.lo <= index < shard.hi:
+                        batch.append(seg)
+                        if len(batch) >= opts.batch_segments:
+                            flush()
+                    index += 1
+        flush()
+        writer.close()
+        if job.keep_documents:
+            docs_tmp = Path(f"{base}.docs.parquet.tmp-{os.getpid()}")
+            pq.write_table(pa.table({"doc": pa.array(doc_lines, pa.string())}), docs_tmp)
+            os.replace(docs_tmp, f"{base}.docs.parquet")
+        os.replace(tmp, f"{base}.parquet")
+    except BaseException:
+        writer.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    summary["top_codes"] = dict(summary["top_codes"])
+    summary["sha256"] = _sha256(Path(f"{base}.parquet"))
+    summary_tmp = Path(f"{base}.json.tmp-{os.getpid()}")
+    summary_tmp.write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
+    os.replace(summary_tmp, f"{base}.json")  # the summary last: it marks the shard done
+    return {**summary, "resumed": False}
+
+
+# -- on the driver: streaming the input into shards -----------------------------------------
+def _csv_lines(path: Path) -> Iterator[str]:
+    from ..ingest.normalize import normalize_text
+
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        for line in handle:
+            yield normalize_text(line)
+
+
+def _table_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[Any]]], list[str]]:
+    """Header, ``(line, cells)`` rows streamed from the table, and the reader's warnings."""
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            handle = pq.ParquetFile(path)
+        except Exception as exc:
+            raise InputError(f"{path}: cannot read this Parquet file ({' '.join(str(exc).split())})") from None
+        header = [str(n) for n in handle.schema_arrow.names]
+
+        def parquet_rows() -> Iterator[tuple[int, list[Any]]]:
+            line = 1
+            for batch in handle.iter_batches(batch_size=8192):
+                columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+                for values in zip(*columns):
+                    line += 1
+                    yield line, list(values)
+
+        return header, parquet_rows(), []
+    if suffix == ".xlsx":  # the bounded .xlsx reader holds one sheet; sheets are at most 1,048,576 rows
+        from ..ingest.normalize import read_file_bytes
+        from ..ingest.tables import _cell_str
+        from ..office import read_xlsx_rows
+
+        _, rows = read_xlsx_rows(read_file_bytes(path), path)
+        header = [_cell_str(h) for h in (rows[0] if rows else ())]
+        while header and not header[-1].strip():
+            header.pop()
+        return header, ((line, list(row)) for line, row in enumerate(rows[1:], start=2)), []
+    from ..ingest.normalize import decode_bytes, read_file_bytes
+    from ..ingest.tables import _sniff_delimiter
+
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            head = handle.read(1 << 17)
+        from ..ingest.normalize import normalize_text
+
+        delimiter = _sniff_delimiter(normalize_text(head)[:65536], suffix)
+        lines: Iterable[str] = _csv_lines(path)
+        for _ in _csv_lines(path):  # a file that is not UTF-8 is read whole, as the single-process reader does
+            pass
+        warnings: list[str] = []
+    except UnicodeDecodeError:
+        decoded = decode_bytes(read_file_bytes(path), path)
+        delimiter = _sniff_delimiter(decoded.text, suffix)
+        lines, warnings = iter(decoded.text.splitlines(keepends=True)), decoded.warnings
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    reader = csv.reader(iter(lines), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputError(f"{path}: empty file") from None
+    except csv.Error as exc:
+        raise InputError(f"{path}:{reader.line_num}: malformed CSV ({exc})") from None
+
+    def csv_rows() -> Iterator[tuple[int, list[Any]]]:
+        try:
+            for row in reader:
+                yield reader.line_num, row
+        except csv.Error as exc:
+            raise InputError(f"{path}:{reader.line_num}: malformed CSV ({exc})") from None
+
+    return header, csv_rows(), warnings
+
+
+def _table_items_stream(path: Path, opts: SuggestOptions, table_info: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The rows of a table streamed as items (``line``, ``row_id``, ``cells``), ids checked as the reader does."""
+    from ..ingest import document_id
+    from ..ingest.tables import _cell_str, choose_columns
+
+    header, rows, warnings = _table_rows(path)
+    source = str(path)
+    id_index, text_index = choose_columns(header, id_column=opts.id_column, text_column=opts.text_column,
+                                          source=source)
+    table_info.update(header=header, id_index=id_index, text_index=text_index, source=source,
+                      file_id=document_id(path, path.parent), format=path.suffix.lower().lstrip("."),
+                      warnings=warnings)
+    seen: set[bytes] = set()  # 8-byte digests of the ids: duplicates found without keeping the ids
+    any_rows = False
+    for row_number, (line, raw) in enumerate(rows, start=1):
+        cells = [_cell_str(c) for c in raw]
+        if not any(c.strip() for c in cells):
+            continue
+        if id_index is None:
+            row_id = str(row_number)
+        else:
+            row_id = cells[id_index].strip() if id_index < len(cells) else ""
+            if not row_id:
+                raise InputError(f"{source}:{line}: empty id in column {header[id_index]!r}")
+        key = hashlib.blake2b(row_id.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+        if key in seen:
+            raise InputError(f"{source}:{line}: duplicate id {row_id!r}")
+        seen.add(key)
+        any_rows = True
+        yield {"line": line, "row_id": row_id, "cells": cells}
+    if not any_rows:
+        raise InputError(f"{source}: no data rows under the header")
+
+
+def _count(docs: list[Document], opts: SuggestOptions) -> int:
+    from ..segmentation import segment
+
+    return sum(_rankable(seg, opts) for doc in docs for seg in segment(doc, unit=opts.unit, max_tokens=opts.max_tokens))
+
+
+def plan_shards(items: Iterable[tuple[Any, int]], size: int,
+                emit: Callable[[int, int, int, list[tuple[Any, int, bool]]], Shard]) -> Iterator[Shard]:
+    """Cut a stream of ``(item, rankable segments)`` into shards of ``size`` segments, in order.
+
+    ``emit(index, lo, hi, [(item, first segment index, owned)])`` makes each shard. An item whose
+    segments cross a boundary goes to every shard it overlaps; it is owned by the shard its first
+    segment falls in (an item without segments by the shard its position falls in).
+
+    >>> shards = plan_shards([("a", 3), ("b", 0), ("c", 4)], 4, lambda k, lo, hi, members: (k, lo, hi, members))
+    >>> [s for s in shards]
+    [(0, 0, 4, [('a', 0, True), ('b', 3, True), ('c', 3, True)]), (1, 4, 8, [('c', 3, False)])]
+    """
+    pending: list[tuple[Any, int, int]] = []
+    total = 0
+    k = 0
+
+    def cut() -> Shard:
+        nonlocal pending, k
+        lo, hi = k * size, (k + 1) * size
+        members = [(item, start, start // size == k) for item, start, n in pending
+                   if start // size == k or (start < hi and start + n > lo)]
+        shard = emit(k, lo, hi, members)
+        pending = [(item, start, n) for item, start, n in pending if start + n > hi]
+        k += 1
+        return shard
+
+    for item, n in items:
+        while total >= (k + 1) * size:
+            yield cut()
+        pending.append((item, total, n))
+        total += n
+    while pending:
+        yield cut()
+
+
+def _shards(path: Path, opts: SuggestOptions, work: Path, is_table: bool, files: list[Path], root: Path,
+            size: int, skip: set[int], table_info: dict[str, Any]) -> Iterator[Shard]:
+    """The run's shards, streamed: the driver reads and segments each item once to count its segments."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if is_table:
+        def counted_rows() -> Iterator[tuple[Any, int]]:
+            for row in _table_items_stream(path, opts, table_info):
+                doc = _row_document(table_info, row)
+                yield row, (0 if doc is None else _count([doc], opts))
+
+        schema = pa.schema([("line", pa.int64()), ("row_id", pa.string()), ("cells", pa.list_(pa.string())),
+                            ("start", pa.int64()), ("owned", pa.bool_())])
+
+        def emit_rows(k: int, lo: int, hi: int, members: list[tuple[Any, int, bool]]) -> Shard:
+            shard_file = work / f"input-{k:05d}.parquet"
+            if k not in skip:
+                rows = [{**row, "start": start, "owned": owned} for row, start, owned in members]
+                tmp = Path(f"{shard_file}.tmp")
+                pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp)
+                os.replace(tmp, shard_file)
+            return Shard(index=k, lo=lo, hi=hi, rows_file=str(shard_file))
+
+        yield from plan_shards(counted_rows(), size, emit_rows)
+        return
+
+    def counted_files() -> Iterator[tuple[Any, int]]:
+        for file in files:
+            try:
+                docs = _read_file(str(file), str(root), opts)
+            except InputError:
+                docs = []
+            yield str(file), _count(docs, opts)
+
+    def emit_files(k: int, lo: int, hi: int, members: list[tuple[Any, int, bool]]) -> Shard:
+        return Shard(index=k, lo=lo, hi=hi, files=tuple((f, start, owned) for f, start, owned in members))
+
+    yield from plan_shards(counted_files(), size, emit_files)
+
+
+# -- the cluster -------------------------------------------------------------------
+def connect(scheduler: str | None = None, workers: int | None = None,
+            timeout: float = 10.0) -> tuple[Any, Any, int]:
+    """A Dask client: to ``scheduler`` (``tcp://HOST:PORT``), or a local cluster of ``workers`` processes on loopback.
+
+    Returns ``(client, cluster or None, number of workers)``.
+    """
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ClusterError("the dask engine needs Dask: pip install 'qcode[dask]'") from None
+    if scheduler is not None and workers is not None:
+        raise InputError("give --scheduler or --workers, not both (--workers starts a local cluster)")
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout=f"{timeout}s")
+        except (OSError, TimeoutError) as exc:
+            raise ClusterError(f"cannot reach the Dask scheduler at {scheduler} ({' '.join(str(exc).split())})") \
+                from None
+        except ValueError as exc:
+            raise ClusterError(f"--scheduler {scheduler!r}: not a scheduler address ({exc})") from None
+        return client, None, len(client.scheduler_info().get("workers", {}))
+    n = workers or 1
+    if n < 1:
+        raise InputError(f"--workers {n}: needs at least 1")
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address=None, silence_logs=40)
+    return Client(cluster), cluster, n
+
+
+@dataclass
+class _Progress:
+    done: int = 0
+    total: int | None = None
+    on_shard: Callable[[int, int | None], None] | None = None
+
+    def tick(self) -> None:
+        self.done += 1
+        if self.on_shard is not None:
+            self.on_shard(self.done, self.total)
+
+
+def suggest_dask(
+    path: str | Path,
+    codebook: Suggester | Codebook | str = "mcn-sst",
+    options: SuggestOptions | None = None,
+    *,
+    out: str | Path | None = None,
+    project: Any = None,
+    model: Any = None,
+    backend: str = "auto",
+    learn: bool = False,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    client: Any = None,
+    shard_segments: int | None = None,
+    work_dir: str | Path | None = None,
+    keep_shards: bool = False,
+    connect_timeout: float = 10.0,
+    on_shard: Callable[[int, int | None], None] | None = None,
+    **option_values: Any,
+) -> SuggestRun:
+    """:func:`~qcode.suggest.suggest_corpus` on a Dask cluster: same arguments, same output, same run id.
+
+    ``client`` (an open ``distributed.Client``), ``scheduler`` (``tcp://HOST:PORT``) or ``workers`` (a local
+    cluster of that many processes, default 1) say where it runs. A shard holds ``shard_segments``
+    segments (default 8 ranking batches; rounded up to whole batches). Shards are written under ``work_dir``
+    (default ``OUT.shards/RUN_ID`` beside the output) and removed after a successful run unless
+    ``keep_shards``; a re-run with the same input and options skips the shards already done.
+    ``on_shard(done, total)`` is called as shards finish (``total`` is None until the input has been read).
+    """
+    from ..formats import open_table_writer, table_format
+    from ..ingest import read_corpus
+
+    opts = options or SuggestOptions()
+    if option_values:
+        opts = opts.replace(**option_values)
+    batches = -(-(shard_segments or 8 * opts.batch_segments) // opts.batch_segments)
+    shard_segments = max(1, batches) * opts.batch_segments
+    scheduler = scheduler if scheduler is not None else opts.scheduler
+    workers = workers if workers is not None else opts.workers
+    if out is None and project is None:
+        raise InputError("nothing to write: give out= (a table file) and/or project=")
+    if out is not None:
+        table_format(out)
+    if learn and project is None:
+        raise InputError("learning needs a project (the decisions to learn from live there): give --project PROJECT")
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder")
+    is_table = path.is_file() and path.suffix.lower() in TABLE_SUFFIXES
+    suggester, model_spec, embedder_key = _driver_suggester(codebook, model, backend)
+    if learn:
+        suggester.learn_from(project)
+        suggester.save_state(Path(project.path) / "suggester-state.json")
+    if is_table:
+        from ..ingest.tables import choose_columns
+
+        header, _, _ = _table_rows(path)  # a table without a text column fails before a cluster starts
+        choose_columns(header, id_column=opts.id_column, text_column=opts.text_column, source=str(path))
+        files, left_out = [path], []
+    else:
+        corpus = read_corpus(path, id_column=opts.id_column, text_column=opts.text_column,
+                             interviewers=tuple(opts.interviewers), exclude=[out] if out is not None else ())
+        files, left_out = list(corpus.files), [(str(f), r) for f, r in corpus.left_out]
+    root = path.parent if path.is_file() else path
+    started = time.perf_counter()
+    record = run_record(suggester, opts)
+    digest = corpus_digest(path, files)
+    run_id = run_id_for(record, digest)
+    record["run_id"] = run_id
+    record["corpus_sha256"] = digest
+    run = SuggestRun(run_id=run_id, record=record, options=opts,
+                     learned_decisions=int(suggester.identity()["learned_decisions"]) if learn else None)
+    if project is not None:
+        record["codebook_version"] = project.set_codebook(suggester.codebook)
+        run.project_report = {"new": [], "unchanged": [], "changed": []}
+    if work_dir is None:
+        size = f"s{shard_segments}"
+        if out is not None:
+            work_dir = Path(f"{out}.shards") / f"{run_id}-{size}"
+        elif isinstance(getattr(project, "path", None), Path):
+            work_dir = Path(project.path) / ".qcode-shards" / f"{run_id}-{size}"
+        else:
+            raise InputError("the dask engine needs a folder for its shards: give --out or a project folder")
+    work = Path(work_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    state_file = str(work / "suggester-state.json")  # what the suggester learned travels to the workers
+    suggester.save_state(state_file)
+    own_client = client is None
+    cluster = None
+    if own_client:
+        client, cluster, n_workers = connect(scheduler, workers, connect_timeout)
+    else:
+        n_workers = len(client.scheduler_info().get("workers", {}))
+    table_info: dict[str, Any] = {}
+    job_fields = dict(run_id=run_id, model_label=_model_label(record["model"]), options=opts,
+                      codebook=suggester.codebook, model=model_spec, backend=backend, embedder_key=embedder_key,
+                      state_file=state_file, codes=suggester.codes, params=suggester.params,
+                      work_dir=str(work), root=str(root),
+                      keep_documents=project is not None)
+    try:
+        summaries = _run_shards(client, job_fields, table_info, path, opts, work, is_table, files, root,
+                                shard_segments, _Progress(on_shard=on_shard))
+        _assemble(run, summaries, work, out, project, opts, left_out, table_info, path)
+        record["engine"] = {"name": "dask", "workers": n_workers, "shards": len(summaries),
+                            "scheduler": scheduler or "local (loopback)",
+                            "resumed_shards": sum(1 for s in summaries if s.get("resumed")),
+                            "embedder_loads": _loads(summaries)}
+        if out is not None:
+            from .._io import atomic_write_text
+
+            atomic_write_text(Path(str(out) + ".run.json"), json.dumps(record, indent=2, default=str) + "\n")
+            run.out = Path(out)
+        if project is not None:
+            run.project_run = project.add_run(record, _project_rows(work, summaries))
+    finally:
+        if own_client:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    if not keep_shards:
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
+        if out is not None and work.parent.name.endswith(".shards"):
+            try:
+                work.parent.rmdir()
+            except OSError:
+                pass
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+def _loads(summaries: list[dict[str, Any]]) -> dict[str, int]:
+    """Worker process id -> embedders it had loaded by its last shard of this run (1: loaded once)."""
+    loads: dict[str, int] = {}
+    for summary in summaries:
+        if not summary.get("resumed"):
+            pid = str(summary["pid"])
+            loads[pid] = max(loads.get(pid, 0), int(summary["loads"]))
+    return loads
+
+
+def _driver_suggester(codebook: Suggester | Codebook | str, model: Any, backend: str) -> tuple[Suggester, Any, str]:
+    """The driver's Suggester (for the run record), what workers load, and the key their cache keeps it under."""
+    from ..embed import DEFAULT_MODEL, load_embedder
+
+    if isinstance(codebook, Suggester):
+        if model is not None:
+            raise InputError("give the model to the Suggester, not to suggest_dask, when passing a Suggester")
+        suggester = codebook
+        model = suggester._model_arg
+    elif model is None or isinstance(model, str):
+        suggester = Suggester(codebook, model=load_embedder(model or DEFAULT_MODEL, backend=backend))
+    else:
+        suggester = Suggester(codebook, model=model)
+    if model is None or isinstance(model, str):
+        spec: Any = model or DEFAULT_MODEL
+    else:
+        import cloudpickle
+
+        try:
+            cloudpickle.dumps(model)
+            spec = model
+        except Exception:  # a loaded model that cannot travel: workers load it by name
+            spec = str(suggester.embedder.identity.get("name"))
+    return suggester, spec, _key_of(spec, backend)
+
+
+def _key_of(spec: Any, backend: str) -> str:
+    if isinstance(spec, str):
+        return f"{spec}|{backend}"
+    return f"object|{type(spec).__name__}|{uuid.uuid4().hex}"
+
+
+def _run_shards(client: Any, job_fields: dict[str, Any], table_info: dict[str, Any], path: Path,
+                opts: SuggestOptions, work: Path, is_table: bool, files: list[Path], root: Path, size: int,
+                progress: _Progress) -> list[dict[str, Any]]:
+    from distributed import as_completed
+    from distributed.client import FutureCancelledError
+
+    try:
+        from distributed.scheduler import KilledWorker
+    except ImportError:  # moved between releases
+        from distributed import KilledWorker  # type: ignore[no-redef]
+
+    done: dict[int, dict[str, Any]] = {}
+    skip: set[int] = set()
+    index = 0
+    while (previous := done_summary(work, index)) is not None:  # shards an earlier run finished
+        done[index] = {**previous, "resumed": True}
+        skip.add(index)
+        index += 1
+    shards = _shards(path, opts, work, is_table, files, root, size, skip, table_info)
+    job: ShardJob | None = None
+    queue = as_completed()
+    in_flight: dict[Any, int] = {}
+
+    def collect(future: Any) -> None:
+        shard_index = in_flight.pop(future)
+        try:
+            done[shard_index] = future.result()
+        except KilledWorker as exc:
+            raise ClusterError(f"{shard_name(shard_index)}: the worker running it died every time it was tried "
+                               f"({' '.join(str(exc).split())}); see the workers' logs") from None
+        except FutureCancelledError:
+            raise ClusterError(f"{shard_name(shard_index)}: cancelled (the cluster went away)") from None
+        except (OSError, TimeoutError) as exc:
+            raise ClusterError(f"lost the Dask scheduler while {shard_name(shard_index)} ran "
+                               f"({' '.join(str(exc).split())})") from None
+        progress.tick()
+
+    try:
+        for shard in shards:
+            if job is None:  # the table's header is known once its first shard is out
+                job = ShardJob(**job_fields, table=dict(table_info) if is_table else None)
+            if shard.index in done:
+                progress.tick()
+                continue
+            future = client.submit(run_shard, job, shard, key=f"qcode-{job.run_id}-{shard_name(shard.index)}",
+                                   pure=False, retries=0)
+            in_flight[future] = shard.index
+            queue.add(future)
+            while len(in_flight) >= MAX_IN_FLIGHT:
+                collect(next(queue))
+        progress.total = progress.done + len(in_flight)
+        for future in queue:
+            collect(future)
+    except BaseException:
+        for future in in_flight:
+            future.cancel()
+        raise
+    return [done[i] for i in sorted(done)]
+
+
+def _assemble(run: SuggestRun, summaries: list[dict[str, Any]], work: Path, out: str | Path | None, project: Any,
+              opts: SuggestOptions, left_out: list[tuple[str, str]], table_info: dict[str, Any], path: Path) -> None:
+    """Sum the shards' counts, then write the output (and the project's documents) in input order."""
+    import pyarrow.parquet as pq
+
+    from ..formats import open_table_writer
+
+    empty_rows = 0
+    for summary in summaries:
+        for name in ("documents", "segments", "suggested_segments", "skipped_interviewer", "without_suggestion"):
+            setattr(run, name, getattr(run, name) + int(summary[name]))
+        run.top_codes.update(summary["top_codes"])
+        empty_rows += int(summary.get("empty_rows", 0))
+        for message in summary["warnings"]:
+            if message not in run.warnings:
+                run.warnings.append(message)
+        run.skipped_files.extend((Path(f), r) for f, r in summary["skipped"])
+    if empty_rows:
+        run.warnings.append(f"{table_info.get('source', path)}: {empty_rows} row(s) with empty text skipped")
+    run.left_out_files = list(left_out)
+    record = run.record
+    record["documents"], record["segments"] = run.documents, run.segments
+    record["skipped_files"] = [{"file": str(f), "reason": r} for f, r in run.skipped_files]
+    record["left_out_files"] = [{"file": f, "reason": r} for f, r in run.left_out_files]
+    if run.documents == 0:
+        skipped = run.skipped_files
+        if table_info and empty_rows:
+            raise InputError(f"{table_info['source']}: every row has an empty "
+                             f"{table_info['header'][table_info['text_index']]!r} column")
+        if len(skipped) == 1:
+            raise InputError(str(skipped[0][1]))
+        first = f"; first: {skipped[0][1]}" if skipped else ""
+        raise InputError(f"{path}: no readable documents ({len(skipped)} files skipped{first})")
+    writer = open_table_writer(out, SUGGESTION_COLUMNS) if out is not None else None
+    try:
+        for summary in summaries:
+            base = work / shard_name(int(summary["index"]))
+            if writer is not None:
+                try:
+                    handle = pq.ParquetFile(f"{base}.parquet")
+                    for group in range(handle.num_row_groups):
+                        writer.write_rows(handle.read_row_group(group).to_pylist())
+                except (OSError, ValueError) as exc:
+                    raise ClusterError(f"{base}.parquet: cannot read this shard ({' '.join(str(exc).split())}); "
+                                       "delete it and run again to recompute it") from None
+            if project is not None:
+                _store_documents(project, Path(f"{base}.docs.parquet"), run)
+        if writer is not None:
+            writer.commit()
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+
+
+def _store_documents(project: Any, docs_file: Path, run: SuggestRun) -> None:
+    import pyarrow.parquet as pq
+
+    try:
+        lines = pq.read_table(docs_file).column("doc").to_pylist()
+    except (OSError, ValueError, KeyError) as exc:
+        raise ClusterError(f"{docs_file}: cannot read this shard's documents ({' '.join(str(exc).split())}); "
+                           "delete the shard and run again") from None
+    docs, segments = [], []
+    for line in lines:
+        item = json.loads(line)
+        d = item["doc"]
+        docs.append(Document(id=d["id"], text=d["text"], turns=[Turn(**t) for t in d["turns"]],
+                             source=d["source"], metadata=d["metadata"]))
+        segments.extend(Segment(**s) for s in item["segments"])
+    if not docs:
+        return
+    with project.transaction():
+        for key, ids in project.add_documents(docs).items():
+            run.project_report.setdefault(key, []).extend(ids)
+        project.add_segments(segments)
+
+
+def _project_rows(work: Path, summaries: list[dict[str, Any]]) -> Iterator[tuple[str, str, float, int]]:
+    import pyarrow.parquet as pq
+
+    for summary in summaries:
+        handle = pq.ParquetFile(work / f"{shard_name(int(summary['index']))}.parquet")
+        for group in range(handle.num_row_groups):
+            table = handle.read_row_group(group, columns=["segment_id", "code_id", "score", "rank"])
+            yield from zip(*(table.column(c).to_pylist() for c in ("segment_id", "code_id", "score", "rank")))
+
+
+__all__ = ["ClusterError", "Shard", "ShardJob", "TABLE_SUFFIXES", "connect", "done_summary", "run_shard",
+           "shard_name", "suggest_dask"]
