@@ -76,6 +76,7 @@ def test_the_stores_own_codings_export_feeds_agree(project, tmp_path):
     assert "pooled" in result.stdout.lower()
 
 
+@pytest.mark.slow
 def test_agree_on_a_project_without_codings_says_so(tmp_path):
     p = init_project(tmp_path / "empty", codebook="mcn-sst")
     result = subprocess.run([sys.executable, "-m", "qcode", "agree", str(p.path)], capture_output=True,

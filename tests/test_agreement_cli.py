@@ -94,6 +94,7 @@ def test_cli_character_level_on_a_project(study, tmp_path):
     assert "## Disagreements (" in text and "Families tell us the café meetings" in text
 
 
+@pytest.mark.slow
 def test_cli_reads_a_csv_of_codings(tmp_path):
     path = tmp_path / "codings.csv"
     path.write_text("doc_id,start,end,coder,code,text\n"
@@ -125,6 +126,7 @@ def test_cli_errors_are_one_line_with_exit_2(tmp_path, content, args, message):
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_cli_refuses_a_missing_source(tmp_path):
     done = qcode("agree", tmp_path / "nowhere")
     assert done.returncode == 2 and "no such project folder or CSV file" in done.stderr

@@ -55,6 +55,7 @@ def test_demo_corpus_suggestions_map_back_to_the_source(demo_run):
     assert "documents" in result.stdout and "Top codes" in result.stdout
 
 
+@pytest.mark.slow
 def test_run_record_names_model_weights_codebook_and_parameters(demo_run):
     out, _ = demo_run
     record = json.loads(Path(str(out) + ".run.json").read_text())
@@ -64,6 +65,7 @@ def test_run_record_names_model_weights_codebook_and_parameters(demo_run):
     assert record["run_id"] == read_rows(out)[0]["run_id"]
 
 
+@pytest.mark.slow
 def test_same_input_gives_the_same_output(demo_run, tmp_path):
     out, _ = demo_run
     again = tmp_path / "again.csv"
