@@ -32,7 +32,8 @@ def show_codebook(
     from ..codebook import load_codebook
 
     cb = load_codebook(name)
-    typer.echo(f"{cb.name}: {cb.title}  (version {cb.version}, {len(cb.leaves())} codable codes)")
+    title = f": {cb.title} " if cb.title else ""
+    typer.echo(f"{cb.name}{title} (version {cb.version}, {len(cb.leaves())} codable codes)")
     if cb.source:
         typer.echo(f"source: {cb.source}")
 

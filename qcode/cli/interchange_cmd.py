@@ -115,6 +115,8 @@ def import_into_project(
     if docs:
         parts.append(f"{len(docs['new'])} new, {len(docs['changed'])} changed, "
                      f"{len(docs['unchanged'])} unchanged documents")
+    if "segments" in summary:
+        parts.append(f"{summary['segments']} new turn segments (speaker turns found in the text)")
     if "codes_added" in summary:
         parts.append(f"{summary['codes_added']} codes added")
     if summary.get("coders"):

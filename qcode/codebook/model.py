@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -25,6 +26,19 @@ from ..limits import current as current_limits
 
 _LIST_FIELDS = ("inclusion", "exclusion", "examples")
 _KNOWN_FIELDS = {"id", "name", "parent", "definition", "color", "guid", "children", *_LIST_FIELDS}
+
+
+#: The uuid5 namespace of the GUIDs qcode derives (the same as ``qcode.interchange.model.QCODE_GUID_NS``).
+GUID_NAMESPACE = uuid.UUID("5d1c3f7e-8a0b-4c55-9e1a-6a0f2b7c9d10")
+
+
+def derived_guid(codebook_name: str, code_id: str) -> str:
+    """The GUID qcode gives code ``code_id`` of codebook ``codebook_name`` when it has none (lower case).
+
+    >>> derived_guid("demo", "a") == derived_guid("demo", "a") != derived_guid("other", "a")
+    True
+    """
+    return str(uuid.uuid5(GUID_NAMESPACE, "\x1f".join(("code", codebook_name, code_id))))
 
 
 @dataclass(frozen=True)
@@ -157,8 +171,18 @@ class Codebook:
     # -- identity and serialisation ------------------------------------------
     @property
     def version(self) -> str:
-        """sha256 (first 16 hex digits) of the canonical JSON of the codebook."""
-        canonical = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        """sha256 (first 16 hex digits) of the canonical JSON of the codebook.
+
+        A code's GUID counts unless it is the one qcode derives from the codebook's name and the
+        code's id (:func:`derived_guid`, given to codes without one on a REFI-QDA export): such a
+        GUID says nothing the name and id do not, so a codebook exported and read back keeps its version.
+        """
+        data = self.to_dict()
+        for code in data["codes"]:
+            guid = code.get("guid")
+            if guid and str(guid).strip("{}").lower() == derived_guid(self.name, code["id"]):
+                del code["guid"]
+        canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:

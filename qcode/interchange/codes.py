@@ -21,6 +21,7 @@ end of ``<Description>`` in a readable block::
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, replace
 from typing import Any
@@ -282,6 +283,60 @@ def codes_to_xml(parent_el, codebook: Codebook, ns: str, warnings: list[str]) ->
     add(parent_el, None)
 
 
+# -- the codebook's own fields (name, title, description, source, version) ------------------------
+
+#: Target of the processing instruction that carries a codebook's own fields through a REFI file. The
+#: standard has no place for them; other tools ignore the instruction, qcode reads it back.
+META_PI = "qcode-codebook"
+
+
+def codebook_meta_pi(codebook: Codebook):
+    """``<?qcode-codebook {...}?>``: the codebook's name, title, description, source and version.
+
+    Codes without a GUID get the derived one on export and keep it when read back; the
+    codebook's version does not count derived GUIDs (see :attr:`Codebook.version`).
+    """
+    from lxml import etree
+
+    meta = {"name": codebook.name, "title": codebook.title, "description": codebook.description,
+            "source": codebook.source, "version": codebook.version}
+    text = json.dumps(meta, ensure_ascii=True, separators=(",", ":")).replace("?>", "?\\u003e")
+    return etree.ProcessingInstruction(META_PI, text)
+
+
+def read_codebook_meta(el, label: str, warnings: list[str]) -> dict[str, Any] | None:
+    """The fields of ``el``'s ``<?qcode-codebook?>`` child, or ``None`` (absent, or unreadable: then a warning)."""
+    from lxml import etree
+
+    for node in el.iterchildren(etree.ProcessingInstruction):
+        if node.target != META_PI:
+            continue
+        try:
+            meta = json.loads(node.text or "")
+        except ValueError:
+            meta = None
+        fields = ("name", "title", "description", "source", "version")
+        if (not isinstance(meta, dict) or not all(isinstance(meta.get(k, ""), str) for k in fields)
+                or not meta.get("name")):
+            warnings.append(f"{label} line {node.sourceline}: <?{META_PI}?> is not readable; "
+                            "the codebook's title, description and source are not restored")
+            return None
+        return meta
+    return None
+
+
+def apply_codebook_meta(codebook: Codebook, meta: dict[str, Any], name: str | None, label: str,
+                        warnings: list[str]) -> Codebook:
+    """``codebook`` as read, with the name (unless ``name`` is given), title, description and source it was
+    exported with; a warning when its content changed since (another tool edited it)."""
+    restored = Codebook(name=name or str(meta["name"]), codes=list(codebook.codes), title=str(meta.get("title", "")),
+                        description=str(meta.get("description", "")), source=str(meta.get("source", "")))
+    if name is None and meta.get("version") and restored.version != meta["version"]:
+        warnings.append(f"{label}: the codebook changed since qcode exported it (version {meta['version']}, now "
+                        f"{restored.version}); its name, title, description and source are kept")
+    return restored
+
+
 def codebook_to_xml(codebook: Codebook, warnings: list[str] | None = None):
     """The ``<CodeBook>`` root element of a .qdc file for ``codebook``."""
     from lxml import etree
@@ -292,10 +347,12 @@ def codebook_to_xml(codebook: Codebook, warnings: list[str] | None = None):
 
     root = etree.Element(f"{{{CODEBOOK_NS}}}CodeBook", nsmap={None: CODEBOOK_NS},
                          origin=f"qcode {__version__}")
+    root.append(codebook_meta_pi(codebook))
     codes_el = etree.SubElement(root, f"{{{CODEBOOK_NS}}}Codes")
     codes_to_xml(codes_el, codebook, CODEBOOK_NS, warnings if warnings is not None else [])
     return root
 
 
-__all__ = ["DescriptionFields", "GUID_RE", "codebook_to_xml", "codes_from_xml", "codes_to_xml", "decode_description",
+__all__ = ["DescriptionFields", "GUID_RE", "META_PI", "apply_codebook_meta", "codebook_meta_pi", "codebook_to_xml",
+           "read_codebook_meta", "codes_from_xml", "codes_to_xml", "decode_description",
            "encode_description", "nest_dotted_names", "repair_known_irregularities", "slug"]

@@ -1,7 +1,9 @@
 """REFI-QDA codebook files (``.qdc``): read, repaired, validated, written.
 
 Hierarchy, colours, descriptions and GUIDs are kept; see :mod:`qcode.interchange.codes`
-for how qcode's extra fields travel in ``<Description>``.
+for how qcode's extra fields travel in ``<Description>``, and the codebook's own name,
+title, description, source and version in a ``<?qcode-codebook?>`` instruction (so a
+file qcode wrote reads back as the same codebook, with the same version).
 
 >>> from qcode.codebook.model import Code, Codebook
 >>> data = qdc_bytes(Codebook("demo", [Code("a", "Access", definition="Getting in.")]))
@@ -17,7 +19,8 @@ from .._io import atomic_write_bytes
 from ..codebook.model import Codebook
 from ..errors import CodebookError, InterchangeError
 from ..limits import current as current_limits
-from .codes import codebook_to_xml, codes_from_xml, nest_dotted_names, repair_known_irregularities
+from .codes import (apply_codebook_meta, codebook_to_xml, codes_from_xml, nest_dotted_names, read_codebook_meta,
+                    repair_known_irregularities)
 from .model import CODEBOOK_NS
 from .xmlsafe import parse_xml, validate_xml, xml_bytes
 
@@ -37,6 +40,7 @@ def read_qdc_bytes(data: bytes, label: str, name: str | None = None, warnings: l
     sets = [el.get("name") for el in root.iter(f"{{{CODEBOOK_NS}}}Set")]
     if sets:
         warnings.append(f"{label}: code sets are not kept by qcode: {sets}")
+    meta = read_codebook_meta(root, label, warnings)
     codes, more = codes_from_xml(root.find(f"{{{CODEBOOK_NS}}}Codes"), CODEBOOK_NS, label, name or "codebook")
     warnings += more
     codes, more = nest_dotted_names(codes, label)
@@ -44,6 +48,8 @@ def read_qdc_bytes(data: bytes, label: str, name: str | None = None, warnings: l
     origin = root.get("origin") or ""
     source = f"REFI-QDA codebook {Path(label).name}" + (f" (from {origin})" if origin else "")
     try:
+        if meta is not None:
+            return apply_codebook_meta(Codebook(name=meta["name"], codes=codes), meta, name, label, warnings)
         return Codebook(name=name or Path(label).stem, codes=codes, source=source)
     except CodebookError as exc:
         raise InterchangeError(f"{label}: {exc}") from None

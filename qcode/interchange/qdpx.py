@@ -32,7 +32,8 @@ from ..codebook.model import Code, Codebook
 from ..errors import CodebookError, InterchangeError
 from ..limits import current as current_limits
 from ..ingest.normalize import OffsetMap, normalize_text, normalize_with_offsets
-from .codes import codes_from_xml, codes_to_xml, nest_dotted_names, repair_known_irregularities, slug
+from .codes import (apply_codebook_meta, codebook_meta_pi, codes_from_xml, codes_to_xml, nest_dotted_names,
+                    read_codebook_meta, repair_known_irregularities, slug)
 from .model import PROJECT_NS, RefiCoding, RefiProject, RefiSource, RefiUser, norm_guid, stable_guid
 from .safezip import SafeZip, ZipLimits, check_member_name
 from .xmlsafe import clean_xml_text, describe, parse_xml, validate_xml, xml_bytes
@@ -261,6 +262,8 @@ def read_qdpx(path: str | Path, encoding_fallback: str | None = None,
         users = _users(root, label)
         codes_el = root.find(f"{{{PROJECT_NS}}}CodeBook/{{{PROJECT_NS}}}Codes")
         codes: list[Code] = []
+        cb_el = root.find(f"{{{PROJECT_NS}}}CodeBook")
+        meta = read_codebook_meta(cb_el, f"{label}: {qde}", warnings) if cb_el is not None else None
         if codes_el is not None:
             codes, more = codes_from_xml(codes_el, PROJECT_NS, f"{label}: {qde}", root.get("name"))
             warnings += more
@@ -271,6 +274,8 @@ def read_qdpx(path: str | Path, encoding_fallback: str | None = None,
             codebook = Codebook(name=slug(name), codes=codes, title=name,
                                 source=f"REFI-QDA project {path.name}" + (f" (from {root.get('origin')})"
                                                                         if root.get("origin") else ""))
+            if meta is not None:
+                codebook = apply_codebook_meta(codebook, meta, None, f"{label}: {qde}", warnings)
         except CodebookError as exc:
             raise InterchangeError(f"{label}: {exc}") from None
         sources, maps, source_els = _read_sources(root, zf, label, qde, encoding_fallback, nfc, warnings)
@@ -300,6 +305,7 @@ def project_to_xml(proj: RefiProject, when: str | None = None):
             etree.SubElement(users_el, f"{{{ns}}}User", guid=user.guid, name=clean_xml_text(user.name))
     if proj.codebook.codes:
         cb_el = etree.SubElement(root, f"{{{ns}}}CodeBook")
+        cb_el.append(codebook_meta_pi(proj.codebook))
         codes_to_xml(etree.SubElement(cb_el, f"{{{ns}}}Codes"), proj.codebook, ns, proj.warnings)
     by_source: dict[str, list[RefiCoding]] = {}
     for coding in proj.codings:

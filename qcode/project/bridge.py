@@ -38,7 +38,10 @@ from .validation import check_coder
 # -- import -----------------------------------------------------------------------------
 
 def _documents(proj: RefiProject, label: str) -> list[Document]:
-    return [Document(id=s.name, text=s.text, turns=[Turn(0, len(s.text))] if s.text else [],
+    """The sources as documents, with speaker turns found in their text as in a ``.txt`` (offsets unchanged)."""
+    from ..ingest.speakers import detect_turns
+
+    return [Document(id=s.name, text=s.text, turns=detect_turns(s.text) if s.text.strip() else [],
                      source=f"{label}#{s.guid}",
                      metadata={"refi_guid": s.guid, "imported_from": label})
             for s in proj.sources]
@@ -87,7 +90,7 @@ def import_refi_project(project: Project, proj: RefiProject, label: str,
     except ProjectError:
         current_cb = None
     merged, code_map, added_codes = merge_codebooks(current_cb, proj.codebook)
-    code_of_guid = {norm_guid(c.guid): code_map[c.id] for c in proj.codebook.codes if c.guid}
+    code_of_guid = {norm_guid(code_guid(proj.codebook.name, c)): code_map[c.id] for c in proj.codebook.codes}
     users = _map_users(project, proj, label, map_coder)
     sources = proj.source_by_guid()
     docs = _documents(proj, label)
@@ -96,6 +99,9 @@ def import_refi_project(project: Project, proj: RefiProject, label: str,
             if merged.codes:
                 project.set_codebook(merged)
         doc_report = project.add_documents(docs)
+        from ..segmentation import segment
+
+        segments = project.add_segments(seg for doc in docs for seg in segment(doc, unit="turn"))
         for user in proj.users:
             project.add_coder(users[norm_guid(user.guid)], guid=user.guid)
         present = current_codings(project)
@@ -122,7 +128,7 @@ def import_refi_project(project: Project, proj: RefiProject, label: str,
                         "was stored and codings made on the old text are now stale")
     return {"file": label, "documents": doc_report, "coders": sorted(set(users.values())),
             "codes_added": added_codes if current_cb is not None else len(proj.codebook.codes),
-            "codings": len(events), "already_present": duplicates, "warnings": warnings}
+            "codings": len(events), "already_present": duplicates, "segments": segments, "warnings": warnings}
 
 
 def import_project(project: Project, path: str | Path, encoding_fallback: str | None = None,
