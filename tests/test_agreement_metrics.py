@@ -42,6 +42,7 @@ def _pairable(rows) -> bool:
     return vals.size >= 2 and len(np.unique(vals)) >= 2
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(reliability_matrices(), st.sampled_from(["nominal", "ordinal", "interval", "ratio"]))
 def test_alpha_matches_krippendorff_package(rows, level):

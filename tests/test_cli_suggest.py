@@ -88,6 +88,7 @@ def test_interviewer_turns_included_on_request_and_other_formats(tmp_path):
     assert set(frame["unit"]) == {"sentence"} and len(frame) > 0
 
 
+@pytest.mark.slow
 def test_one_bad_file_is_skipped_and_counted(tmp_path):
     corpus = tmp_path / "corpus"
     shutil.copytree(DEMO, corpus)

@@ -16,6 +16,8 @@ from qcode.project.sample import build_sample_project, sample_codebook, sample_d
 
 QCODE = [sys.executable, "-m", "qcode"]
 
+pytestmark = pytest.mark.slow  # every test here needs a real PostgreSQL server started for the session
+
 
 def fill(project, coders=("postgres",)):
     """The sample content plus a fixed decision history (times given, so two stores can match exactly)."""
