@@ -33,18 +33,23 @@ _LAZY = {
     "segment_corpus": "qcode.segmentation",
     "Suggester": "qcode.suggest",
     "Suggestion": "qcode.suggest",
+    "SuggestOptions": "qcode.suggest",
+    "suggest_corpus": "qcode.suggest",
     "load_embedder": "qcode.embed",
     "open_project": "qcode.project",
     "init_project": "qcode.project",
     "read_qdc": "qcode.interchange.refi", "write_qdc": "qcode.interchange.refi", "import_qdpx": "qcode.interchange.refi", "export_qdpx": "qcode.interchange.refi",
 }
 
-__all__ = sorted(_LAZY) + ["agreement", "__version__"]
+#: subpackages reachable as attributes whatever was imported first
+_SUBPACKAGES = ("agreement", "suggest")
+
+__all__ = sorted(_LAZY) + [*_SUBPACKAGES, "__version__"]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "agreement":
-        return importlib.import_module("qcode.agreement")
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"qcode.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'qcode' has no attribute {name!r}")

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from qcode.lexical import STOP_WORDS, TfidfModel, tokenize
+from qcode.suggest.lexical import STOP_WORDS, TfidfModel, tokenize
 
 
 def test_tokenize_lowercases_and_drops_stop_words_and_single_letters():

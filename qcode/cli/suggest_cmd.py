@@ -33,6 +33,12 @@ def suggest(
     text_column: Optional[str] = typer.Option(None, "--text-column", help="For .csv/.xlsx responses: the text column."),
     learn: bool = typer.Option(False, "--learn", help="With --project: learn from the accept/reject decisions recorded there first."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+    engine: str = typer.Option("local", "--engine", help="local (this process) or dask (a Dask cluster; "
+                               "pip install 'qcode[dask]')."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="With --engine dask: the scheduler's "
+                                            "address, tcp://HOST:PORT."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="With --engine dask: start a local "
+                                          "cluster of this many worker processes (loopback only; default 1)."),
 ) -> None:
     """Suggest codes for every segment of a folder of transcripts.
 
@@ -46,37 +52,30 @@ def suggest(
     import sys
     import warnings
 
-    from ..embed import load_embedder
-    from ..ingest import IngestWarning
     from ..errors import InputError
-    from ..formats import TABLE_FORMATS, table_format
-    from ..pipeline import suggest_corpus
-    from ..suggest import Suggester
+    from ..formats import TABLE_FORMATS
+    from ..ingest import IngestWarning
+    from ..suggest import SuggestOptions, suggest_corpus
 
     warnings.simplefilter("ignore", IngestWarning)  # skipped files are reported once, below
     if multi_label and threshold is None:
         raise InputError("--multi-label needs --threshold SCORE (it keeps every code scoring at least that)")
-    if top_k is None:
-        top_k = None if multi_label else 3
     if out is None and project is None:
         raise InputError(f"nothing to write: give --out FILE ({', '.join(TABLE_FORMATS.suffixes())}) "
                          "and/or --project PROJECT")
-    if out is not None:
-        table_format(out)
+    if learn and project is None:
+        raise InputError("--learn needs --project PROJECT (the decisions to learn from live there)")
+    options = SuggestOptions(
+        unit=unit, top_k=top_k if top_k is not None else (None if multi_label else 3), threshold=threshold,
+        multi_label=multi_label, include_interviewer=include_interviewer, interviewers=interviewer,
+        max_tokens=max_tokens, id_column=id_column, text_column=text_column,
+        engine=engine, scheduler=scheduler, workers=workers,
+    )
     proj = None
     if project is not None:
         from ..project import open_project
 
         proj = open_project(project)
-    suggester = Suggester(codebook, model=load_embedder(model, backend=backend))
-    if learn:
-        if proj is None:
-            raise InputError("--learn needs --project PROJECT (the decisions to learn from live there)")
-        suggester.learn_from(proj)
-        suggester.save_state(proj.path / "suggester-state.json")
-        learned = suggester.identity()["learned_decisions"]
-        if not quiet:
-            typer.echo(f"learned from {learned} standing accept/reject decisions in {project}", err=True)
     show = not quiet and sys.stderr.isatty()
     if show:  # one-time set-up steps (the ONNX graph build) say what they are doing
         import logging
@@ -98,12 +97,23 @@ def suggest(
             progress_ctx.update(task, advance=1, description=f"{doc.id[:40]}")
 
     with (progress_ctx or _null()):
-        result = suggest_corpus(
-            path, suggester, out=out, unit=unit, top_k=top_k, threshold=threshold,
-            multi_label=multi_label, include_interviewer=include_interviewer, max_tokens=max_tokens,
-            id_column=id_column, text_column=text_column, interviewers=interviewer, project=proj,
-            on_start=on_start, on_document=on_document,
-        )
+        if options.engine == "dask":
+            from ..suggest.dask_engine import suggest_dask
+
+            def on_shard(done: int, total: int | None) -> None:
+                nonlocal task
+                if progress_ctx is not None:
+                    if task is None:
+                        task = progress_ctx.add_task("shards", total=None)
+                    progress_ctx.update(task, completed=done, total=total)
+
+            result = suggest_dask(path, codebook, options, out=out, project=proj, model=model, backend=backend,
+                                  learn=learn, on_shard=on_shard)
+        else:
+            result = suggest_corpus(path, codebook, options, out=out, project=proj, model=model, backend=backend,
+                                    learn=learn, on_start=on_start, on_document=on_document)
+    if result.learned_decisions is not None and not quiet:
+        typer.echo(f"learned from {result.learned_decisions} standing accept/reject decisions in {project}", err=True)
     _report_left_out(result.left_out_files)
     for file, reason in result.skipped_files:
         reason = str(reason)

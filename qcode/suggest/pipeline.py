@@ -15,11 +15,13 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator
 
-from .document import INTERVIEWER, Document, Segment
-from .errors import InputError
-from .suggest import Suggester, Suggestion
+from ..codebook.model import Codebook
+from ..document import INTERVIEWER, Document, Segment
+from ..errors import InputError
+from .options import SuggestOptions
+from .ranking import Suggester, Suggestion
 from .spread import ScoreSpread, threshold_warning
 
 #: Columns of a suggestions table, in order.
@@ -52,6 +54,9 @@ class SuggestRun:
     project_run: Any = None
     #: each suggested segment's best score, over all codes (whatever the threshold kept)
     best_scores: ScoreSpread = field(default_factory=ScoreSpread)
+    options: SuggestOptions = field(default_factory=SuggestOptions)
+    #: standing decisions learned from before the run (``None``: the run did not learn)
+    learned_decisions: int | None = None
 
     def threshold_warning(self) -> str | None:
         """A warning when the threshold left more than half the segments without a code, proposing a value."""
@@ -59,11 +64,14 @@ class SuggestRun:
                                  self.without_suggestion, self.suggested_segments)
 
 
-def run_record(suggester: Suggester, params: dict[str, Any]) -> dict[str, Any]:
+def run_record(suggester: Suggester, params: SuggestOptions | dict[str, Any]) -> dict[str, Any]:
     """The reproducibility record of a run: model identity, codebook version and parameters."""
     import platform
 
-    from . import __version__
+    from .. import __version__
+
+    if isinstance(params, SuggestOptions):
+        params = params.record()
 
     ident = suggester.identity()
     return {
@@ -99,15 +107,15 @@ def corpus_digest(root: str | Path, files: Iterable[str | Path]) -> str:
                 for chunk in iter(lambda: handle.read(1 << 20), b""):
                     h.update(chunk)
         except OSError as exc:  # unreadable files are reported by the reader; hash what we can
-            h.update(str(exc).encode("utf-8"))
+            h.update(str(exc).encode("utf-8", "surrogateescape"))
         name = file.relative_to(root).as_posix() if root.is_dir() and file.is_relative_to(root) else file.name
-        total.update(f"{name}\x1f{h.hexdigest()}\n".encode("utf-8"))
+        total.update(f"{name}\x1f{h.hexdigest()}\n".encode("utf-8", "surrogateescape"))  # names need not be UTF-8
     return total.hexdigest()
 
 
 def iter_segments(documents: Iterable[Document], unit: str, max_tokens: int = 256) -> Iterator[tuple[Document, list[Segment]]]:
     """Segment each document as it arrives."""
-    from .segmentation import segment
+    from ..segmentation import segment
 
     for doc in documents:
         yield doc, segment(doc, unit=unit, max_tokens=max_tokens)
@@ -131,61 +139,80 @@ def suggestion_rows(run_id: str, segment: Segment, suggestions: list[Suggestion]
 
 def suggest_corpus(
     path: str | Path,
-    suggester: Suggester,
+    codebook: Suggester | Codebook | str = "mcn-sst",
+    options: SuggestOptions | None = None,
     *,
     out: str | Path | None = None,
-    unit: str = "turn",
-    top_k: int | None = 3,
-    threshold: float | None = None,
-    multi_label: bool = False,
-    include_interviewer: bool = False,
-    max_tokens: int = 256,
-    batch_segments: int = 512,
-    id_column: str | None = None,
-    text_column: str | None = None,
-    interviewers: Sequence[str] = (),
     project: Any = None,
+    model: Any = None,
+    backend: str = "auto",
+    learn: bool = False,
     on_start: Callable[[int], None] | None = None,
     on_batch: Callable[[int], None] | None = None,
     on_document: Callable[[Document], None] | None = None,
+    **option_values: Any,
 ) -> SuggestRun:
     """Suggest codes for every segment of the corpus at ``path``.
 
     Parameters
     ----------
     path : a folder (read recursively) or a single file.
-    suggester : the :class:`~qcode.suggest.Suggester` to rank with.
-    out : output file (``.csv``, ``.jsonl``, ``.parquet`` or ``.xlsx``: see :mod:`qcode.formats`), or ``None`` to write nothing.
-    unit : ``"turn"``, ``"sentence"``, ``"paragraph"`` or ``"document"``.
-    include_interviewer : also suggest for interviewer/facilitator turns.
-    interviewers : speaker names to treat as interviewers (besides labels such as ``Interviewer:``).
+    codebook : a :class:`~qcode.codebook.Codebook`, a shipped codebook name or file, or a
+        ready :class:`~qcode.suggest.Suggester` to rank with.
+    options : a :class:`SuggestOptions` (unit, top_k, threshold, ...); single options may also
+        be given as keywords (``unit="sentence"``), which override those in ``options``.
+    out : output file (``.csv``, ``.jsonl``, ``.parquet`` or ``.xlsx``: see :mod:`qcode.formats`),
+        or ``None`` to write nothing.
     project : an open :class:`qcode.project.Project` to record the run in.
+    model, backend : the embedding model (name or embedder) and backend, when ``codebook`` is not
+        a Suggester.
+    learn : first learn from the accept/reject decisions standing in ``project`` (the learned
+        state is saved as ``suggester-state.json`` in the project folder).
     on_start, on_document, on_batch : progress callbacks: the number of files found,
         each document read, and the size of each ranked batch.
 
     Returns a :class:`SuggestRun` with counts and the run record.
-    """
-    from .ingest import read_corpus
-    from .segmentation import UNITS
-    from .formats import open_table_writer
 
-    if unit not in UNITS:
-        raise InputError(f"unknown unit {unit!r}; choose one of {', '.join(UNITS)}")
+    Example
+    -------
+    >>> import pathlib, tempfile, qcode
+    >>> demo = pathlib.Path(qcode.__file__).parents[1] / "corpora" / "demo" / "interview_p07.txt"
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "s.csv"
+    >>> run = suggest_corpus(demo, "mcn-sst", SuggestOptions(top_k=1), out=out)
+    >>> run.documents, run.out == out, run.record["parameters"]["top_k"]
+    (1, True, 1)
+    """
+    from ..formats import open_table_writer, table_format
+    from ..ingest import read_corpus
+
+    opts = options or SuggestOptions()
+    if option_values:
+        opts = opts.replace(**option_values)
+    if out is not None:
+        table_format(out)  # an unknown suffix fails before any work
+    if learn and project is None:
+        raise InputError("learning needs a project (the decisions to learn from live there): "
+                         "give --project PROJECT")
+    suggester = _suggester(codebook, model, backend)
+    learned = None
+    if learn:
+        suggester.learn_from(project)
+        suggester.save_state(Path(project.path) / "suggester-state.json")
+        learned = int(suggester.identity()["learned_decisions"])
+    top_k, threshold, multi_label = opts.top_k, opts.threshold, opts.multi_label
+    batch_segments = opts.batch_segments
     started = time.perf_counter()
-    corpus = read_corpus(path, id_column=id_column, text_column=text_column, interviewers=tuple(interviewers),
-                         exclude=[out] if out is not None else ())
+    corpus = read_corpus(path, id_column=opts.id_column, text_column=opts.text_column,
+                         interviewers=tuple(opts.interviewers), exclude=[out] if out is not None else ())
     if on_start is not None:
         on_start(len(corpus.files))
-    params = {"unit": unit, "top_k": top_k, "threshold": threshold, "multi_label": multi_label,
-              "include_interviewer": include_interviewer, "interviewers": sorted(interviewers),
-              "max_tokens": max_tokens}
-    record = run_record(suggester, params)
-    model = _model_label(record["model"])
+    record = run_record(suggester, opts)
+    model_label = _model_label(record["model"])
     digest = corpus_digest(path, corpus.files)
     run_id = run_id_for(record, digest)
     record["run_id"] = run_id
     record["corpus_sha256"] = digest
-    pending_run = SuggestRun(run_id=run_id, record=record)
+    pending_run = SuggestRun(run_id=run_id, record=record, options=opts, learned_decisions=learned)
     if project is not None:  # refuse an incompatible codebook before doing any work
         record["codebook_version"] = project.set_codebook(suggester.codebook)
         pending_run.project_report = {"new": [], "unchanged": [], "changed": []}
@@ -219,7 +246,7 @@ def suggest_corpus(
             else:
                 pending_run.without_suggestion += 1
             if writer is not None:
-                writer.write_rows(suggestion_rows(run_id, seg, sugg, model))
+                writer.write_rows(suggestion_rows(run_id, seg, sugg, model_label))
             if project is not None:
                 project_rows.extend((seg.id, s.code_id, s.score, s.rank) for s in sugg)
         pending_run.suggested_segments += len(batch)
@@ -228,7 +255,7 @@ def suggest_corpus(
         batch.clear()
 
     try:
-        for doc, segments in iter_segments(corpus, unit, max_tokens):
+        for doc, segments in iter_segments(corpus, opts.unit, opts.max_tokens):
             pending_run.documents += 1
             pending_run.warnings.extend(doc.warnings)
             if project is not None:
@@ -240,7 +267,7 @@ def suggest_corpus(
                 on_document(doc)
             for seg in segments:
                 pending_run.segments += 1
-                if seg.role == INTERVIEWER and not include_interviewer:
+                if seg.role == INTERVIEWER and not opts.include_interviewer:
                     pending_run.skipped_interviewer += 1
                     continue
                 batch.append(seg)
@@ -264,7 +291,7 @@ def suggest_corpus(
         if writer is not None:
             writer.commit()
             pending_run.out = Path(out)
-            from ._io import atomic_write_text
+            from .._io import atomic_write_text
 
             atomic_write_text(Path(str(out) + ".run.json"), json.dumps(record, indent=2, default=str) + "\n")
         if project is not None:
@@ -275,3 +302,19 @@ def suggest_corpus(
         raise
     pending_run.seconds = time.perf_counter() - started
     return pending_run
+
+
+def _suggester(codebook: Suggester | Codebook | str, model: Any, backend: str) -> Suggester:
+    if isinstance(codebook, Suggester):
+        if model is not None:
+            raise InputError("give the model to the Suggester, not to suggest_corpus, when passing a Suggester")
+        return codebook
+    from ..embed import load_embedder
+
+    if model is None:
+        embedder = load_embedder(backend=backend)
+    elif isinstance(model, str):
+        embedder = load_embedder(model, backend=backend)
+    else:
+        embedder = model
+    return Suggester(codebook, model=embedder)

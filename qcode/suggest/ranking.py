@@ -36,16 +36,26 @@ Example
 
 from __future__ import annotations
 
+import importlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-from .codebook import Code, Codebook, load_codebook
-from .document import Segment
-from .errors import QcodeError
+from ..codebook.model import Code, Codebook
+from ..document import Segment
+from ..errors import QcodeError
+
+
+def _edge(module: str) -> Any:
+    """A module at the edge (codebook files, model loading, atomic writes), imported when a convenience needs it.
+
+    The ranking itself depends on no I/O module; only ``Suggester("name")``, a model
+    given by name and :meth:`Suggester.save_state` reach out, at call time.
+    """
+    return importlib.import_module(module)
 
 
 @dataclass(frozen=True)
@@ -145,7 +155,7 @@ class Suggester:
 
     def __init__(self, codebook: Codebook | str, model: Any = None, *, codes: str = "leaves",
                  params: RankingParams | None = None) -> None:
-        self.codebook = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
+        self.codebook = codebook if isinstance(codebook, Codebook) else _edge("qcode.codebook.io").load_codebook(codebook)
         if codes not in ("leaves", "all"):
             raise QcodeError(f"codes must be 'leaves' or 'all', not {codes!r}")
         self.codes = codes
@@ -161,8 +171,7 @@ class Suggester:
     @property
     def embedder(self):
         if self._embedder is None:
-            from .embed import load_embedder
-
+            load_embedder = _edge("qcode.embed").load_embedder
             model = self._model_arg
             self._embedder = load_embedder() if model is None else (
                 load_embedder(model) if isinstance(model, str) else model)
@@ -419,12 +428,10 @@ class Suggester:
 
     def save_state(self, path: str | Path) -> Path:
         """Save what was learned (the decisions, not the model) as JSON, atomically."""
-        from ._io import atomic_write_text
-
         state = {"format": "qcode-suggester-state/1", "codebook": self.codebook.name,
                  "codebook_version": self.codebook.version, "params": self.params.to_dict(),
                  "learned": self._learned.to_dict()}
-        atomic_write_text(path, json.dumps(state, ensure_ascii=False, indent=1))
+        _edge("qcode._io").atomic_write_text(path, json.dumps(state, ensure_ascii=False, indent=1))
         return Path(path)
 
     def load_state(self, path: str | Path) -> "Suggester":
