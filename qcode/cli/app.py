@@ -5,9 +5,66 @@ from __future__ import annotations
 import sys
 
 import typer
+from typer.core import TyperArgument, TyperGroup, TyperOption
+
+#: Metavars of options whose name alone does not say what to type.
+_OPTION_METAVARS = {"out": "FILE", "threshold": "SCORE", "as-of": "WHEN", "run": "RUN", "model-run": "RUN"}
+
+
+class _ReadableArgument(TyperArgument):
+    """An argument shown as ``PROJECT`` in usage and help (typer shows ``{project}`` and ``project <path>``)."""
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+    def display_type_rich(self, ctx):  # type: ignore[no-untyped-def]
+        return None
+
+
+def _option_metavar(option: TyperOption) -> str | None:
+    """``N`` for numbers, ``PROJECT``/``PATH`` for paths, else the option's name (``--coders CODERS``)."""
+    desc = option.type_descriptor
+    if option.is_flag or option.count or desc.is_choice or desc.is_datetime or desc.is_tuple:
+        return None
+    long = max(option.opts, key=len).lstrip("-")
+    if long in _OPTION_METAVARS:
+        return _OPTION_METAVARS[long]
+    annotation = desc.annotation
+    if annotation is int or (desc.is_ranged and desc.ranged_type_name == "int"):
+        return "N"
+    if annotation is float or desc.is_ranged:
+        return "NUMBER"
+    if desc.is_path:
+        return "PROJECT" if long == "project" else "PATH"
+    return long.upper().replace("-", "_")
+
+
+def readable_metavars(command) -> None:  # type: ignore[no-untyped-def]
+    """Name what to type in every usage line and help of ``command`` and its subcommands, in place."""
+    for param in command.params:
+        if param.metavar is not None:
+            continue
+        if isinstance(param, TyperArgument):
+            param.metavar = str(param.name).upper()
+            param.__class__ = _ReadableArgument
+        elif isinstance(param, TyperOption):
+            param.metavar = _option_metavar(param)
+    for sub in getattr(command, "commands", {}).values():
+        readable_metavars(sub)
+
+
+class _ReadableGroup(TyperGroup):
+    """The root group: its commands (built before it) get readable metavars."""
+
+    def __init__(self, **attrs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(**attrs)
+        readable_metavars(self)
+
 
 app = typer.Typer(
     name="qcode",
+    cls=_ReadableGroup,
     help="NLP-assisted qualitative coding: segment transcripts, suggest codes, review, measure agreement.",
     no_args_is_help=True,
     add_completion=False,

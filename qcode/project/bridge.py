@@ -378,8 +378,9 @@ def _export_table(project: Project, what: str, out: Path, coder: str | None) -> 
     if what not in WHAT:
         raise ProjectError(f"--what must be one of {', '.join(WHAT)}, got {what!r}")
     if out.suffix.lower() not in TABLE_FORMATS:
-        raise ProjectError(f"{out}: unknown export format {out.suffix or '(none)'!r}; "
-                           f"use one of {', '.join(TABLE_FORMATS)} (or .qdpx)")
+        raise ProjectError(f"{out}: unknown export format {out.suffix or '(none)'!r}; use one of "
+                           f"{', '.join(TABLE_FORMATS)} for a table, .xlsx for a spreadsheet of the codings, "
+                           ".qdpx for a REFI-QDA project")
     frame = export_frame(project, what, coder)
     data = frame_to_bytes(frame, out.suffix)
     try:
