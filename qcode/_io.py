@@ -1,10 +1,28 @@
-"""Small I/O helpers shared by every stage: atomic writes and cache folders."""
+"""Small I/O helpers shared by every stage: atomic writes, write errors as one line, cache folders.
+
+Every error of writing a file reaches the user as one line: atomic writes
+raise :func:`output_error`, naming the file they were asked to write; the
+CLI's error boundary gives any other :class:`OSError` the same words
+(:func:`qcode.errors.describe_os_error`).
+
+>>> str(output_error(OSError(28, "No space left on device"), "out/codings.csv"))
+'out/codings.csv: cannot write: the disk is full (No space left on device); nothing was written'
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
+
+from .errors import OutputError, os_error_reason
+
+
+def output_error(exc: OSError, path: str | Path) -> OutputError:
+    """``exc``, met while writing ``path``, as a one-line :class:`~qcode.errors.OutputError`."""
+    if isinstance(exc, OutputError):
+        return exc
+    return OutputError(f"{os.fsdecode(path)}: cannot write: {os_error_reason(exc)}; nothing was written", exc.errno)
 
 
 def default_file_mode() -> int:
@@ -19,10 +37,16 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 
     The bytes go to a temporary file in the same folder, are fsynced, and the
     file is renamed over the target (``os.replace`` is atomic on POSIX and NT).
+    Any :class:`OSError` (disk full, read-only folder) leaves no temporary file
+    and an existing ``path`` unchanged, and is raised as a one-line
+    :class:`~qcode.errors.OutputError` naming ``path``.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise output_error(exc, path) from None
     try:
         os.fchmod(fd, default_file_mode())  # mkstemp makes 0600 files; publish with the usual mode
         with os.fdopen(fd, "wb") as handle:
@@ -30,11 +54,13 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError):
+            raise output_error(exc, path) from None
         raise
 
 

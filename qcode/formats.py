@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from ._io import default_file_mode
+from ._io import default_file_mode, output_error
 from .safetext import neutralise_cell, restore_cell
 from .errors import InputError
 
@@ -66,20 +66,35 @@ class AtomicTableWriter:
     def __init__(self, path: Path, columns: list[str]) -> None:
         self.path = path
         self.columns = columns
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_parts(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        self._lock_fd: int | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _remove_stale_parts(path)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        except OSError as exc:
+            raise output_error(exc, path) from None
         os.fchmod(fd, default_file_mode())  # mkstemp makes 0600 files; publish with the usual mode
         fcntl.flock(fd, fcntl.LOCK_EX)  # held while writing: a temp file nobody holds is a killed run's leftover
-        self._lock_fd: int | None = fd
+        self._lock_fd = fd
         self.tmp = Path(tmp)
         self.rows_written = 0
-        self._open()
+        try:
+            self._open()
+        except OSError as exc:
+            self.abort()
+            raise output_error(exc, path) from None
 
     def _open(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
     def write_rows(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Append rows; an :class:`OSError` (disk full) comes as a one-line OutputError naming the file."""
+        try:
+            self._write_rows(rows)
+        except OSError as exc:
+            raise output_error(exc, self.path) from None
+
+    def _write_rows(self, rows: Iterable[dict[str, Any]]) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
     def _close(self) -> None:
@@ -90,10 +105,14 @@ class AtomicTableWriter:
         self._close()
 
     def commit(self) -> Path:
-        self._finish()
-        with open(self.tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(self.tmp, self.path)
+        """Complete, fsync and publish the file; on an OSError nothing is published (call :meth:`abort`)."""
+        try:
+            self._finish()
+            with open(self.tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.replace(self.tmp, self.path)
+        except OSError as exc:
+            raise output_error(exc, self.path) from None
         self._unlock()
         return self.path
 
@@ -134,7 +153,7 @@ class CsvWriter(AtomicTableWriter):
         self._csv = csv.DictWriter(self._handle, fieldnames=self.columns, extrasaction="ignore")
         self._csv.writeheader()
 
-    def write_rows(self, rows: Iterable[dict[str, Any]]) -> None:
+    def _write_rows(self, rows: Iterable[dict[str, Any]]) -> None:
         for row in rows:
             self._csv.writerow({k: neutralise_cell(v) for k, v in row.items()})  # no cell runs as a formula
             self.rows_written += 1
@@ -148,7 +167,7 @@ class JsonlWriter(AtomicTableWriter):
     def _open(self) -> None:
         self._handle = open(self.tmp, "w", encoding="utf-8")
 
-    def write_rows(self, rows: Iterable[dict[str, Any]]) -> None:
+    def _write_rows(self, rows: Iterable[dict[str, Any]]) -> None:
         for row in rows:
             self._handle.write(json.dumps({c: row.get(c) for c in self.columns}, ensure_ascii=False) + "\n")
             self.rows_written += 1
@@ -165,7 +184,7 @@ class ParquetWriter(AtomicTableWriter):
         self._writer: Any = None
         self._schema: Any = None
 
-    def write_rows(self, rows: Iterable[dict[str, Any]]) -> None:
+    def _write_rows(self, rows: Iterable[dict[str, Any]]) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -205,7 +224,7 @@ class XlsxWriter(AtomicTableWriter):
         self._ws = self._book.create_sheet(self.sheet)
         self._ws.append(_xlsx_cells(self._ws, _xlsx_checked(self.columns, self.columns, 1)))
 
-    def write_rows(self, rows: Iterable[dict[str, Any]]) -> None:
+    def _write_rows(self, rows: Iterable[dict[str, Any]]) -> None:
         for row in rows:
             values = _xlsx_checked([row.get(c) for c in self.columns], self.columns, self.rows_written + 2)
             self._ws.append(_xlsx_cells(self._ws, values))

@@ -65,6 +65,7 @@ def test_cli_writes_html_md_csv_from_a_project(study, tmp_path):
         done = qcode("agree", study, "--coders", "ann,bob", "--out", out, "--n-boot", "100")
         assert done.returncode == 0, done.stderr
         assert out.is_file() and f"wrote {out}" in done.stdout
+        assert f"3 unit(s) with disagreements (listed in {out})" in done.stdout  # not "write --out report.html"
     assert "Disagreements (3)" in (tmp_path / "agree.html").read_text()
     table = pd.read_csv(tmp_path / "agree.csv")
     assert table["code"].tolist()[-1] == "(pooled)"

@@ -244,8 +244,11 @@ def to_html(report: AgreementReport, path: PathLike | None = None) -> str:
 # --------------------------------------------------------------------------- terminal
 
 
-def print_report(report: AgreementReport, console: Console | None = None) -> None:
-    """Print the per-code table, the bands and the notes with rich."""
+def print_report(report: AgreementReport, console: Console | None = None, written_to: PathLike | None = None) -> None:
+    """Print the per-code table, the bands and the notes with rich.
+
+    ``written_to``: the report file being written, which the disagreement line then points to.
+    """
     from rich import box
     from rich.console import Console
     from rich.table import Table
@@ -275,7 +278,8 @@ def print_report(report: AgreementReport, console: Console | None = None) -> Non
     for note in report.notes:
         console.print(f"note: {note}", soft_wrap=True, highlight=False)
     if len(report.disagreements):
-        console.print(f"{len(report.disagreements)} unit(s) with disagreements (write --out report.html to list them)")
+        where = f"listed in {written_to}" if written_to is not None else "write --out report.html to list them"
+        console.print(f"{len(report.disagreements)} unit(s) with disagreements ({where})", soft_wrap=True, highlight=False)
 
 
 #: Report formats by file suffix.

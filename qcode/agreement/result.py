@@ -96,6 +96,6 @@ class AgreementReport:
         """Write ``.html``, ``.md`` or ``.csv`` according to the suffix."""
         return render.save(self, path)
 
-    def print(self, console: Console | None = None) -> None:
-        """Print the terminal table (rich)."""
-        render.print_report(self, console)
+    def print(self, console: Console | None = None, written_to: str | Path | None = None) -> None:
+        """Print the terminal table (rich); ``written_to`` names the report file the disagreements go to."""
+        render.print_report(self, console, written_to)

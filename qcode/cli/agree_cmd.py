@@ -51,7 +51,7 @@ def agree(
     result = source_report(source, coders=coders, unit=unit, include_uncoded=include_uncoded, overlap=overlap,
                            model_run=model_run, threshold=threshold, top=top, as_of=as_of, n_boot=n_boot,
                            seed=seed)
-    result.print()
+    result.print(written_to=out)
     if out is not None:
         result.save(out)
         typer.echo(f"wrote {out}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 
 import typer
 from typer.core import TyperArgument, TyperGroup, TyperOption
@@ -97,17 +98,44 @@ def fail(message: str, code: int = 2) -> "typer.Exit":
     return typer.Exit(code)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+    """qcode's own warnings as one ``warning: ...`` line on stderr; others as Python shows them."""
+    from ..errors import QcodeWarning
+    from ..safetext import for_terminal
+
+    if issubclass(category, QcodeWarning):
+        typer.echo(f"warning: {for_terminal(str(message), one_line=True)}", err=True)
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)
+
+
+_python_show_warning = warnings.showwarning
+
+
 def main() -> None:
-    """Entry point: run the app, turning user errors into one line and a non-zero exit."""
+    """Entry point: run the app, turning user errors into one line and a non-zero exit.
+
+    An :class:`OSError` that no command turned into a :class:`~qcode.errors.QcodeError`
+    (disk full, read-only folder) is also one line (:func:`qcode.errors.describe_os_error`).
+    """
     from ..errors import QcodeError
 
+    warnings.showwarning = _show_warning
     try:
-        app(standalone_mode=False, prog_name="qcode")
+        code = app(standalone_mode=False, prog_name="qcode")  # without standalone mode, click returns Exit's code
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except QcodeError as exc:
         from ..safetext import for_terminal
 
         typer.echo(f"error: {for_terminal(str(exc), one_line=True)}", err=True)
         sys.exit(exc.exit_code)
+    except OSError as exc:
+        from ..errors import describe_os_error
+        from ..safetext import for_terminal
+
+        typer.echo(f"error: {for_terminal(describe_os_error(exc), one_line=True)}", err=True)
+        sys.exit(2)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)

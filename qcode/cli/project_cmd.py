@@ -1,5 +1,5 @@
-"""Project commands: ``qcode init``, ``decide``, ``undo``, ``review``, ``export``, ``status``
-and ``qcode codebook use``."""
+"""Project commands: ``qcode init``, ``decide``, ``undo``, ``review``, ``export``, ``status``,
+``check`` and ``qcode codebook use``."""
 
 from __future__ import annotations
 
@@ -152,6 +152,7 @@ def review(
     from ..review.terminal import run_review
 
     proj = open_project(project)
+    proj.check_writable()  # a read-only or damaged project is refused before the screen opens
     run_review(proj, coder, order=order, blind=blind, hide_scores=hide_scores, run=run, top_k=top_k,
                include_interviewer=include_interviewer)
 
@@ -216,6 +217,29 @@ def status(project: Path = typer.Argument(..., help="The project folder.")) -> N
     for name, counts in info["coders"].items():
         typer.echo(f"  {name}: {counts['decisions']} decisions, {counts['undos']} undos, "
                    f"{counts['codings']} current codings")
+
+
+@app.command("check")
+def check(project: str = typer.Argument(..., help="The project folder (or its postgresql:// URL).")) -> None:
+    """Check a project: SQLite's integrity_check plus the decision log's own rules; one line per problem.
+
+    Exits 0 when the project is sound, 1 when it found damage (see the docs' "Damaged projects"
+    for what to do then).
+
+    Example: qcode check my-study
+    """
+    from ..project.integrity import check_project
+    from ..safetext import for_terminal
+
+    report = check_project(project)
+    for problem in report.problems:
+        typer.echo(for_terminal(f"{report.path}: {problem}", one_line=True))
+    if report.problems:
+        typer.echo(f"error: {report.path}: {len(report.problems)} problem(s) found; `qcode export` saves what can "
+                   "still be read (docs: Hostile input, Damaged projects)", err=True)
+        raise typer.Exit(1)
+    counts = ", ".join(f"{n} {name}" for name, n in report.counts.items())
+    typer.echo(f"{report.path}: ok ({counts}; checked in {report.seconds:.2f} s)")
 
 
 @codebook_app.command("use")

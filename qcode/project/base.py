@@ -5,6 +5,14 @@ Every write runs in one ``BEGIN IMMEDIATE`` transaction and is committed with
 returned survives a crash or ``kill -9``. Concurrent writers wait for each
 other (busy timeout plus retries) instead of failing.
 
+Damage: the first write of each opening runs ``PRAGMA quick_check`` and a
+damaged database refuses every write (see :mod:`qcode.project.integrity`).
+Text whose stored bytes are not valid UTF-8 is read with U+FFFD in place of
+the bad bytes and a :class:`~qcode.errors.DamageWarning`, so one flipped byte
+does not make the whole project unreadable. A project on read-only media (or
+in a folder this user cannot write) is opened read-only, as SQLite's
+``immutable`` database when it cannot keep its shared-memory index there.
+
 >>> translate(sqlite3.OperationalError("database is locked"), "p")
 ProjectError('p: the project database is locked by another process; try again')
 """
@@ -12,23 +20,37 @@ ProjectError('p: the project database is locked by another process; try again')
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import sqlite3
 import stat
 import time
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, TypeVar
 
 from ..codebook.model import Codebook
-from ..errors import ProjectError
+from ..errors import DamageWarning, ProjectError
 from .schema import SCHEMA_VERSION, UPGRADES
 
 _S = TypeVar("_S", bound="StoreBase")
 
 DB_NAME = "qcode.sqlite"
 SETTINGS_NAME = "settings.json"
-DEFAULT_LOCK_TIMEOUT = 30.0
+
+
+def _lock_timeout_from_env(default: float = 30.0) -> float:
+    try:
+        value = float(os.environ.get("QCODE_LOCK_TIMEOUT", default))
+    except ValueError:
+        raise ProjectError(f"QCODE_LOCK_TIMEOUT={os.environ['QCODE_LOCK_TIMEOUT']!r}: expected seconds, "
+                           "e.g. 30") from None
+    return value if value > 0 else default
+
+
+#: seconds a write waits for another process's transaction (``QCODE_LOCK_TIMEOUT``, default 30)
+DEFAULT_LOCK_TIMEOUT = _lock_timeout_from_env()
 
 
 def now_utc() -> str:
@@ -53,13 +75,44 @@ def translate(exc: sqlite3.Error, where: Path | str) -> ProjectError:
     if "append-only" in lowered:
         return ProjectError(f"{where}: {message}")
     if "not a database" in lowered or "malformed" in lowered:
-        return ProjectError(f"{where}: the project database is damaged or not SQLite ({message})")
+        return ProjectError(f"{where}: the project database is damaged or not SQLite ({message}); "
+                            f"{SALVAGE_HINT}")
     if "unable to open" in lowered:
         return ProjectError(f"{where}: cannot open the project database ({message})")
     return ProjectError(f"{where}: database error: {_one_line(message)}")
 
 
 _translate = translate
+
+#: what a message about a damaged project tells the user to do
+SALVAGE_HINT = ("`qcode check PROJECT` lists the damage, `qcode export` saves what can still be read "
+                "(docs: Hostile input, Damaged projects)")
+
+
+class DamagedText(str):
+    """A column's text whose stored bytes are not valid UTF-8, with U+FFFD in place of the bad bytes."""
+
+
+def tolerant_text(data: bytes) -> str:
+    """SQLite text as ``str``; undecodable bytes give a :class:`DamagedText` instead of an error."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return DamagedText(data.decode("utf-8", "replace"))
+
+
+def _undecodable(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "could not decode to utf-8" in str(exc).lower()
+
+
+def writable_place(path: Path) -> bool:
+    """False when ``path`` (a file or folder) sits on read-only media or this user may not write it."""
+    try:
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            return False
+    except (OSError, AttributeError):
+        pass
+    return os.access(path, os.W_OK)
 
 
 class StoreBase:
@@ -72,7 +125,9 @@ class StoreBase:
             raise ProjectError(f"{self.path}: not a qcode project (run `qcode init {self.path}`)")
         self.lock_timeout = float(lock_timeout)
         mode = self.db_path.stat().st_mode
-        self.readonly = readonly or not (mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+        self.readonly = (readonly or not (mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+                         or not writable_place(self.db_path) or not writable_place(self.path))
+        self.immutable = False
         self._depth = 0
         self._conn = self._connect()
         self._codebook_cache: tuple[str, Codebook] | None = None
@@ -82,9 +137,7 @@ class StoreBase:
     def _connect(self) -> sqlite3.Connection:
         try:
             if self.readonly:
-                uri = f"file:{self.db_path.resolve()}?mode=ro"
-                conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=self.lock_timeout,
-                                       check_same_thread=False)
+                conn = self._connect_readonly()
             else:
                 conn = sqlite3.connect(self.db_path, isolation_level=None, timeout=self.lock_timeout,
                                        check_same_thread=False)
@@ -99,6 +152,27 @@ class StoreBase:
             return conn
         except sqlite3.Error as exc:
             raise translate(exc, self.db_path) from None
+
+    def _connect_readonly(self) -> sqlite3.Connection:
+        """``mode=ro``; where SQLite cannot open the WAL index (read-only media), ``immutable=1``."""
+        uri = f"file:{self.db_path.resolve()}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=self.lock_timeout,
+                               check_same_thread=False)
+        try:
+            conn.execute("PRAGMA schema_version").fetchone()
+            return conn
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            if "unable to open" not in str(exc).lower() or writable_place(self.path):
+                raise
+        wal = Path(f"{self.db_path}-wal")
+        if wal.is_file() and wal.stat().st_size > 0:
+            warnings.warn(f"{self.db_path}: read-only media, and the project has a write-ahead log that cannot "
+                          "be replayed here: the latest changes may be missing (copy the folder to writable "
+                          "storage to read them)", DamageWarning, stacklevel=4)
+        self.immutable = True
+        return sqlite3.connect(f"{uri}&immutable=1", uri=True, isolation_level=None, timeout=self.lock_timeout,
+                               check_same_thread=False)
 
     #: the driver's error classes, turned into ProjectError by :meth:`_error`
     _db_errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
@@ -146,11 +220,35 @@ class StoreBase:
     def __repr__(self) -> str:
         return f"Project({str(self.path)!r})"
 
+    #: reads that met undecodable text (see :meth:`_query`)
+    _damaged_reads = 0
+    #: True while the caller names damaged rows itself (no general warning then)
+    _damage_named = False
+
     def _query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         try:
             return self._conn.execute(sql, tuple(params)).fetchall()
         except self._db_errors as exc:
+            if _undecodable(exc):
+                return self._query_damaged(sql, params)
             raise self._error(exc) from None
+
+    def _query_damaged(self, sql: str, params: Iterable[Any]) -> list[sqlite3.Row]:
+        """The query again, with damaged text read as :class:`DamagedText`, and a warning."""
+        conn = self._conn
+        conn.text_factory = tolerant_text
+        try:
+            rows = conn.execute(sql, tuple(params)).fetchall()
+        except self._db_errors as exc:
+            raise self._error(exc) from None
+        finally:
+            conn.text_factory = str
+        self._damaged_reads += 1
+        if not self._damage_named:
+            warnings.warn(f"{self.db_path}: some stored text is not valid UTF-8 (damaged); it is read with U+FFFD "
+                          f"in place of the bad bytes; `qcode check {self.path}` lists where", DamageWarning,
+                          stacklevel=3)
+        return rows
 
     def _begin(self) -> None:
         """``BEGIN IMMEDIATE``, retried with jittered backoff until ``lock_timeout`` passes."""
@@ -181,6 +279,8 @@ class StoreBase:
         """
         if self.readonly:
             raise ProjectError(f"{self.db_path}: the project was opened read-only; nothing was written")
+        if self._depth == 0:
+            self.check_writable()
         if self._depth > 0:
             self._depth += 1
             try:
@@ -208,6 +308,31 @@ class StoreBase:
             self._rollback()
             raise self._error(exc) from None
 
+    #: set once this opening's quick check passed
+    _write_checked = False
+
+    def check_writable(self) -> None:
+        """ProjectError unless writes may go ahead: opened for writing, and the database passes a quick check.
+
+        The first call of each opening runs SQLite's ``PRAGMA quick_check``
+        (every page and record read once, without the index cross-checks of
+        ``integrity_check``); writing into a damaged database could spread
+        the damage, so a failed check refuses every write of this opening.
+        """
+        if self.readonly:
+            raise ProjectError(f"{self.db_path}: the project was opened read-only; nothing was written")
+        if self._write_checked or not isinstance(self._conn, sqlite3.Connection):
+            return
+        try:
+            lines = str(self._conn.execute("PRAGMA quick_check(1)").fetchone()[0]).splitlines()
+            first = next((line for line in lines if not line.startswith("*** ")), "damaged")
+        except sqlite3.Error as exc:
+            first = _one_line(str(exc))
+        if first != "ok":
+            raise ProjectError(f"{self.db_path}: the project database is damaged (quick_check: {first}); nothing "
+                               f"was written and writes are refused; {SALVAGE_HINT}")
+        self._write_checked = True
+
     def _rollback(self) -> None:
         try:
             if self._conn.in_transaction:
@@ -229,4 +354,5 @@ class StoreBase:
         return int(self._meta("schema_version") or 0)
 
 
-__all__ = ["DB_NAME", "DEFAULT_LOCK_TIMEOUT", "SETTINGS_NAME", "StoreBase", "now_utc", "translate"]
+__all__ = ["DB_NAME", "DEFAULT_LOCK_TIMEOUT", "DamagedText", "SALVAGE_HINT", "SETTINGS_NAME", "StoreBase", "now_utc",
+           "tolerant_text", "translate", "writable_place"]

@@ -382,11 +382,7 @@ def _export_table(project: Project, what: str, out: Path, coder: str | None) -> 
                            f"{', '.join(TABLE_FORMATS)} for a table, .xlsx for a spreadsheet of the codings, "
                            ".qdpx for a REFI-QDA project")
     frame = export_frame(project, what, coder)
-    data = frame_to_bytes(frame, out.suffix)
-    try:
-        atomic_write_bytes(out, data)
-    except OSError as exc:
-        raise ProjectError(f"{out}: cannot write the export: {exc.strerror or exc}") from None
+    atomic_write_bytes(out, frame_to_bytes(frame, out.suffix))  # an OSError comes as one line (qcode._io)
     return frame
 
 

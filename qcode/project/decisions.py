@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Iterable, Mapping
+import warnings
+from typing import Any, Iterable, Mapping, Sequence
 
 from ..codebook.model import Codebook
-from ..errors import ProjectError
-from .base import now_utc
+from ..errors import DamageWarning, ProjectError
+from .base import DamagedText, now_utc
 from .codings import derive_codings, log_as_of
 from .runs import RunStore
 from .schema import SOURCES
@@ -15,6 +16,9 @@ from .validation import check_coder, check_event_key, is_int
 
 #: verdicts a coder can give (``undo`` is recorded through :meth:`Project.undo`)
 DECISION_VERDICTS = ("accept", "reject", "skip")
+
+#: event columns that only show the decision: damaged bytes there leave the event in the log
+SHOWN_COLUMNS = ("text", "note")
 
 
 class DecisionStore(RunStore):
@@ -286,11 +290,17 @@ class DecisionStore(RunStore):
         if coder is not None:
             self.require_coder(coder)
             where, params = "WHERE e.coder = ? ", (coder,)
-        rows = self._query(
-            'SELECT e.event_id, e.time, e.coder, e.doc_id, e.doc_version, e.segment_id, e.start, e."end", '
-            "e.text, e.code_id, e.verdict, e.note, e.run_id, e.score, e.source, e.undoes, "
-            "EXISTS (SELECT 1 FROM events u WHERE u.undoes = e.event_id) AS undone "
-            f"FROM events e {where}ORDER BY e.event_id", params)
+        damaged_before, self._damage_named = self._damaged_reads, True
+        try:
+            rows: Sequence[Any] = self._query(
+                'SELECT e.event_id, e.time, e.coder, e.doc_id, e.doc_version, e.segment_id, e.start, e."end", '
+                "e.text, e.code_id, e.verdict, e.note, e.run_id, e.score, e.source, e.undoes, "
+                "EXISTS (SELECT 1 FROM events u WHERE u.undoes = e.event_id) AS undone "
+                f"FROM events e {where}ORDER BY e.event_id", params)
+        finally:
+            self._damage_named = False
+        if self._damaged_reads != damaged_before:
+            rows = self._screen_damaged(rows)
         columns = ["event_id", "time", "coder", "doc_id", "doc_version", "segment_id", "start", "end", "text",
                    "code_id", "verdict", "note", "run_id", "score", "source", "undoes", "undone"]
         frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
@@ -298,6 +308,24 @@ class DecisionStore(RunStore):
         for col in ("run_id", "undoes", "doc_version"):
             frame[col] = frame[col].astype("Int64")
         return frame
+
+    def _screen_damaged(self, rows: Sequence[Any]) -> list[Any]:
+        """Name each event with damaged text; keep it if only its text or note is damaged, else leave it out."""
+        kept = []
+        for row in rows:
+            bad = [name for name in row.keys() if isinstance(row[name], DamagedText)]  # noqa: SIM118 (a Row iterates values)
+            if not bad:
+                kept.append(row)
+                continue
+            columns = ", ".join(repr(name) for name in bad)
+            if set(bad) <= set(SHOWN_COLUMNS):
+                kept.append(row)
+                outcome = "read with U+FFFD in place of the bad bytes"
+            else:
+                outcome = "left out of the log (it cannot be trusted)"
+            warnings.warn(f"{self.path}: event {row['event_id']} is damaged: column {columns} is not valid UTF-8; "
+                          f"{outcome}", DamageWarning, stacklevel=4)
+        return kept
 
     def codings(self, coder: str | None = None, as_of: int | str | None = None) -> Any:
         """The current codings, derived from the decision log, as a DataFrame.
