@@ -10,7 +10,7 @@ import pytest
 
 from qcode._io import atomic_write_text, default_file_mode
 from qcode.errors import InputError
-from qcode.writers import open_writer
+from qcode.formats import open_table_writer as open_writer
 
 
 def test_atomic_write_replaces_whole_file_with_usual_mode(tmp_path):
