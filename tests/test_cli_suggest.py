@@ -221,3 +221,26 @@ def test_usage_errors_show_usage_not_a_traceback(tmp_path, args, needle):
     assert result.returncode == 2
     assert needle in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_on_a_terminal_the_bar_counts_segments_and_the_one_time_message_has_its_own_line(tmp_path):
+    """First run on a machine, in a pty: the graph-build message is not glued onto the bar's line,
+    and the bar ends at the number of segments embedded, not at the number of files read."""
+    import re
+
+    pexpect = pytest.importorskip("pexpect")
+    out = tmp_path / "s.csv"
+    env = dict(os.environ, QCODE_CACHE_DIR=str(tmp_path / "fresh-cache"), COLUMNS="120", TERM="xterm")
+    child = pexpect.spawn(QCODE[0], [*QCODE[1:], "suggest", str(DEMO), "--out", str(out)], env=env,
+                          encoding="utf-8", timeout=600, dimensions=(40, 120))
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before[-2000:]
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", child.before)  # drop cursor movement and colour codes
+    at = screen.index("qcode: building the fp32 ONNX graph")
+    assert at == 0 or screen[at - 1] in "\r\n", repr(screen[max(0, at - 60):at + 40])
+    segments = len({row["segment_id"] for row in read_rows(out)})
+    files = len(list(DEMO.glob("*.txt")))
+    assert segments > files
+    assert f"{segments}/{segments}" in screen

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Optional
 
@@ -77,24 +78,31 @@ def suggest(
 
         proj = open_project(project)
     show = not quiet and sys.stderr.isatty()
-    if show:  # one-time set-up steps (the ONNX graph build) say what they are doing
-        import logging
-
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("qcode: %(message)s"))
-        logging.getLogger("qcode.embed").addHandler(handler)
-        logging.getLogger("qcode.embed").setLevel(logging.INFO)
     progress_ctx = _progress() if show else None
+    if progress_ctx is not None:  # one-time set-up steps (the ONNX graph build) say so, on their own line
+        logging.getLogger("qcode.embed").addHandler(_ConsoleHandler(progress_ctx.console))
+        logging.getLogger("qcode.embed").setLevel(logging.INFO)
     task = None
+    queued = 0
 
     def on_start(files: int) -> None:
         nonlocal task
-        if progress_ctx is not None:
-            task = progress_ctx.add_task("reading", total=files)
+        if progress_ctx is not None:  # the bar counts segments embedded; their total grows as files are read
+            task = progress_ctx.add_task(f"reading {files} file(s)", total=None)
 
     def on_document(doc) -> None:
         if progress_ctx is not None:
-            progress_ctx.update(task, advance=1, description=f"{doc.id[:40]}")
+            progress_ctx.update(task, description=f"{doc.id[:40]}")
+
+    def on_queued(n: int) -> None:
+        nonlocal queued
+        queued += n
+        if progress_ctx is not None:
+            progress_ctx.update(task, total=queued)
+
+    def on_embedded(n: int) -> None:
+        if progress_ctx is not None:
+            progress_ctx.update(task, advance=n)
 
     with (progress_ctx or _null()):
         if options.engine == "dask":
@@ -111,7 +119,8 @@ def suggest(
                                   learn=learn, on_shard=on_shard)
         else:
             result = suggest_corpus(path, codebook, options, out=out, project=proj, model=model, backend=backend,
-                                    learn=learn, on_start=on_start, on_document=on_document)
+                                    learn=learn, on_start=on_start, on_document=on_document,
+                                    on_queued=on_queued, on_embedded=on_embedded)
     if result.learned_decisions is not None and not quiet:
         typer.echo(f"learned from {result.learned_decisions} standing accept/reject decisions in {project}", err=True)
     _report_left_out(result.left_out_files)
@@ -138,6 +147,17 @@ class _null:
 
     def __exit__(self, *exc):
         return False
+
+
+class _ConsoleHandler(logging.Handler):
+    """Log records printed through the progress bar's console, so they land above the bar, not glued to it."""
+
+    def __init__(self, console) -> None:
+        super().__init__()
+        self.console = console
+
+    def emit(self, record) -> None:
+        self.console.print(f"qcode: {record.getMessage()}", highlight=False, soft_wrap=True)
 
 
 def _progress():

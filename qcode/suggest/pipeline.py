@@ -149,6 +149,8 @@ def suggest_corpus(
     learn: bool = False,
     on_start: Callable[[int], None] | None = None,
     on_batch: Callable[[int], None] | None = None,
+    on_queued: Callable[[int], None] | None = None,
+    on_embedded: Callable[[int], None] | None = None,
     on_document: Callable[[Document], None] | None = None,
     **option_values: Any,
 ) -> SuggestRun:
@@ -170,6 +172,8 @@ def suggest_corpus(
         state is saved as ``suggester-state.json`` in the project folder).
     on_start, on_document, on_batch : progress callbacks: the number of files found,
         each document read, and the size of each ranked batch.
+    on_queued, on_embedded : segment-level progress: the number of each document's segments
+        queued for ranking, and each group of segments just embedded (these sum to the same total).
 
     Returns a :class:`SuggestRun` with counts and the run record.
 
@@ -237,7 +241,7 @@ def suggest_corpus(
     def flush() -> None:
         if not batch:
             return
-        scores = suggester.score(batch)
+        scores = suggester.score(batch, progress=on_embedded)
         pending_run.best_scores.extend(scores.max(axis=1).tolist())
         ranked = suggester.rank(scores, top_k=top_k, threshold=threshold, multi_label=multi_label)
         for seg, sugg in zip(batch, ranked):
@@ -265,6 +269,8 @@ def suggest_corpus(
                     store_documents()
             if on_document is not None:
                 on_document(doc)
+            if on_queued is not None:
+                on_queued(sum(1 for seg in segments if opts.include_interviewer or seg.role != INTERVIEWER))
             for seg in segments:
                 pending_run.segments += 1
                 if seg.role == INTERVIEWER and not opts.include_interviewer:
