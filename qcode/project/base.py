@@ -66,8 +66,11 @@ def translate(exc: sqlite3.Error, where: Path | str) -> ProjectError:
     """Turn an sqlite3 error into a one-line :class:`ProjectError`."""
     message = str(exc)
     lowered = message.lower()
-    if "database or disk is full" in lowered or "disk i/o error" in lowered:
+    if "database or disk is full" in lowered or ("disk i/o error" in lowered and _no_space_at(where)):
         return ProjectError(f"{where}: the disk is full ({message}); nothing of this change was written")
+    if "disk i/o error" in lowered:
+        return ProjectError(f"{where}: the disk failed to read or write ({message}); nothing of this change was "
+                            "written")
     if "readonly" in lowered or "read-only" in lowered:
         return ProjectError(f"{where}: the project database is read-only; nothing was written")
     if "locked" in lowered or "busy" in lowered:
@@ -83,6 +86,19 @@ def translate(exc: sqlite3.Error, where: Path | str) -> ProjectError:
 
 
 _translate = translate
+
+
+def _no_space_at(where: Path | str) -> bool:
+    """True when the file system holding ``where`` has (next to) no space left."""
+    import shutil
+
+    folder = Path(where)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return shutil.disk_usage(folder).free < 64 * 1024
+    except OSError:
+        return False
 
 #: what a message about a damaged project tells the user to do
 SALVAGE_HINT = ("`qcode check PROJECT` lists the damage, `qcode export` saves what can still be read "
