@@ -22,7 +22,7 @@ def test_options_validate_and_record_what_shapes_the_output():
                           interviewers=["Zoe", "Anna"], batch_segments=8)
     assert opts.interviewers == ("Zoe", "Anna")
     assert opts.record() == {"unit": "sentence", "top_k": None, "threshold": 0.3, "multi_label": True,
-                             "include_interviewer": False, "interviewers": ["Anna", "Zoe"], "max_tokens": 256}
+                             "min_probability": None, "include_interviewer": False, "interviewers": ["Anna", "Zoe"], "max_tokens": 256}
     with pytest.raises(InputError, match="unknown unit 'word'"):
         SuggestOptions(unit="word")
     with pytest.raises(InputError, match="top_k=0"):

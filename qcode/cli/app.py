@@ -154,3 +154,4 @@ def main() -> None:
 
 # Register commands (each module only imports typer at import time).
 from . import codebook_cmd, suggest_cmd, project_cmd, agree_cmd, interchange_cmd, serve_cmd, store_cmd  # noqa: E402,F401
+from . import learn_cmd  # noqa: E402,F401

@@ -135,8 +135,10 @@ def undo(
 def review(
     project: Path = typer.Argument(..., help="The project folder."),
     coder: str = typer.Option(..., "--coder", help="Who is reviewing (a new name starts a new coder)."),
-    order: str = typer.Option("document", "--order", help="document (reading order) or uncertain (smallest "
-                                                          "margin between the top two scores first)."),
+    order: str = typer.Option("document", "--order", help="document (reading order), uncertain (smallest "
+                                                          "margin between the top two scores first) or active "
+                                                          "(the decisions that teach the model most first; "
+                                                          "not with --blind)."),
     blind: bool = typer.Option(True, "--blind/--no-blind", help="Hide other coders' decisions (default: hidden)."),
     hide_scores: bool = typer.Option(False, "--hide-scores", help="Do not show suggestion scores."),
     run: Optional[int] = typer.Option(None, "--run", help="Suggestion run to review (default: the latest)."),

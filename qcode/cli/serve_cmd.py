@@ -18,7 +18,8 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (default: this computer only). "
                              "Another address serves the lab network, with a warning."),
     port: int = typer.Option(8765, "--port", min=0, max=65535, help="Port (0: any free port)."),
-    order: str = typer.Option("document", "--order", help="document (reading order) or random (fixed per coder)."),
+    order: str = typer.Option("document", "--order", help="document (reading order), random (fixed per coder) or active (the "
+                               "decisions that teach the model most first; only with --no-blind)."),
     blind: bool = typer.Option(True, "--blind/--no-blind", help="Coders see no scores and no other coder's "
                                "decisions (default). The lead's link is never blind."),
     lead: str = typer.Option("lead", "--lead", help="Name shown on the lead's link (made once per project)."),

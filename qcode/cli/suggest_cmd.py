@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -32,7 +32,24 @@ def suggest(
     max_tokens: int = typer.Option(256, "--max-tokens", min=16, help="Token budget per segment; longer turns are split."),
     id_column: Optional[str] = typer.Option(None, "--id-column", help="For .csv/.xlsx responses: the id column."),
     text_column: Optional[str] = typer.Option(None, "--text-column", help="For .csv/.xlsx responses: the text column."),
-    learn: bool = typer.Option(False, "--learn", help="With --project: learn from the accept/reject decisions recorded there first."),
+    learn: bool = typer.Option(False, "--learn", help="With --project: learn from the decisions recorded there "
+                               "first, one model per coder (each coder's blind review shows the run trained on "
+                               "their own decisions only), plus a codebook-only run."),
+    learn_from: Optional[str] = typer.Option(None, "--learn-from", help="With --project: ONE run trained on these "
+                                             "coders' decisions (comma-separated; a first pass, not for blind "
+                                             "coding)."),
+    learning: str = typer.Option("blend", "--learning", help="How --learn uses decisions: blend (examples and a "
+                                 "classifier per code) or fine-tune (the embedding model too; minutes, needs torch)."),
+    tune: bool = typer.Option(True, "--tune/--no-tune", help="Use the model tuned once to the codebook's own text "
+                              "where the codebook has enough of it (default; cached; torch needed the first time)."),
+    context: bool = typer.Option(True, "--context/--no-context", help="Mix the interviewer's preceding question into "
+                                 "each participant turn (default)."),
+    abstain: bool = typer.Option(True, "--abstain/--no-abstain", help="Give no code to greetings, thanks, consent and "
+                                 "procedural talk (default; turn off if your codebook codes such talk)."),
+    min_probability: Optional[float] = typer.Option(None, "--min-probability", min=0.0, max=1.0,
+                                                    help="Drop suggestions less likely than this. Calibrated on "
+                                                    "the coder's decisions once there are 30 (--learn): 0.7 keeps "
+                                                    "suggestions right about 70% of the time."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
     engine: str = typer.Option("local", "--engine", help="local (this process) or dask (a Dask cluster; "
                                "pip install 'qcode[dask]')."),
@@ -64,12 +81,17 @@ def suggest(
     if out is None and project is None:
         raise InputError(f"nothing to write: give --out FILE ({', '.join(TABLE_FORMATS.suffixes())}) "
                          "and/or --project PROJECT")
-    if learn and project is None:
+    named = [c.strip() for c in (learn_from or "").split(",") if c.strip()]
+    if (learn or named) and project is None:
         raise InputError("--learn needs --project PROJECT (the decisions to learn from live there)")
+    if learn_from is not None and not named:
+        raise InputError("--learn-from needs coder names, e.g. --learn-from ana,ben")
+    choices: dict[str, Any] = {"tuned": "auto" if tune else False, "context": "auto" if context else False,
+               "abstain": "auto" if abstain else False}
     options = SuggestOptions(
         unit=unit, top_k=top_k if top_k is not None else (None if multi_label else 3), threshold=threshold,
         multi_label=multi_label, include_interviewer=include_interviewer, interviewers=interviewer,
-        max_tokens=max_tokens, id_column=id_column, text_column=text_column,
+        max_tokens=max_tokens, id_column=id_column, text_column=text_column, min_probability=min_probability,
         engine=engine, scheduler=scheduler, workers=workers,
     )
     proj = None
@@ -117,10 +139,29 @@ def suggest(
 
             result = suggest_dask(path, codebook, options, out=out, project=proj, model=model, backend=backend,
                                   learn=learn, on_shard=on_shard)
+        elif learn or named:
+            from ..suggest.learning import suggest_learned
+
+            learned = suggest_learned(path, proj, options, codebook=codebook, learn_from=named, learning=learning,
+                                      model=model, backend=backend, out=out, on_start=on_start,
+                                      on_document=on_document, on_queued=on_queued, on_embedded=on_embedded,
+                                      **choices)
+            result = [run for _, run in learned if run is not None][-1]
         else:
-            result = suggest_corpus(path, codebook, options, out=out, project=proj, model=model, backend=backend,
-                                    learn=learn, on_start=on_start, on_document=on_document,
-                                    on_queued=on_queued, on_embedded=on_embedded)
+            from ..suggest import Suggester
+
+            ranker = Suggester(codebook, model=model, backend=backend, **choices)
+            result = suggest_corpus(path, ranker, options, out=out, project=proj, on_start=on_start,
+                                    on_document=on_document, on_queued=on_queued, on_embedded=on_embedded)
+    if learn or named:
+        for outcome, run in learned:
+            if outcome is None:
+                continue
+            for warning in outcome.warnings:
+                typer.echo(f"warning: {warning}", err=True)
+            if run is not None and not quiet:
+                typer.echo(f"run {run.project_run}: learned from {' + '.join(outcome.scope.coders)} "
+                           f"({outcome.decisions} decisions, {learning} model v{outcome.version})", err=True)
     if result.learned_decisions is not None and not quiet:
         typer.echo(f"learned from {result.learned_decisions} standing accept/reject decisions in {project}", err=True)
     _report_left_out(result.left_out_files)

@@ -38,7 +38,7 @@ from ..safetext import for_terminal
 from ..project.store import Project
 from ..project.validation import check_coder
 
-ORDERS = ("document", "uncertain")
+ORDERS = ("document", "uncertain", "active")
 CONTEXT_CHARS = 240
 
 HELP = """Keys
@@ -89,7 +89,8 @@ def build_queue(segments, suggestions, order: str = "document", top_k: int = 5,
     """The review queue from the segments and suggestions frames of a project.
 
     Segments with suggestions are queued (all segments when ``suggestions``
-    is empty). ``order="uncertain"`` puts the smallest top-1/top-2 margin first.
+    is empty). ``order="uncertain"`` puts the smallest top-1/top-2 margin first;
+    ``order="active"`` does so taking each top code in turn (:mod:`qcode.suggest.active`).
     """
     if order not in ORDERS:
         raise ProjectError(f"--order must be one of {', '.join(ORDERS)}, got {order!r}")
@@ -116,9 +117,36 @@ def build_queue(segments, suggestions, order: str = "document", top_k: int = 5,
 
 
 def _who(row: Any) -> str:
+    elif order == "active":
+        from ..suggest.active import active_order
+
+        items = [items[i] for i in active_order([item.suggestions for item in items])]
     """The speaker of a segments-frame row, else its role (missing values may be None or NaN)."""
     speaker = row["speaker"]
     return speaker if isinstance(speaker, str) and speaker else str(row["role"])
+def blind_run(project: Project, coder: str, run: int | None = None) -> int:
+    """The run a blind coder sees: the newest (or the given) run whose model no other coder's decisions trained.
+
+    The same rule as ``qcode serve`` (:func:`qcode.suggest.coders.run_is_independent`); a
+    given run trained by others, or none left, is a one-line error naming the coders.
+    """
+    from ..suggest.coders import run_is_independent
+
+    runs = project.runs()
+    rows = [(int(r.run_id), dict(r.params)) for r in runs.itertuples(index=False)][::-1]
+    for run_id, params in rows:
+        if run is not None and run_id != run:
+            continue
+        if run_is_independent(params, coder):
+            return run_id
+        if run is not None:
+            others = ", ".join(str(c) for c in params.get("learned_from") or []) or "unnamed coders"
+            raise ProjectError(f"run {run_id} learned from {others}: in blind mode {coder} sees only runs trained on "
+                               f"the codebook or on {coder}'s own decisions (review with --no-blind to see it)")
+    raise ProjectError(f"{project.path}: every suggestion run learned from other coders' decisions; make one for "
+                       f"{coder} with `qcode suggest ... --project {project.path} --learn` (per-coder models)")
+
+
 
 
 def _short(text: str, limit: int = CONTEXT_CHARS) -> str:
@@ -145,11 +173,16 @@ class ReviewSession:
         self.hide_scores = hide_scores
         self.order = order
         self.codebook = project.codebook
+        from ..suggest.active import check_order
+
+        check_order(order, blind)
         self.run = project.latest_run() if run is None else project._check_run(run)
         suggestions = project.suggestions(self.run) if self.run is not None else project.suggestions()
         self.segments = project.segments()
         self.queue = build_queue(self.segments, suggestions, order=order, top_k=top_k,
                                  include_interviewer=include_interviewer)
+        if blind and self.run is not None:
+            self.run = blind_run(project, self.coder, self.run if run is not None else None)
         if not self.queue:
             raise ProjectError(f"{project.path}: nothing to review (no segments"
                                f"{'' if self.run is None else f' with suggestions in run {self.run}'})")

@@ -22,8 +22,10 @@ qcode.errors.InputError: blind mode: ben's suggestions may learn only from ben's
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from ..errors import InputError
 
@@ -63,6 +65,24 @@ def scope_for(viewer: str | None, learn_from: Sequence[str] | None = None, *, bl
     return LearningScope((viewer,) if viewer else ())
 
 
+#: the learned state of a suggester that has learned nothing (``Suggester.identity()["learned_state"]``)
+EMPTY_LEARNED_STATE = hashlib.sha256(b'{"accepted": {}, "rejected": {}}').hexdigest()[:16]
+
+
+def run_is_independent(params: Mapping[str, Any], coder: str) -> bool:
+    """Whether a suggestion run's model was trained by no coder but ``coder`` (the run a blind coder may see).
+
+    A run records ``learned_from``, the coders whose decisions shaped its
+    model (``[]``: the codebook alone). A run that learned from decisions and
+    does not say whose counts as trained by others.
+    """
+    learned_from = params.get("learned_from")
+    if isinstance(learned_from, (list, tuple)):
+        return {str(c) for c in learned_from} <= {coder}
+    state = params.get("learned_state")
+    return state is None or state == EMPTY_LEARNED_STATE
+
+
 def scoped_labels(project: Any, scope: LearningScope) -> Any:
     """The standing accept/reject labels of the scope's coders only.
 
@@ -88,4 +108,4 @@ def learn_in_scope(suggester: Any, project: Any, scope: LearningScope) -> Any:
     return suggester
 
 
-__all__ = ["LearningScope", "learn_in_scope", "scope_for", "scoped_labels"]
+__all__ = ["EMPTY_LEARNED_STATE", "LearningScope", "learn_in_scope", "run_is_independent", "scope_for", "scoped_labels"]

@@ -18,16 +18,25 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..codebook import Codebook
 from ..errors import ModelError, QcodeError
 from .coders import LearningScope
 from .ranking import description_text, evidence_texts
-from .tuning import FORMAT, TunedEmbedder, TuningReport, contrastive_tune, load_base_sentence_transformer, \
-    read_provenance, save_tuned, tuned_root
+from .tuning import (
+    FORMAT,
+    TuningReport,
+    contrastive_tune,
+    load_base_sentence_transformer,
+    load_tuned_embedder,
+    read_provenance,
+    save_tuned,
+    tuned_root,
+)
 
 
 @dataclass(frozen=True)
@@ -87,7 +96,7 @@ def fine_tune_key(codebook: Codebook, base_sha: str, scope: LearningScope, texts
 
 def fine_tune(codebook: Codebook, texts: Sequence[str], code_ids: Sequence[str], accepted: Sequence[bool], *,
               scope: LearningScope, params: FineTuneParams | None = None, base_model: str = "all-MiniLM-L6-v2",
-              root: Path | None = None, last_event_id: int | None = None) -> tuple[TunedEmbedder | None, TuningReport]:
+              root: Path | None = None, last_event_id: int | None = None) -> tuple[Any, TuningReport]:
     """The body fine-tuned on the scope's decisions (cached), or ``None`` and why (no usable decisions)."""
     from ..embed.manifest import get_model_spec
 
@@ -104,7 +113,7 @@ def fine_tune(codebook: Codebook, texts: Sequence[str], code_ids: Sequence[str],
     if folder.exists():
         try:
             report.folder, report.cached = folder, True
-            return TunedEmbedder(folder, read_provenance(folder)), report
+            return load_tuned_embedder(folder, read_provenance(folder)), report
         except ModelError:
             pass
     start = time.perf_counter()
@@ -119,7 +128,7 @@ def fine_tune(codebook: Codebook, texts: Sequence[str], code_ids: Sequence[str],
     folder.parent.mkdir(parents=True, exist_ok=True)
     save_tuned(model, folder, provenance)
     report.folder, report.seconds = folder, time.perf_counter() - start
-    return TunedEmbedder(folder, read_provenance(folder)), report
+    return load_tuned_embedder(folder, read_provenance(folder)), report
 
 
 def fine_tuned_suggester(codebook: Codebook, texts: Sequence[str], code_ids: Sequence[str], accepted: Sequence[bool],

@@ -30,7 +30,10 @@ class SuggestOptions:
     ----------
     unit : ``"turn"``, ``"sentence"``, ``"paragraph"`` or ``"document"``.
     top_k : suggestions per segment (``None``: no limit).
-    threshold : drop suggestions scoring below this.
+    threshold : drop suggestions scoring below this (a raw score).
+    min_probability : drop suggestions whose probability is below this; once the suggester is
+        calibrated on 30 or more of the coder's decisions, ``0.7`` keeps suggestions right about 70%
+        of the time (before that the probabilities are marked uncalibrated).
     multi_label : with ``threshold``, keep every code above it (maybe none) instead of
         always keeping the best one.
     include_interviewer : also suggest for interviewer/facilitator turns.
@@ -48,6 +51,7 @@ class SuggestOptions:
     top_k: int | None = 3
     threshold: float | None = None
     multi_label: bool = False
+    min_probability: float | None = None
     include_interviewer: bool = False
     interviewers: Sequence[str] = ()
     max_tokens: int = DEFAULT_MAX_TOKENS
@@ -80,7 +84,8 @@ class SuggestOptions:
     def record(self) -> dict[str, Any]:
         """The parameters that shape the output, as the run record stores them (and the run id hashes)."""
         return {"unit": self.unit, "top_k": self.top_k, "threshold": self.threshold,
-                "multi_label": self.multi_label, "include_interviewer": self.include_interviewer,
+                "multi_label": self.multi_label, "min_probability": self.min_probability,
+                "include_interviewer": self.include_interviewer,
                 "interviewers": sorted(self.interviewers), "max_tokens": self.max_tokens}
 
     def replace(self, **changes: Any) -> "SuggestOptions":

@@ -21,6 +21,7 @@ from ..codebook.model import Codebook
 from ..document import INTERVIEWER, Document, Segment
 from ..errors import InputError
 from .options import SuggestOptions
+from .context import preceding_question
 from .ranking import Suggester, Suggestion
 from .spread import ScoreSpread, threshold_warning
 
@@ -57,6 +58,8 @@ class SuggestRun:
     options: SuggestOptions = field(default_factory=SuggestOptions)
     #: standing decisions learned from before the run (``None``: the run did not learn)
     learned_decisions: int | None = None
+    #: segments given no code because they read as housekeeping talk (greetings, thanks, consent)
+    abstained: int = 0
 
     def threshold_warning(self) -> str | None:
         """A warning when the threshold left more than half the segments without a code, proposing a value."""
@@ -81,6 +84,11 @@ def run_record(suggester: Suggester, params: SuggestOptions | dict[str, Any]) ->
         "ranking": ident["params"],
         "codes": ident["codes"],
         "learned_state": ident["learned_state"],
+        "learned_from": ident["learned_from"],
+        "learning": ident["learning"],
+        "context_weight": ident["context_weight"],
+        "abstain_margin": ident["abstain_margin"],
+        "calibration": ident["calibration"],
         "parameters": params,
         "python": platform.python_version(),
     }
@@ -237,16 +245,21 @@ def suggest_corpus(
         project_segments.clear()
 
     batch: list[Segment] = []
+    questions: list[str | None] = []
+    ask = bool(suggester.context_weight)
 
     def flush() -> None:
         if not batch:
             return
-        scores = suggester.score(batch, progress=on_embedded)
+        scores, abstained = suggester.score_details(batch, progress=on_embedded, questions=questions)
         pending_run.best_scores.extend(scores.max(axis=1).tolist())
-        ranked = suggester.rank(scores, top_k=top_k, threshold=threshold, multi_label=multi_label)
-        for seg, sugg in zip(batch, ranked):
+        ranked = suggester.rank(scores, top_k=top_k, threshold=threshold, multi_label=multi_label,
+                                min_probability=opts.min_probability, abstained=abstained)
+        for seg, sugg, silent in zip(batch, ranked, abstained):
             if sugg:
                 pending_run.top_codes[sugg[0].code_name] += 1
+            elif silent:
+                pending_run.abstained += 1
             else:
                 pending_run.without_suggestion += 1
             if writer is not None:
@@ -257,6 +270,7 @@ def suggest_corpus(
         if on_batch is not None:
             on_batch(len(batch))
         batch.clear()
+        questions.clear()
 
     try:
         for doc, segments in iter_segments(corpus, opts.unit, opts.max_tokens):
@@ -277,6 +291,7 @@ def suggest_corpus(
                     pending_run.skipped_interviewer += 1
                     continue
                 batch.append(seg)
+                questions.append(preceding_question(doc, seg) if ask else None)
                 if len(batch) >= batch_segments:
                     flush()
         flush()
@@ -315,12 +330,4 @@ def _suggester(codebook: Suggester | Codebook | str, model: Any, backend: str) -
         if model is not None:
             raise InputError("give the model to the Suggester, not to suggest_corpus, when passing a Suggester")
         return codebook
-    from ..embed import load_embedder
-
-    if model is None:
-        embedder = load_embedder(backend=backend)
-    elif isinstance(model, str):
-        embedder = load_embedder(model, backend=backend)
-    else:
-        embedder = model
-    return Suggester(codebook, model=embedder)
+    return Suggester(codebook, model=model, backend=backend)

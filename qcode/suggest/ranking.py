@@ -26,6 +26,15 @@ logistic regression on the embeddings is fitted per code and blended in with
 weight ``classifier_weight``: measured on the shared evaluation sets by
 ``bench/bench_learning.py``.
 
+Measured defaults (issue 12; ``bench/bench_quality.py``): the packaged model
+tuned once on the codebook's own texts (``tuned="auto"``: where most codes
+have at least three texts), the interviewer's question mixed into a
+participant's turn with weight 0.5 (``context``), and "no code" for
+housekeeping talk (``abstain``). With ``learning="fine-tune"`` the model
+itself is fine-tuned on the decisions (:mod:`.finetune`) under the head.
+Every suggestion carries a ``probability``, calibrated on the coder's own
+decisions once there are 30 (:mod:`.calibration`).
+
 Example
 -------
 >>> from qcode import Suggester, load_codebook
@@ -37,16 +46,21 @@ Example
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..codebook.model import Code, Codebook
 from ..document import Segment
 from ..errors import QcodeError
+from . import abstain as _abstain
+from . import calibration as _calibration
+from . import context as _context
 
 
 def _edge(module: str) -> Any:
@@ -73,6 +87,10 @@ class Suggestion:
     rank: int
     parent_id: str | None = None
     parent_name: str | None = None
+    #: softmax of the scores over the codes with the suggester's temperature; ``calibrated`` says whether
+    #: that temperature was fitted on at least 30 of the coder's decisions (else the codebook default)
+    probability: float | None = None
+    calibrated: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,6 +109,13 @@ class RankingParams:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _identity_of(embedder: Any) -> dict[str, Any]:
+    """An embedder's identity (a property of :class:`~qcode.embed.Embedder`; a method on some stand-ins)."""
+    ident = embedder.identity
+    ident = ident() if callable(ident) else ident
+    return ident if isinstance(ident, dict) else {}
 
 
 def _normalise(matrix: np.ndarray) -> np.ndarray:
@@ -144,6 +169,28 @@ class Suggester:
         every code.
     params : RankingParams, optional
         Weights of the score.
+    learning : "blend" or "fine-tune"
+        How :meth:`learn` uses decisions: examples, counter-examples and a
+        classifier per code on the embeddings ("blend", seconds), or that on
+        top of the embedding model fine-tuned on the decisions ("fine-tune",
+        SetFit-style, minutes, needs torch; measured +0.11 top-1 over the blend
+        after 200 decisions on SERDIF).
+    tuned : True, False or "auto"
+        Use the packaged model fine-tuned once on the codebook's own text
+        (cached; torch is needed the first time only, suggesting runs on ONNX).
+        "auto": when qcode loads the packaged model itself and at least half
+        of the codes have three or more texts (name, definition, criteria,
+        examples); an embedder you pass in is used as it is.
+    context : "auto", bool or float
+        Weight of the interviewer's preceding question mixed into a
+        participant's turn (0.5 when on; "auto": on for the packaged model).
+        Applies where questions are given (:func:`~qcode.suggest.suggest_corpus` does).
+    abstain : "auto", bool or float
+        Give no code to greetings, thanks, consent and procedural talk (a
+        float sets the margin; "auto": on for the packaged model, margin 0.1,
+        0.0 with the tuned model). Turn it off for codebooks that code
+        procedural talk.
+    seed : training seed of ``learning="fine-tune"``.
 
     Examples
     --------
@@ -154,7 +201,9 @@ class Suggester:
     """
 
     def __init__(self, codebook: Codebook | str, model: Any = None, *, codes: str = "leaves",
-                 params: RankingParams | None = None) -> None:
+                 params: RankingParams | None = None, learning: str = "blend", tuned: bool | str = "auto",
+                 context: bool | float | str = "auto", abstain: bool | float | str = "auto", seed: int = 0,
+                 backend: str = "auto") -> None:
         self.codebook = codebook if isinstance(codebook, Codebook) else _edge("qcode.codebook.io").load_codebook(codebook)
         if codes not in ("leaves", "all"):
             raise QcodeError(f"codes must be 'leaves' or 'all', not {codes!r}")
@@ -166,16 +215,110 @@ class Suggester:
         self._tfidf: tuple[Any, Any] | None = None
         self._learned = _Learned()
         self._classifiers: dict[str, Any] = {}
+        if learning not in ("blend", "fine-tune"):
+            raise QcodeError(f"learning must be 'blend' or 'fine-tune', not {learning!r}")
+        if tuned not in (True, False, "auto"):
+            raise QcodeError(f"tuned must be True, False or 'auto', not {tuned!r}")
+        self.learning = learning
+        self.tuned = tuned
+        self.context = context
+        self.abstain = abstain
+        self.seed = int(seed)
+        self.backend = backend
+        self.tuning_note: str | None = None
+        self.learned_from: tuple[str, ...] | None = ()
+        self.last_event_id: int | None = None
+        self.body_root: Path | None = None
+        self.more_needed: dict[str, int] = {}
+        self._body: Any = None
+        self._null: np.ndarray | None = None
+        self.calibrator = _calibration.Calibrator()
+        self._calibrates = True
 
     # -- pieces ----------------------------------------------------------------
     @property
     def embedder(self):
+        if self._body is not None:
+            return self._body
         if self._embedder is None:
             load_embedder = _edge("qcode.embed").load_embedder
             model = self._model_arg
-            self._embedder = load_embedder() if model is None else (
-                load_embedder(model) if isinstance(model, str) else model)
+            base = load_embedder(backend=self.backend) if model is None else (
+                load_embedder(model, backend=self.backend) if isinstance(model, str) else model)
+            self._embedder = self._codebook_tuned(base)
         return self._embedder
+
+    @staticmethod
+    def _packaged(embedder: Any) -> str | None:
+        """The manifest name of a packaged model behind ``embedder`` (base or tuned), else None."""
+        ident = _identity_of(embedder)
+        if ident.get("backend") == "fake":
+            return None
+        try:
+            spec = _edge("qcode.embed.manifest").get_model_spec(str(ident.get("name")))
+        except Exception:
+            return None
+        known = {spec.weights_sha256}
+        return spec.name if {ident.get("weights_sha256"), ident.get("base_weights_sha256")} & known else None
+
+    @property
+    def measured(self) -> bool:
+        """Whether the model is the packaged all-MiniLM-L6-v2 (base or tuned), on which the defaults were measured."""
+        return self._packaged(self.embedder) == "all-MiniLM-L6-v2"
+
+    def _codebook_tuned(self, base: Any) -> Any:
+        if self.tuned is False or "tuned" in _identity_of(base):
+            return base
+        given = self._model_arg is not None and not isinstance(self._model_arg, str)
+        name = self._packaged(base)
+        if self.tuned == "auto" and given:
+            return base
+        if name is None:
+            if self.tuned is True:
+                raise QcodeError(f"tuned=True needs a packaged model (models/manifest.json), not "
+                                 f"{_identity_of(base).get('name')!r}")
+            return base
+        tuning = _edge("qcode.suggest.tuning")
+        groups, skipped = tuning.codebook_groups(self.codebook, tuning.TuningParams().min_texts)
+        leaves = len(self.codebook.leaves())
+        if self.tuned == "auto" and len(groups) * 2 < leaves:
+            self.tuning_note = (f"codebook {self.codebook.name!r}: {len(skipped)} of {leaves} codes have fewer than "
+                                "3 texts (name, definition, criteria, examples); the base model is used")
+            return base
+        if importlib.util.find_spec("torch") is None or importlib.util.find_spec("sentence_transformers") is None:
+            if self.tuned is True:
+                raise QcodeError("tuning the model to the codebook needs torch and sentence-transformers "
+                                 "(once per codebook version)")
+            self.tuning_note = "torch is not installed: the base model is used (tuning needs it once per codebook)"
+            return base
+        tuned, report = tuning.tune_for_codebook(self.codebook, base_model=name)
+        if tuned is None:
+            self.tuning_note = report.reason
+            return base
+        if report.skipped:
+            self.tuning_note = f"codebook tuning skipped {len(report.skipped)} code(s) with too little text"
+        return tuned
+
+    @property
+    def context_weight(self) -> float:
+        value = self.context
+        if value == "auto":
+            return _context.DEFAULT_CONTEXT_WEIGHT if self.measured else 0.0
+        if value is True:
+            return _context.DEFAULT_CONTEXT_WEIGHT
+        return float(value or 0.0)
+
+    @property
+    def abstain_margin(self) -> float | None:
+        """The abstention margin in use, or None when abstention is off."""
+        value = self.abstain
+        if value == "auto" and not self.measured:
+            return None
+        if value in ("auto", True):
+            return 0.0 if "tuned" in _identity_of(self.embedder) else _abstain.DEFAULT_MARGIN
+        if value is False or value is None:
+            return None
+        return float(value)
 
     @property
     def target_codes(self) -> list[Code]:
@@ -194,6 +337,11 @@ class Suggester:
             "learned_state": hashlib.sha256(learned.encode("utf-8")).hexdigest()[:16],
             "learned_decisions": sum(len(v) for v in self._learned.accepted.values())
             + sum(len(v) for v in self._learned.rejected.values()),
+            "learned_from": None if self.learned_from is None else list(self.learned_from),
+            "learning": self.learning,
+            "context_weight": self.context_weight,
+            "abstain_margin": self.abstain_margin,
+            "calibration": self.calibrator.record(),
         }
 
     def _embed(self, texts: Sequence[str], progress=None) -> np.ndarray:
@@ -320,62 +468,118 @@ class Suggester:
             out[:, j] = (1 - w) * zero_shot[:, j] + w * (negative_level + prob * (positive_level - negative_level))
         return out
 
-    def score(self, items: Sequence[str | Segment], progress=None) -> np.ndarray:
-        """Scores of shape (n_items, n_codes); columns follow :attr:`target_codes`."""
+    def score(self, items: Sequence[str | Segment], progress=None,
+              questions: Sequence[str | None] | None = None) -> np.ndarray:
+        """Scores of shape (n_items, n_codes); columns follow :attr:`target_codes`.
+
+        ``questions`` (one per item, ``None`` where there is none): the interviewer's
+        question each item answers, mixed in with :attr:`context_weight`.
+        """
+        return self.score_details(items, progress=progress, questions=questions)[0]
+
+    def score_details(self, items: Sequence[str | Segment], progress=None,
+                      questions: Sequence[str | None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and, per item, whether it abstains ("no code": see :mod:`.abstain`)."""
         texts = [it.text if isinstance(it, Segment) else str(it) for it in items]
-        return self.score_embeddings(self._embed(texts, progress=progress), texts)
+        X = self._embed(texts, progress=progress)
+        mixed = X
+        weight = self.context_weight
+        if questions is not None and weight:
+            if len(questions) != len(texts):
+                raise QcodeError(f"questions: {len(questions)} given for {len(texts)} items")
+            has = np.array([q is not None and bool(str(q).strip()) for q in questions], dtype=bool)
+            if has.any():
+                Q = np.zeros_like(X)
+                Q[has] = self._embed([str(q) for q, h in zip(questions, has) if h])
+                mixed = _context.mix_context(X, Q, has, weight)
+        scores = self.score_embeddings(mixed, texts)
+        margin = self.abstain_margin
+        if margin is None or not len(texts):
+            return scores, np.zeros(len(texts), dtype=bool)
+        if self._null is None:
+            self._null = self._embed(list(_abstain.NULL_PROTOTYPES))
+        null = _abstain.null_similarity(X, self._null)
+        return scores, _abstain.abstain_mask(scores, null, margin=margin)
+
+    def probabilities(self, scores: np.ndarray) -> np.ndarray:
+        """Per-code probabilities of a score matrix (softmax with the calibrated temperature)."""
+        return self.calibrator.probabilities(scores)
 
     def rank(self, scores: np.ndarray, top_k: int | None = 3, threshold: float | None = None,
-             multi_label: bool = False) -> list[list[Suggestion]]:
+             multi_label: bool = False, min_probability: float | None = None,
+             abstained: Sequence[bool] | np.ndarray | None = None) -> list[list[Suggestion]]:
         """Turn a score matrix into ranked :class:`Suggestion` lists.
 
-        ``top_k=None`` keeps every code. With ``threshold``, codes below it are
+        ``top_k=None`` keeps every code. With ``threshold`` (on scores) or
+        ``min_probability`` (on the calibrated probabilities), codes below it are
         dropped; ``multi_label=False`` still keeps the best code of each row
-        when all fall below the threshold (so every segment gets a suggestion),
+        when all fall below (so every segment gets a suggestion),
         ``multi_label=True`` returns every code above it (possibly none).
+        Rows marked in ``abstained`` get no suggestion.
         """
         targets = self.target_codes
         cb = self.codebook
         roots = {c.id: cb.root_of(c.id) if c.parent is not None else None for c in targets}
         order = np.argsort(-scores, axis=1, kind="stable")
+        probs = self.probabilities(scores) if len(scores) else np.zeros_like(scores)
+        calibrated = self.calibrator.source == "decisions"
         out: list[list[Suggestion]] = []
-        for row, ranking in zip(scores, order):
-            picked = []
+        for i, (row, ranking) in enumerate(zip(scores, order)):
+            picked: list[Suggestion] = []
+            if abstained is not None and abstained[i]:
+                out.append(picked)
+                continue
             for j in ranking[: (top_k or len(targets))]:
                 s = round(float(row[j]), 6)  # compare what is reported
+                p = round(float(probs[i, j]), 6)
                 if threshold is not None and s < threshold and (multi_label or picked):
+                    break
+                if min_probability is not None and p < min_probability and (multi_label or picked):
                     break
                 code = targets[j]
                 root = roots[code.id]
                 picked.append(Suggestion(code.id, code.name, s, len(picked) + 1,
-                                         root.id if root else None, root.name if root else None))
+                                         root.id if root else None, root.name if root else None, p, calibrated))
             out.append(picked)
         return out
 
     def suggest(self, items: Sequence[str | Segment] | str, top_k: int | None = 3,
                 threshold: float | None = None, multi_label: bool = False,
-                progress=None) -> list[list[Suggestion]]:
+                progress=None, questions: Sequence[str | None] | None = None,
+                min_probability: float | None = None) -> list[list[Suggestion]]:
         """Top-``top_k`` suggestions for each text or :class:`~qcode.document.Segment`.
 
         Returns a list (one entry per input, in order) of lists of
-        :class:`Suggestion`, best first.
+        :class:`Suggestion`, best first; an empty list where the item abstains
+        (housekeeping talk: see ``abstain``) or nothing passes the thresholds in
+        ``multi_label`` mode.
         """
         if isinstance(items, (str, Segment)):
             items = [items]
         items = list(items)
         if not items:
             return []
-        return self.rank(self.score(items, progress=progress), top_k=top_k, threshold=threshold,
-                         multi_label=multi_label)
+        scores, abstained = self.score_details(items, progress=progress, questions=questions)
+        return self.rank(scores, top_k=top_k, threshold=threshold, multi_label=multi_label,
+                         min_probability=min_probability, abstained=abstained)
 
     # -- learning --------------------------------------------------------------
-    def learn(self, texts: Sequence[str], code_ids: Sequence[str], accepted: Sequence[bool]) -> "Suggester":
+    def learn(self, texts: Sequence[str], code_ids: Sequence[str], accepted: Sequence[bool], *,
+              learned_from: Sequence[str] | None = None, last_event_id: int | None = None) -> Suggester:
         """Learn from coders' verdicts: ``accepted[i]`` says whether ``code_ids[i]`` fits ``texts[i]``.
 
         Accepted passages become examples of their code, rejected ones
         counter-examples; codes with at least ``params.min_labels`` accepted
         and rejected passages also get a logistic-regression classifier on the
-        embeddings. Returns ``self``.
+        embeddings. With ``learning="fine-tune"`` the embedding model is first
+        fine-tuned on all decisions learned so far (:mod:`.finetune`). With at
+        least 30 accepted passages the probabilities are calibrated on the
+        decisions (two-fold: each half scored by a model that learned the other).
+
+        ``learned_from`` names the coders whose decisions these are; a run
+        records them (``learned_from``) and a blind coder is shown only runs
+        trained on their own decisions. Without it the coders are unknown and
+        such a run counts as trained by others. Returns ``self``.
         """
         if not (len(texts) == len(code_ids) == len(accepted)):
             raise QcodeError(f"learn() needs lists of equal length, got texts={len(texts)}, "
@@ -384,21 +588,123 @@ class Suggester:
             if code_id not in self.codebook:
                 raise QcodeError(f"learn(): code {code_id!r} is not in codebook {self.codebook.name!r}")
             self._learned.add(str(text), code_id, bool(ok))
+        if len(texts):
+            if learned_from is None or self.learned_from is None:
+                self.learned_from = None
+            else:
+                self.learned_from = tuple(sorted(set(self.learned_from) | {str(c) for c in learned_from}))
+        if last_event_id is not None:
+            self.last_event_id = int(last_event_id)
         self._index = None
         self._tfidf = None
+        if self.learning == "fine-tune" and len(texts):
+            self._fine_tune_body()
         self._fit_classifiers()
+        if self._calibrates:
+            self.calibrator = self._calibrate()
         return self
 
-    def learn_from(self, project: Any, coder: str | None = None) -> "Suggester":
+    def learn_from(self, project: Any, coder: str | None = None, coders: Sequence[str] | None = None) -> Suggester:
         """Learn from the accept/reject decisions that currently stand in a project.
 
         Undone decisions and skips are left out and a change of mind keeps only
         the latest verdict (see :meth:`qcode.project.Project.labels`). With
-        ``coder``, only that coder's decisions are used.
+        ``coder`` (or ``coders``), only those coders' decisions are used;
+        otherwise every coder's, and the run is then no blind coder's to see.
         """
-        labels = project.labels(coder)
+        import pandas as pd
+
+        names = list(coders) if coders else ([coder] if coder else list(project.coders()))
+        known = set(project.coders())
+        frames = [project.labels(name) for name in names if name in known]
+        labels = pd.concat(frames, ignore_index=True) if frames else project.labels().iloc[0:0]
         labels = labels[labels["code_id"].isin([c.id for c in self.codebook.codes])]
-        return self.learn(labels["text"].tolist(), labels["code_id"].tolist(), labels["accepted"].tolist())
+        return self.learn(labels["text"].tolist(), labels["code_id"].tolist(), labels["accepted"].tolist(),
+                          learned_from=names)
+
+    def _decisions(self) -> tuple[list[str], list[str], list[bool]]:
+        rows = [(t, c, True) for c, ts in self._learned.accepted.items() for t in ts]
+        rows += [(t, c, False) for c, ts in self._learned.rejected.items() for t in ts]
+        rows.sort()
+        return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+
+    def _fine_tune_body(self) -> None:
+        """learning="fine-tune": the embedding model fine-tuned on every decision learned so far."""
+        finetune = _edge("qcode.suggest.finetune")
+        coders = _edge("qcode.suggest.coders")
+        self._body = None
+        base = self.embedder
+        name = self._packaged(base)
+        if name is None:
+            raise QcodeError(f"learning='fine-tune' needs a packaged model (models/manifest.json), not "
+                             f"{_identity_of(base).get('name')!r}; use learning='blend'")
+        texts, code_ids, accepted = self._decisions()
+        params = finetune.FineTuneParams(seed=self.seed)
+        self.more_needed = finetune.more_needed(self.codebook, code_ids, accepted, params.min_accepted)
+        body, _ = finetune.fine_tune(self.codebook, texts, code_ids, accepted,
+                                     scope=coders.LearningScope(tuple(self.learned_from or ())), params=params,
+                                     base_model=name, root=self.body_root, last_event_id=self.last_event_id)
+        self._body = body
+        self._index = None
+        self._null = None
+
+    def _calibrate(self) -> Any:
+        """A temperature fitted on the decisions (two-fold cross-fit), or the default below 30 accepted passages."""
+        gold: dict[str, set[str]] = {}
+        for code_id, texts in self._learned.accepted.items():
+            for text in texts:
+                gold.setdefault(text, set()).add(code_id)
+        column = {c.id: j for j, c in enumerate(self.target_codes)}
+        items = sorted(t for t, codes in gold.items() if codes & set(column))
+        if len(items) < _calibration.MIN_CALIBRATION_LABELS:
+            return _calibration.Calibrator(n_labels=len(items))
+        folds = [items[0::2], items[1::2]]
+        rows: list[np.ndarray] = []
+        labels: list[set[int]] = []
+        texts, code_ids, accepted = self._decisions()
+        for k in (0, 1):
+            held = set(folds[k])
+            helper = Suggester(self.codebook, model=self.embedder, codes=self.codes, params=self.params,
+                               context=0.0, abstain=False)
+            helper._calibrates = False
+            keep = [i for i, t in enumerate(texts) if t not in held]
+            helper.learn([texts[i] for i in keep], [code_ids[i] for i in keep], [accepted[i] for i in keep])
+            rows.append(helper.score(folds[k]))
+            labels.extend({column[c] for c in gold[t] if c in column} for t in folds[k])
+        return _calibration.Calibrator.fit(np.vstack(rows), labels)
+
+    def learning_params(self) -> dict[str, Any]:
+        """The parameters of what :meth:`learn` trains (saved with a learned model)."""
+        out: dict[str, Any] = {"ranking": self.params.to_dict(), "learning": self.learning, "seed": self.seed,
+                               "tuned": _identity_of(self.embedder).get("tuned")}
+        if self.learning == "fine-tune":
+            out["fine_tune"] = _edge("qcode.suggest.finetune").FineTuneParams(seed=self.seed).to_dict()
+        return out
+
+    def body_folder_name(self, root: Path) -> str | None:
+        """Where the fine-tuned body lives, relative to ``root`` when inside it (None: no body)."""
+        if self._body is None:
+            return None
+        folder = Path(getattr(self._body, "inner", self._body).folder)
+        try:
+            return folder.resolve().relative_to(Path(root).resolve()).as_posix()
+        except ValueError:
+            return str(folder)
+
+    def load_learned(self, folder: Path, info: dict[str, Any]) -> Suggester:
+        """Load a model saved in a project (:mod:`.learning`): body, learned state, coders, calibration."""
+        folder = Path(folder)
+        if info.get("body"):
+            body_dir = folder.parent / info["body"]
+            self._body = _edge("qcode.suggest.tuning").load_tuned_embedder(body_dir, backend=self.backend)
+            self._null = None
+        self.load_state(folder / "state.json")
+        self.learned_from = tuple(info.get("learned_from") or ())
+        self.last_event_id = info.get("last_event_id")
+        cal = info.get("calibration") or {}
+        self.calibrator = _calibration.Calibrator(float(cal.get("temperature", _calibration.DEFAULT_TEMPERATURE)),
+                                                  str(cal.get("source", "default")), int(cal.get("n_labels", 0)))
+        return self
 
     def _fit_classifiers(self) -> None:
         from sklearn.linear_model import LogisticRegression
@@ -434,7 +740,7 @@ class Suggester:
         _edge("qcode._io").atomic_write_text(path, json.dumps(state, ensure_ascii=False, indent=1))
         return Path(path)
 
-    def load_state(self, path: str | Path) -> "Suggester":
+    def load_state(self, path: str | Path) -> Suggester:
         """Reload a state saved by :meth:`save_state` (classifiers are refitted deterministically)."""
         path = Path(path)
         try:
@@ -447,6 +753,10 @@ class Suggester:
         self._index = None
         self._tfidf = None
         self._fit_classifiers()
+        if self._learned.accepted or self._learned.rejected:
+            self.learned_from = None if self.learned_from == () else self.learned_from
+        if self._calibrates:
+            self.calibrator = self._calibrate()
         return self
 
 

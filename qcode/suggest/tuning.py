@@ -28,9 +28,10 @@ import json
 import random
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -173,11 +174,36 @@ def save_tuned(model: Any, folder: Path, provenance: dict[str, Any]) -> Path:
     model.save(str(tmp))
     weights = next(iter(sorted(tmp.glob("*.safetensors"))), None)
     info = dict(provenance, weights_sha256=_sha256_file(weights) if weights else None)
+    graph = export_onnx(tmp)
+    if graph is not None:
+        info["onnx_sha256"] = _sha256_file(graph)
     atomic_write_text(tmp / "provenance.json", json.dumps(info, indent=1, sort_keys=True))
     if folder.exists():
         shutil.rmtree(folder)
     tmp.rename(folder)
     return folder
+
+
+ONNX_FILE = "model.onnx"
+
+
+def export_onnx(folder: Path) -> Path | None:
+    """Write the tuned weights' sentence-embedding graph beside them (no torch: :mod:`qcode.embed._graph`).
+
+    Suggesting with a tuned model then needs ONNX Runtime only, like the base model.
+    Returns the graph's path, or ``None`` when the ``onnx`` package is missing (the
+    sentence-transformers backend is used then).
+    """
+    try:
+        from ..embed._graph import write_bert_embedding_graph
+    except ImportError:
+        return None
+    out = Path(folder) / ONNX_FILE
+    try:
+        write_bert_embedding_graph(folder, out)
+    except ImportError:
+        return None
+    return out
 
 
 def read_provenance(folder: Path) -> dict[str, Any]:
@@ -192,6 +218,9 @@ def read_provenance(folder: Path) -> dict[str, Any]:
     weights = next(iter(sorted(Path(folder).glob("*.safetensors"))), None)
     if weights is None or _sha256_file(weights) != info.get("weights_sha256"):
         raise ModelError(f"{folder}: tuned weights missing or damaged (sha256 differs from provenance.json)")
+    graph = Path(folder) / ONNX_FILE
+    if info.get("onnx_sha256") and (not graph.is_file() or _sha256_file(graph) != info["onnx_sha256"]):
+        raise ModelError(f"{folder}: tuned ONNX graph missing or damaged (sha256 differs from provenance.json)")
     return info
 
 
@@ -207,10 +236,7 @@ class TunedEmbedder:
 
     @property
     def identity(self) -> dict[str, Any]:
-        return {"name": f"{self.provenance['base_model']}+{self.provenance['kind']}-{self.provenance['key']}",
-                "backend": self.backend, "weights_sha256": self.provenance["weights_sha256"],
-                "dim": int(self.provenance.get("dim", 384)), "normalize": True,
-                "base_weights_sha256": self.provenance["base_weights_sha256"]}
+        return tuned_identity(self.provenance, self.backend)
 
     @property
     def dim(self) -> int:
@@ -241,6 +267,72 @@ class TunedEmbedder:
         return l2_normalise(np.asarray(out, dtype=np.float32))
 
 
+def tuned_identity(provenance: dict[str, Any], backend: str) -> dict[str, Any]:
+    """The identity of vectors from a tuned model: the base model's name, the tuned weights' hash."""
+    return {"name": provenance["base_model"], "backend": backend, "weights_sha256": provenance["weights_sha256"],
+            "dim": int(provenance.get("dim", 384)), "normalize": True,
+            "tuned": f"{provenance['kind']}-{provenance['key']}",
+            "base_weights_sha256": provenance["base_weights_sha256"]}
+
+
+def _onnx_class() -> Any:
+    from ..embed.onnx_backend import OnnxEmbedder
+
+    class TunedOnnxEmbedder(OnnxEmbedder):
+        """A tuned model on ONNX Runtime: the graph and tokenizer saved in its folder, no torch."""
+
+        def __init__(self, folder: Path, provenance: dict[str, Any]):
+            from ..embed.manifest import get_model_spec
+
+            super().__init__(get_model_spec(provenance["base_model"]))
+            self.folder = Path(folder)
+            self.provenance = provenance
+
+        @property
+        def identity(self) -> dict:
+            return tuned_identity(self.provenance, self.backend)
+
+        def load(self) -> None:
+            if self._session is not None:
+                return
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+
+            from ..embed.base import physical_cores
+
+            tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+            tokenizer.no_padding()
+            tokenizer.enable_truncation(max_length=int(self.provenance.get("params", {}).get("max_seq_length", 128)))
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = self.threads or physical_cores()
+            options.inter_op_num_threads = 1
+            options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            options.log_severity_level = 3
+            self._session = ort.InferenceSession(str(self.folder / ONNX_FILE), options,
+                                                 providers=["CPUExecutionProvider"])
+            self._tokenizer = tokenizer  # type: ignore[assignment]
+
+    return TunedOnnxEmbedder
+
+
+def load_tuned_embedder(folder: Path, provenance: dict[str, Any] | None = None, *, backend: str = "auto",
+                        cache: bool = True) -> Any:
+    """The embedder of a saved tuned model: ONNX Runtime when its graph and onnxruntime are there
+    (no torch), else sentence-transformers; cached on disk like the base model (its identity differs)."""
+    import importlib.util
+
+    info = provenance or read_provenance(folder)
+    onnx_ok = (Path(folder) / ONNX_FILE).is_file() and all(
+        importlib.util.find_spec(m) is not None for m in ("onnxruntime", "tokenizers"))
+    inner: Any = _onnx_class()(folder, info) if onnx_ok and backend in ("auto", "onnx") else TunedEmbedder(folder, info)
+    if not cache:
+        return inner
+    from ..embed.cache import CachedEmbedder, EmbeddingCache
+
+    return CachedEmbedder(inner, EmbeddingCache.default())
+
+
 def tuned_root() -> Path:
     from .._io import user_cache_dir
 
@@ -248,7 +340,7 @@ def tuned_root() -> Path:
 
 
 def tune_for_codebook(codebook: Codebook, params: TuningParams | None = None, *,
-                      base_model: str = "all-MiniLM-L6-v2", root: Path | None = None) -> tuple[TunedEmbedder | None, TuningReport]:
+                      base_model: str = "all-MiniLM-L6-v2", root: Path | None = None) -> tuple[Any, TuningReport]:
     """The codebook-tuned embedder (trained once, then read from the cache), or ``None`` and why.
 
     A cached folder whose provenance or weights are damaged is retrained, never trusted.
@@ -269,7 +361,7 @@ def tune_for_codebook(codebook: Codebook, params: TuningParams | None = None, *,
         try:
             info = read_provenance(folder)
             report.folder, report.cached = folder, True
-            return TunedEmbedder(folder, info), report
+            return load_tuned_embedder(folder, info), report
         except ModelError:
             pass
     start = time.perf_counter()
@@ -283,8 +375,9 @@ def tune_for_codebook(codebook: Codebook, params: TuningParams | None = None, *,
     folder.parent.mkdir(parents=True, exist_ok=True)
     save_tuned(model, folder, provenance)
     report.folder, report.seconds = folder, time.perf_counter() - start
-    return TunedEmbedder(folder, read_provenance(folder)), report
+    return load_tuned_embedder(folder, read_provenance(folder)), report
 
 
-__all__ = ["TunedEmbedder", "TuningParams", "TuningReport", "codebook_groups", "contrastive_tune",
-           "read_provenance", "supervised_contrastive_loss", "tune_for_codebook", "tuning_key"]
+__all__ = ["ONNX_FILE", "TunedEmbedder", "TuningParams", "TuningReport", "codebook_groups", "contrastive_tune",
+           "export_onnx", "load_tuned_embedder", "read_provenance", "supervised_contrastive_loss",
+           "tune_for_codebook", "tuned_identity", "tuning_key"]

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..errors import ProjectError
 
-ORDERS = ("document", "random")
+ORDERS = ("document", "random", "active")
 STATES = ("all", "new", "skipped", "reviewed")
 STATE_LABELS = {"all": "every segment", "new": "not yet reviewed", "skipped": "skipped by me",
                 "reviewed": "reviewed by me"}
@@ -300,8 +300,11 @@ class ReviewService:
                  lock_timeout: float = 10.0):
         if order not in ORDERS:
             raise ProjectError(f"--order must be one of {', '.join(ORDERS)} (the web review never orders by "
-                               f"the model's uncertainty, which would tell a blind coder its confidence); "
-                               f"got {order!r}")
+                               f"the model's uncertainty, which would tell a blind coder its confidence; "
+                               f"active only with --no-blind); got {order!r}")
+        from ..suggest.active import check_order
+
+        check_order(order, blind)
         self.path = Path(path)
         self.order = order
         self.blind = blind
@@ -420,6 +423,11 @@ class ReviewService:
         made = (items, {it.segment_id: i for i, it in enumerate(items)})
         corpus.queues[cache_key] = made
         return made
+        elif self.order == "active" and not viewer.blind and suggestions:
+            from ..suggest.active import active_order
+
+            keyed = [suggestions.get((it.segment_id, it.doc_version), []) for it in items]
+            items = [items[i] for i in active_order(keyed)]
 
     def _coder_lock(self, coder: str) -> threading.Lock:
         with self._lock:
