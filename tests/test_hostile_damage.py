@@ -300,3 +300,48 @@ def test_read_only_media_with_an_unreplayed_write_ahead_log_warns(coded, read_on
     status = qcode("status", folder)
     assert status.returncode == 0, status.stderr
     assert "write-ahead log that cannot be replayed" in status.stderr
+
+
+# -- salvage: export what can still be read -------------------------------------------------------
+
+def a_leaf_page_of_events(db: Path, nth: int) -> int:
+    """The page number of the events table's ``nth`` leaf, read from its interior root page."""
+    root, size = events_root_page(db)
+    data = db.read_bytes()
+    page = data[(root - 1) * size: root * size]
+    assert page[0] == 0x05, "the events table should have an interior root page here"
+    cells = int.from_bytes(page[3:5], "big")
+    pointer = int.from_bytes(page[12 + 2 * nth: 14 + 2 * nth], "big")
+    assert nth < cells
+    return int.from_bytes(page[pointer: pointer + 4], "big")
+
+
+@pytest.mark.slow
+def test_an_export_of_a_log_with_a_damaged_page_saves_every_other_event(tmp_path):
+    folder = tmp_path / "big"
+    project = build_sample_project(folder)
+    segments = list(project.segments()["segment_id"])
+    project.record_many([{"coder": f"c{i % 3}", "segment_id": segments[i % len(segments)], "code_id": "funding",
+                          "verdict": "accept", "note": f"a note long enough to fill pages, number {i} " * 2}
+                         for i in range(3000)])
+    project.close()
+    db = folder / "qcode.sqlite"
+    leaf = a_leaf_page_of_events(db, 20)
+    root, size = events_root_page(db)
+    data = bytearray(db.read_bytes())
+    data[(leaf - 1) * size: leaf * size] = bytes(range(256)) * (size // 256)
+    db.write_bytes(bytes(data))
+    out = tmp_path / "log.csv"
+    result = qcode("export", folder, "--what", "decisions", "--out", out)
+    assert result.returncode == 0, result.stderr
+    warning = [line for line in result.stderr.splitlines() if "damaged pages" in line]
+    assert len(warning) == 1 and "lost" in warning[0]
+    import pandas as pd
+
+    log = pd.read_csv(out)
+    assert 2800 < len(log) < 3000 and log["event_id"].is_monotonic_increasing
+    lost = sorted(set(range(1, 3001)) - set(log["event_id"]))
+    assert lost == list(range(lost[0], lost[-1] + 1)), "one damaged page loses one run of ids"
+    assert f"event ids {lost[0]}-{lost[-1]} lost" in warning[0]
+    decided = qcode("decide", folder, "--coder", "c0", "--segment", segments[0], "--code", "funding", "--accept")
+    assert decided.returncode == 2 and "damaged" in one_error_line(decided)

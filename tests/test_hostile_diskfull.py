@@ -184,8 +184,8 @@ def test_suggestions_onto_a_full_disk_raise_one_line_and_leave_no_part_file(moun
 
 
 def test_the_cli_boundary_gives_any_os_error_one_line(monkeypatch, capsys, project):
-    from qcode.cli import main
     import qcode.project.bridge as bridge
+    from qcode.cli import main
 
     def broken(*args, **kwargs):
         raise OSError(28, "No space left on device")
