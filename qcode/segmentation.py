@@ -464,10 +464,10 @@ def segment_corpus(
 
     Example
     -------
-    >>> import qcode
-    >>> segs = segment_corpus(qcode.read_corpus("corpora/demo"), unit="sentence")   # doctest: +SKIP
-    >>> next(segs).unit                                                              # doctest: +SKIP
-    'sentence'
+    >>> from qcode.document import Document, Turn
+    >>> docs = [Document("a.txt", "P1: We bid again. Every April.", turns=[Turn(4, 30, speaker="P1")])]
+    >>> [(s.unit, s.text) for s in segment_corpus(docs, unit="sentence")]
+    [('sentence', 'We bid again.'), ('sentence', 'Every April.')]
     """
     count = count_tokens or default_token_counter()
     _check_args(unit, max_tokens, count)

@@ -4,12 +4,16 @@ Formats: ``.txt``, ``.md`` (speaker turns detected), ``.docx``, ``.vtt``,
 ``.srt`` (cues merged into turns), ``.csv``, ``.tsv``, ``.xlsx`` (one document
 per row).
 
->>> import qcode
->>> corpus = qcode.read_corpus("corpora/demo")            # doctest: +SKIP
->>> for doc in corpus:                                     # doctest: +SKIP
+>>> import pathlib, tempfile, qcode
+>>> study = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (study / "int01.txt").write_text("Interviewer: How is it going?\\nP1: We never have the funding.\\n")
+>>> _ = (study / "broken.docx").write_bytes(b"not a zip")
+>>> corpus = qcode.read_corpus(study)
+>>> for doc in corpus:
 ...     print(doc.id, len(doc.turns))
->>> corpus.skipped                                         # doctest: +SKIP
-[('broken.docx', 'broken.docx: not a readable .docx file (BadZipFile: ...)')]
+int01.txt 2
+>>> [(path.name, why.split(": ", 1)[1]) for path, why in corpus.skipped]
+[('broken.docx', 'not a readable .docx file: not a zip archive')]
 """
 
 from __future__ import annotations
@@ -147,8 +151,11 @@ def read_document(
 
     Example
     -------
-    >>> [doc] = read_document("tests/data/ingest/interview_colon.txt")      # doctest: +SKIP
-    >>> doc.turns[1].speaker, doc.turns[1].role                              # doctest: +SKIP
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "int01.txt"
+    >>> _ = path.write_text("P1: Hello.\\nInterviewer: And the funding?\\n", encoding="utf-8")
+    >>> [doc] = read_document(path)
+    >>> doc.turns[1].speaker, doc.turns[1].role
     ('Interviewer', 'interviewer')
     """
     path = Path(path)
@@ -392,9 +399,11 @@ def read_corpus(
 
     Example
     -------
-    >>> corpus = read_corpus("corpora/demo", interviewers=["Anna"])   # doctest: +SKIP
-    >>> docs = list(corpus); len(corpus.files), len(corpus.skipped)    # doctest: +SKIP
-    (6, 0)
+    >>> import pathlib, qcode
+    >>> demo = pathlib.Path(qcode.__file__).parents[1] / "corpora" / "demo"
+    >>> corpus = read_corpus(demo, interviewers=["Dr Shah"])
+    >>> docs = list(corpus); len(corpus.files), len(docs), len(corpus.skipped), len(corpus.left_out)
+    (5, 5, 0, 0)
     """
     return Corpus(path, id_column=id_column, text_column=text_column, recursive=recursive,
                   interviewers=interviewers, max_bytes=max_bytes, exclude=exclude)

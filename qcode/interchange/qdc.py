@@ -73,7 +73,13 @@ def read_qdc(path: str | Path, name: str | None = None, warnings: list[str] | No
 
     Example
     -------
-    >>> cb = read_qdc("tests/data/interchange/flat_dotted.qdc")  # doctest: +SKIP
+    >>> import pathlib, tempfile
+    >>> from qcode.codebook.model import Code, Codebook
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "team.qdc"
+    >>> _ = write_qdc(Codebook("team", [Code("a", "Access"), Code("a.cost", "Cost", parent="a")]), path)
+    >>> cb = read_qdc(path)
+    >>> cb.name, [(c.id, c.parent) for c in cb.codes]
+    ('team', [('a', None), ('a.cost', 'a')])
     """
     path = Path(path)
     lim = current_limits()
@@ -102,8 +108,9 @@ def write_qdc(codebook: Codebook, path: str | Path) -> list[str]:
 
     Example
     -------
+    >>> import pathlib, tempfile
     >>> from qcode.codebook import load_codebook
-    >>> write_qdc(load_codebook("mcn-sst"), "mcn-sst.qdc")  # doctest: +SKIP
+    >>> write_qdc(load_codebook("mcn-sst"), pathlib.Path(tempfile.mkdtemp()) / "mcn-sst.qdc")
     []
     """
     warnings: list[str] = []

@@ -242,9 +242,15 @@ def read_qdpx(path: str | Path, encoding_fallback: str | None = None,
 
     Example
     -------
-    >>> proj = read_qdpx("/work/shared/refi-qda/nvivo_project.qdpx")  # doctest: +SKIP
-    >>> len(proj.codebook), [u.name for u in proj.users]  # doctest: +SKIP
-    (262, ['chrisp', 'cp'])
+    >>> import pathlib, tempfile
+    >>> from qcode.codebook.model import Code, Codebook
+    >>> proj = RefiProject("demo", [RefiUser(stable_guid("user", "al"), "al")], Codebook("demo", [Code("a", "Access")]),
+    ...                    [RefiSource(stable_guid("source", "s"), "s.txt", "hello world")], [])
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "demo.qdpx"
+    >>> _ = write_qdpx(proj, path)
+    >>> back = read_qdpx(path)
+    >>> len(back.codebook), [u.name for u in back.users], back.sources[0].text
+    (1, ['al'], 'hello world')
     """
     path = Path(path)
     label = str(path)

@@ -333,9 +333,13 @@ def read_codings_table(path: str | Path, codebook: Codebook, shape: str | None =
 
     Example
     -------
-    >>> table = read_codings_table("codings.xlsx", project.codebook, coder="alice")  # doctest: +SKIP
-    >>> table.shape, len(table.codings)  # doctest: +SKIP
-    ('wide', 42)
+    >>> import pathlib, tempfile
+    >>> from qcode.codebook.model import Code, Codebook
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "codings.csv"
+    >>> _ = path.write_text("document,start,end,text,code\\na.txt,4,11,funding,funding\\n", encoding="utf-8")
+    >>> table = read_codings_table(path, Codebook("demo", [Code("funding", "Funding")]), coder="alice")
+    >>> table.shape, len(table.codings)
+    ('long', 1)
     """
     header, rows = read_rows(path, sheet)
     return codings_from_rows(header, rows, codebook, str(path), shape=shape, coder=coder)

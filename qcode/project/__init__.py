@@ -1,9 +1,12 @@
 """The project store: documents, segments, codebooks, suggestion runs and the
 append-only decision log of every coder, in one SQLite database.
 
->>> import qcode
->>> project = qcode.init_project("my-study", codebook="mcn-sst")   # doctest: +SKIP
->>> project = qcode.open_project("my-study")                       # doctest: +SKIP
+>>> import qcode, tempfile
+>>> folder = tempfile.mkdtemp() + "/my-study"
+>>> project = qcode.init_project(folder, codebook="mcn-sst")
+>>> project = qcode.open_project(folder)
+>>> project.codebook.name
+'mcn-sst'
 """
 
 from .store import DB_NAME, Project, derive_codings, init_project, open_project

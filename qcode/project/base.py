@@ -289,9 +289,15 @@ class StoreBase:
         (durably) at its end, or rolls everything back if it raises. Nested
         blocks join the outermost one.
 
-        >>> with project.transaction():                                     # doctest: +SKIP
-        ...     for seg_id, code in imported:
-        ...         project.decide("alice", seg_id, code, "accept", source="import")
+        >>> import tempfile
+        >>> from qcode.project.sample import build_sample_project
+        >>> project = build_sample_project(tempfile.mkdtemp() + "/study")
+        >>> seg_id = project.segments().segment_id.iloc[1]
+        >>> with project.transaction():
+        ...     for code in ("funding", "staffing"):
+        ...         _ = project.decide("alice", seg_id, code, "accept", source="import")
+        >>> len(project.decisions())
+        2
         """
         if self.readonly:
             raise ProjectError(f"{self.db_path}: the project was opened read-only; nothing was written")

@@ -10,9 +10,11 @@ one transaction, so an import is all or nothing:
 * :func:`export_table` / :func:`export_file` (``qcode export``): decisions, codings,
   segments or suggestions as .csv, .jsonl, .parquet, .xlsx or .qdpx.
 
+>>> import tempfile
 >>> from qcode.project import init_project
->>> project = init_project(tmp_path / "study", codebook="mcn-sst")   # doctest: +SKIP
->>> export_file(project, "codings.csv")["rows"]                      # doctest: +SKIP
+>>> folder = tempfile.mkdtemp()
+>>> project = init_project(folder + "/study", codebook="mcn-sst")
+>>> export_file(project, folder + "/codings.csv")["rows"]
 0
 """
 
@@ -216,7 +218,13 @@ def import_file(project_path: str | Path, file: str | Path, coder: str | None = 
     import then fails, the new project is removed again, so nothing is left
     half-made. Spreadsheets need an existing project holding their documents.
 
-    >>> import_file("my-study", "nvivo_export.qdpx")   # doctest: +SKIP
+    >>> import tempfile
+    >>> from qcode.project.sample import build_sample_project
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = export_qdpx(build_sample_project(folder + "/study"), folder + "/study.qdpx")
+    >>> summary = import_file(folder + "/copy", folder + "/study.qdpx")
+    >>> len(summary["documents"]["new"]), summary["segments"], summary["codes_added"]
+    (2, 9, 5)
     """
     project_path, file = Path(project_path), Path(file)
     suffix = file.suffix.lower()

@@ -57,8 +57,17 @@ class CodebookStore(DocumentStore):
         merges), ``{"old-id": None}`` drops it from current codings. The
         decision log itself is never changed; migrations are recorded beside it.
 
-        >>> project.set_codebook(new_cb, migrate={"funding": "money"})   # doctest: +SKIP
-        '3f2a9c0d1e4b5a6c'
+        >>> import tempfile
+        >>> from qcode.project.sample import build_sample_project
+        >>> project = build_sample_project(tempfile.mkdtemp() + "/study")
+        >>> from qcode.codebook.model import Code, Codebook
+        >>> _ = project.decide("alice", project.segments().segment_id.iloc[1], "funding", "accept")
+        >>> kept = [c for c in project.codebook.codes if c.id != "funding"]
+        >>> new_cb = Codebook("sample", [*kept, Code("money", "Money")])
+        >>> project.set_codebook(new_cb, migrate={"funding": "money"}) == new_cb.version
+        True
+        >>> project.codings()["code_id"].tolist()
+        ['money']
         """
         cb = load_codebook(codebook)
         migrate = dict(migrate or {})

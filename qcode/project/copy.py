@@ -6,8 +6,15 @@ it commits, a dump of every table of the destination is compared with the
 source's, so a copy that would differ is never committed. A destination
 that the copy created is removed again when the copy fails.
 
->>> copy_project("my-study", "postgresql:///study?host=/run/postgresql")   # doctest: +SKIP
-{'source': 'my-study', 'destination': 'postgresql:///study?host=/run/postgresql', 'rows': {...}}
+>>> import tempfile
+>>> from qcode.project.sample import build_sample_project
+>>> folder = tempfile.mkdtemp()
+>>> study = build_sample_project(folder + "/study")
+>>> copied = copy_project(study, folder + "/copy")
+>>> copied["rows"]["segments"] == len(study.segments())
+True
+
+The destination may be a ``postgresql://`` URL as well (a team project on a server).
 """
 
 from __future__ import annotations

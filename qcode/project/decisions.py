@@ -62,8 +62,12 @@ class DecisionStore(RunStore):
         without (``"import"`` for decisions imported from elsewhere).
         ``event_key`` is a client's idempotency key (see :meth:`record_many`).
 
-        >>> project.decide("alice", "s-1a2b3c4d5e6f", "funding", "accept", note="clear case")  # doctest: +SKIP
-        17
+        >>> import tempfile
+        >>> from qcode.project.sample import build_sample_project
+        >>> project = build_sample_project(tempfile.mkdtemp() + "/study")
+        >>> seg_id = project.segments().segment_id.iloc[1]
+        >>> project.decide("alice", seg_id, "funding", "accept", note="clear case")
+        1
         """
         return self.record_many([{"coder": coder, "segment_id": segment_id, "code_id": code_id,
                                   "verdict": verdict, "note": note, "run_id": run_id, "score": score,
@@ -78,8 +82,13 @@ class DecisionStore(RunStore):
         decision. A span with exactly a segment's offsets is linked to it.
         ``event_key`` is a client's idempotency key (see :meth:`record_many`).
 
-        >>> project.code_span("alice", "a.txt", 120, 188, "funding")   # doctest: +SKIP
-        18
+        >>> import tempfile
+        >>> from qcode.project.sample import build_sample_project
+        >>> project = build_sample_project(tempfile.mkdtemp() + "/study")
+        >>> text = project.document_text("site-a/interview-01.txt")
+        >>> start = text.index("budget")
+        >>> project.code_span("alice", "site-a/interview-01.txt", start, start + len("budget"), "funding")
+        1
         """
         return self.record_many([{"coder": coder, "doc_id": doc_id, "start": start, "end": end,
                                   "code_id": code_id, "verdict": verdict, "note": note, "source": source,
@@ -99,9 +108,12 @@ class DecisionStore(RunStore):
         nothing new is recorded; the same key on a different decision is a
         ProjectError. Times are not compared, since a retry comes later.
 
-        >>> project.record_many([{"coder": "bob", "doc_id": "a.txt", "start": 0, "end": 40,
-        ...                       "code_id": "funding", "verdict": "accept", "source": "import"}])  # doctest: +SKIP
-        [19]
+        >>> import tempfile
+        >>> from qcode.project.sample import build_sample_project
+        >>> project = build_sample_project(tempfile.mkdtemp() + "/study")
+        >>> project.record_many([{"coder": "bob", "doc_id": "site-a/interview-01.txt", "start": 0, "end": 10,
+        ...                       "code_id": "funding", "verdict": "accept", "source": "import"}])
+        [1]
         """
         events = list(events)
         ids: list[int] = []
@@ -402,8 +414,17 @@ class DecisionStore(RunStore):
         boolean ``accepted`` column; undone decisions, undo events and skips
         are left out, and a change of mind keeps only the latest verdict.
 
-        >>> labels = project.labels()                                   # doctest: +SKIP
-        >>> suggester.learn(labels["text"], labels["code_id"], labels["accepted"])  # doctest: +SKIP
+        >>> import tempfile
+        >>> from qcode.project.sample import build_sample_project
+        >>> project = build_sample_project(tempfile.mkdtemp() + "/study")
+        >>> seg_id = project.segments().segment_id.iloc[1]
+        >>> _ = project.decide("alice", seg_id, "funding", "accept")
+        >>> _ = project.decide("alice", seg_id, "staffing", "reject")
+        >>> labels = project.labels()
+        >>> labels[["code_id", "accepted"]].values.tolist()
+        [['funding', True], ['staffing', False]]
+
+        ``Suggester.learn(labels["text"], labels["code_id"], labels["accepted"])`` learns from them.
         """
         frame = derive_codings(self.decisions(coder), self._migrations(), self.codebook_or_none(),
                                self._latest_versions(), keep_rejected=True)

@@ -33,7 +33,10 @@ class DocumentStore(StoreBase):
         Earlier versions (and every decision made on them) are kept untouched.
         Returns ``{"new": [ids], "unchanged": [ids], "changed": [ids]}``.
 
-        >>> project.add_documents([Document("a.txt", "P1: hello")])   # doctest: +SKIP
+        >>> import tempfile
+        >>> from qcode.project.sample import build_sample_project
+        >>> project = build_sample_project(tempfile.mkdtemp() + "/study")
+        >>> project.add_documents([Document("a.txt", "P1: hello")])
         {'new': ['a.txt'], 'unchanged': [], 'changed': []}
         """
         docs = list(docs)

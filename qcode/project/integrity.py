@@ -18,8 +18,11 @@ Each problem is one line; an empty list means the project is sound. On a
 PostgreSQL store the server guarantees pages and encodings, so only the log
 and reference checks run.
 
->>> report = check_project("my-study")     # doctest: +SKIP
->>> report.ok, report.problems              # doctest: +SKIP
+>>> import tempfile
+>>> from qcode.project.sample import build_sample_project
+>>> study = build_sample_project(tempfile.mkdtemp() + "/study").path
+>>> report = check_project(study)
+>>> report.ok, report.problems
 (True, [])
 """
 

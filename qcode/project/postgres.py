@@ -14,9 +14,11 @@ this module holds only what a server does differently:
   client that retries with the same ``event_key`` neither loses nor doubles
   a decision.
 
->>> project = init_project("postgresql:///study?host=/run/postgresql")   # doctest: +SKIP
->>> project.identity                                                      # doctest: +SKIP
-'alice'
+With a server at hand (not in a doctest: the tests in ``tests/test_project_postgres.py``
+start one)::
+
+    project = init_project("postgresql:///study?host=/run/postgresql")
+    project.identity      # the server role this connection acts as, e.g. 'alice'
 """
 
 from __future__ import annotations

@@ -21,9 +21,12 @@ class RunStore(CodebookStore):
         parameters (stored as JSON). ``suggestions`` are ``(segment_id,
         code_id, score, rank)`` tuples, rank 1 being the best for the segment.
 
-        >>> project.add_run({"model": "all-MiniLM-L6-v2", "top_k": 3},
-        ...                 [("s-1a2b3c4d5e6f", "funding", 0.61, 1)])        # doctest: +SKIP
-        1
+        >>> import tempfile
+        >>> from qcode.project.sample import build_sample_project
+        >>> project = build_sample_project(tempfile.mkdtemp() + "/study")
+        >>> seg_id = project.segments().segment_id.iloc[1]
+        >>> project.add_run({"model": "all-MiniLM-L6-v2", "top_k": 3}, [(seg_id, "funding", 0.61, 1)])
+        2
         """
         meta = dict(meta)
         model = meta.pop("model", None)

@@ -6,8 +6,9 @@ five-code codebook with one parent, and one suggestion run with hand-made
 scores — no model is needed.
 
 >>> from qcode.project.sample import build_sample_project
->>> project = build_sample_project(tmp_path / "demo")   # doctest: +SKIP
->>> len(project.segments())                            # doctest: +SKIP
+>>> import tempfile
+>>> project = build_sample_project(tempfile.mkdtemp() + "/demo")
+>>> len(project.segments())
 9
 """
 

@@ -1,11 +1,18 @@
 """The project store: one SQLite database (WAL) holding documents, segments,
 codebooks, suggestion runs and an append-only log of coding decisions.
 
+>>> import tempfile
+>>> from qcode.document import Document
 >>> from qcode.project import init_project
->>> project = init_project("my-study", codebook="mcn-sst")      # doctest: +SKIP
->>> project.add_documents(docs)                                 # doctest: +SKIP
+>>> from qcode.segmentation import segment
+>>> project = init_project(tempfile.mkdtemp() + "/my-study", codebook="mcn-sst")
+>>> doc = Document("a.txt", "P1: We never had the funding.")
+>>> project.add_documents([doc])
 {'new': ['a.txt'], 'unchanged': [], 'changed': []}
->>> project.decide("alice", "s-1a2b3c4d5e6f", "funding", "accept")  # doctest: +SKIP
+>>> [seg] = segment(doc)
+>>> project.add_segments([seg])
+1
+>>> project.decide("alice", seg.id, "infrastructure.funding", "accept")
 1
 
 :class:`Project` is assembled from layers, each in its own module and each
@@ -49,7 +56,10 @@ def init_project(path: str | Path, codebook: Codebook | str | Path | None = None
     ``exist_ok=True``: then that project is opened (and ``codebook``, if given,
     made its current codebook), so a script that creates its project can run twice.
 
-    >>> project = init_project(tmp_path / "study", codebook="mcn-sst")   # doctest: +SKIP
+    >>> import tempfile
+    >>> project = init_project(tempfile.mkdtemp() + "/study", codebook="mcn-sst")
+    >>> project.codebook.name
+    'mcn-sst'
 
     ``path`` may be a ``postgresql://`` URL instead (a team project on a
     server), or ``store`` may name one: then ``path`` is a folder whose
@@ -133,7 +143,10 @@ def open_project(path: str | Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     Raises :class:`ProjectError` ``"PATH: not a qcode project (run `qcode init PATH`)"``
     when ``path`` holds no project database.
 
-    >>> project = open_project("my-study")   # doctest: +SKIP
+    >>> import tempfile
+    >>> folder = init_project(tempfile.mkdtemp() + "/my-study").path
+    >>> open_project(folder).coders()
+    []
     """
     if isinstance(path, Project):
         return path

@@ -6,8 +6,11 @@ review of the suggestions (the keys of :mod:`qcode.review` plus Prodigy's
 conventions); the lead's link also shows the disagreements between coders,
 where the lead records adjudicated codes, and the live agreement report.
 
->>> from qcode.web import ReviewService, create_app, TokenStore   # doctest: +SKIP
->>> app = create_app(ReviewService("my-study"), TokenStore("my-study"))   # doctest: +SKIP
+>>> import tempfile
+>>> from qcode.project.sample import build_sample_project
+>>> study = build_sample_project(tempfile.mkdtemp() + "/study").path
+>>> from qcode.web import ReviewService, create_app, TokenStore
+>>> app = create_app(ReviewService(study), TokenStore(study))
 
 The pieces: :mod:`qcode.web.review` (what a coder sees and does, over the
 ``Project`` API), :mod:`qcode.web.app` (routes, token and CSRF checks),

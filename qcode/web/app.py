@@ -8,7 +8,12 @@ browser record anything: a cross-site JSON request with a custom header needs
 a CORS preflight, which this server never grants, and an ``Origin`` that is
 not this server's is refused outright.
 
->>> app = create_app(ReviewService("my-study"), TokenStore("my-study"))   # doctest: +SKIP
+>>> import tempfile
+>>> from qcode.project.sample import build_sample_project
+>>> study = build_sample_project(tempfile.mkdtemp() + "/study").path
+>>> app = create_app(ReviewService(study), TokenStore(study))
+>>> sorted({route.path for route in app.routes})[:2]
+['/', '/favicon.ico']
 """
 
 from __future__ import annotations

@@ -7,10 +7,13 @@ offers (``decide``, ``record_many``, ``undo``, ``decisions``, ``codings``).
 Blind views are built from the coder's own decisions only and never carry a
 score: what a blind coder is sent cannot depend on another coder's work.
 
->>> service = ReviewService("my-study")                        # doctest: +SKIP
->>> card = service.card(Viewer("ana", blind=True), None)       # doctest: +SKIP
->>> card["segment"]["doc_id"]                                  # doctest: +SKIP
-'site-a/interview-01.txt'
+>>> import tempfile
+>>> from qcode.project.sample import build_sample_project
+>>> study = build_sample_project(tempfile.mkdtemp() + "/study").path
+>>> service = ReviewService(study)
+>>> first = service.queue(Viewer("ana", blind=True))[0]
+>>> first.doc_id, first.role
+('site-a/interview-01.txt', 'participant')
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Start ``qcode serve``: check the project, make the links, bind the port, run uvicorn.
 
->>> serve("my-study", coders=["ana", "ben"], port=0)      # doctest: +SKIP
+``serve("my-study", coders=["ana", "ben"], port=0)`` prints one link per coder and the lead's,
+then serves until interrupted (the tests in ``tests/test_web_cli.py`` run it).
 """
 
 from __future__ import annotations

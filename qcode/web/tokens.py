@@ -5,9 +5,12 @@ owner only (mode 0600), written atomically. A request's identity comes from
 its token alone: the coder name is looked up here, never read from the
 request body.
 
->>> store = TokenStore(project.path)            # doctest: +SKIP
->>> access = store.ensure_coder("ana")          # doctest: +SKIP
->>> store.find(access.token).coder              # doctest: +SKIP
+>>> import tempfile
+>>> from qcode.project.sample import build_sample_project
+>>> study = build_sample_project(tempfile.mkdtemp() + "/study").path
+>>> store = TokenStore(study)
+>>> access = store.ensure_coder("ana")
+>>> store.find(access.token).coder
 'ana'
 """
 
