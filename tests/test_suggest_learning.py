@@ -221,3 +221,32 @@ def test_active_order_is_refused_in_blind_mode(fake_embedder, tmp_path):
     session = ReviewSession(project, "ben", order="active", blind=False)
     tops = [item.suggestions[0][0] for item in session.queue[:5]]
     assert len(set(tops)) > 1  # diversity: the start of the queue is not one pair of codes
+
+
+@pytest.mark.slow
+def test_fine_tune_saves_an_onnx_body_in_the_project_and_the_same_decisions_give_the_same_model(tmp_path):
+    """learning="fine-tune" on the real model (2 steps): torch-free ONNX body, same decisions + seed -> same model."""
+    from qcode.embed import load_embedder
+    from qcode.suggest.finetune import FineTuneParams
+    from qcode.suggest.tuning import ONNX_FILE
+
+    base = load_embedder()
+    texts = ["The grant runs out in March and nobody knows what happens then.",
+             "We bid for the money again every April.",
+             "Nobody at the hospital can see what the hospice wrote in the notes.",
+             "The GP system and ours do not talk to each other."]
+    codes = ["infrastructure.funding", "infrastructure.funding", "technology.data-sharing", "technology.data-sharing"]
+    made = []
+    for name in ("a", "b"):
+        s = Suggester("mcn-sst", model=base, tuned=False, learning="fine-tune",
+                      fine_tune_params=FineTuneParams(steps=2, per_code=2))
+        s.body_root = tmp_path / name
+        s.learn(texts, codes, [True] * 4, learned_from=["ana"])
+        folder = tmp_path / name / s.body_folder_name(tmp_path / name)
+        assert (folder / ONNX_FILE).is_file() and s.embedder.identity["backend"] == "onnx"
+        assert s.embedder.identity["weights_sha256"] != base.identity["weights_sha256"]
+        made.append(s)
+    assert made[0].embedder.identity == made[1].embedder.identity
+    probe = ["Funding is always the worry."]
+    assert made[0].suggest(probe) == made[1].suggest(probe)
+    assert made[0].learning_params()["fine_tune"]["steps"] == 2

@@ -242,6 +242,8 @@ def _summary(result, console=None) -> None:
     table.add_row("suggested (interviewer turns left out)", f"{result.suggested_segments} ({result.skipped_interviewer})")
     if result.without_suggestion:
         table.add_row("no code above threshold", str(result.without_suggestion))
+    if getattr(result, "abstained", 0):
+        table.add_row("no code (greetings, thanks, procedure)", str(result.abstained))
     if result.best_scores.count:
         table.add_row("best score per segment", result.best_scores.describe())
     model = result.record["model"]

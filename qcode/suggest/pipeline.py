@@ -28,7 +28,7 @@ from .spread import ScoreSpread, threshold_warning
 #: Columns of a suggestions table, in order.
 SUGGESTION_COLUMNS = [
     "run_id", "doc_id", "segment_id", "start", "end", "speaker", "role", "unit", "text",
-    "code_id", "code_name", "parent_id", "parent_name", "score", "rank", "model",
+    "code_id", "code_name", "parent_id", "parent_name", "score", "rank", "model", "probability",
 ]
 
 
@@ -142,6 +142,7 @@ def suggestion_rows(run_id: str, segment: Segment, suggestions: list[Suggestion]
         "role": segment.role, "unit": segment.unit, "text": segment.text,
         "code_id": s.code_id, "code_name": s.code_name, "parent_id": s.parent_id or "",
         "parent_name": s.parent_name or "", "score": s.score, "rank": s.rank, "model": model,
+        "probability": s.probability,
     } for s in suggestions]
 
 

@@ -191,6 +191,8 @@ class Suggester:
         0.0 with the tuned model). Turn it off for codebooks that code
         procedural talk.
     seed : training seed of ``learning="fine-tune"``.
+    fine_tune_params : a :class:`~qcode.suggest.finetune.FineTuneParams` (steps, learning rate, ...);
+        its seed is replaced by ``seed``.
 
     Examples
     --------
@@ -203,7 +205,7 @@ class Suggester:
     def __init__(self, codebook: Codebook | str, model: Any = None, *, codes: str = "leaves",
                  params: RankingParams | None = None, learning: str = "blend", tuned: bool | str = "auto",
                  context: bool | float | str = "auto", abstain: bool | float | str = "auto", seed: int = 0,
-                 backend: str = "auto") -> None:
+                 backend: str = "auto", fine_tune_params: Any = None) -> None:
         self.codebook = codebook if isinstance(codebook, Codebook) else _edge("qcode.codebook.io").load_codebook(codebook)
         if codes not in ("leaves", "all"):
             raise QcodeError(f"codes must be 'leaves' or 'all', not {codes!r}")
@@ -225,6 +227,7 @@ class Suggester:
         self.abstain = abstain
         self.seed = int(seed)
         self.backend = backend
+        self.fine_tune_params = fine_tune_params
         self.tuning_note: str | None = None
         self.learned_from: tuple[str, ...] | None = ()
         self.last_event_id: int | None = None
@@ -639,7 +642,7 @@ class Suggester:
             raise QcodeError(f"learning='fine-tune' needs a packaged model (models/manifest.json), not "
                              f"{_identity_of(base).get('name')!r}; use learning='blend'")
         texts, code_ids, accepted = self._decisions()
-        params = finetune.FineTuneParams(seed=self.seed)
+        params = self._fine_tune_params()
         self.more_needed = finetune.more_needed(self.codebook, code_ids, accepted, params.min_accepted)
         body, _ = finetune.fine_tune(self.codebook, texts, code_ids, accepted,
                                      scope=coders.LearningScope(tuple(self.learned_from or ())), params=params,
@@ -647,6 +650,13 @@ class Suggester:
         self._body = body
         self._index = None
         self._null = None
+
+    def _fine_tune_params(self) -> Any:
+        from dataclasses import replace
+
+        finetune = _edge("qcode.suggest.finetune")
+        given = self.fine_tune_params or finetune.FineTuneParams()
+        return replace(given, seed=self.seed)
 
     def _calibrate(self) -> Any:
         """A temperature fitted on the decisions (two-fold cross-fit), or the default below 30 accepted passages."""
@@ -678,7 +688,7 @@ class Suggester:
         out: dict[str, Any] = {"ranking": self.params.to_dict(), "learning": self.learning, "seed": self.seed,
                                "tuned": _identity_of(self.embedder).get("tuned")}
         if self.learning == "fine-tune":
-            out["fine_tune"] = _edge("qcode.suggest.finetune").FineTuneParams(seed=self.seed).to_dict()
+            out["fine_tune"] = self._fine_tune_params().to_dict()
         return out
 
     def body_folder_name(self, root: Path) -> str | None:
