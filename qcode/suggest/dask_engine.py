@@ -48,7 +48,7 @@ TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".xlsx")
 #: at most this many shards are queued on the cluster at once (driver memory stays flat)
 MAX_IN_FLIGHT = 64
 
-_SCHEMA_FIELDS = {"start": "int64", "end": "int64", "rank": "int64", "score": "float64"}
+_SCHEMA_FIELDS = {"start": "int64", "end": "int64", "rank": "int64", "score": "float64", "probability": "float64"}
 
 
 class ClusterError(QcodeError):
