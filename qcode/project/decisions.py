@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import uuid
 import warnings
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from ..codebook.model import Codebook
 from ..errors import DamageWarning, ProjectError
@@ -432,10 +432,10 @@ class DecisionStore(RunStore):
         return frame
 
 
-class _SalvagedRow(dict):  # type: ignore[type-arg]
+class _SalvagedRow(dict[str, Any]):
     """A salvaged event as a row: by column name, by position, and with ``keys()`` like ``sqlite3.Row``."""
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Any]:
         return iter(self.values())
 
     def __getitem__(self, key: Any) -> Any:
