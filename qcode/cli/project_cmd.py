@@ -154,7 +154,8 @@ def review(
     from ..review.terminal import run_review
 
     proj = open_project(project)
-    proj.check_writable()  # a read-only or damaged project is refused before the screen opens
+    if not proj.readonly:  # read-only: the screen shows each decision as not saved
+        proj.check_writable()  # a damaged project is refused before the screen opens
     run_review(proj, coder, order=order, blind=blind, hide_scores=hide_scores, run=run, top_k=top_k,
                include_interviewer=include_interviewer)
 
