@@ -20,6 +20,13 @@ counter-evidence) and ``examples+classifier`` (plus a per-code logistic
 regression once a code has enough labels).
 
 Run: ``python bench/bench_learning.py`` (a few minutes on 2 CPU cores).
+
+``python bench/bench_learning.py --ablation [--json]`` prints issue 12's learning
+ablation instead: blend vs fine-tune, document vs active order, after
+0/25/50/100/200 decisions, on SERDIF and the demo gold, with the seconds each
+learning and scoring step took (``--fine-tune-at 100,200`` and
+``--fine-tune-orders document`` bound the fine-tuning runs, which cost about a
+CPU-minute per 100 decisions); ``--json`` writes ``bench/results/learning_ablation.json``.
 """
 
 from __future__ import annotations
@@ -54,6 +61,7 @@ def macro_kappa(pred: np.ndarray, gold: list[set[int]], n_codes: int) -> float:
 
 def run_curve(codebook, texts, gold, embedder, params, seed: int = 0):
     from bench_quality import metrics
+
     from qcode.suggest import Suggester
 
     rng = np.random.default_rng(seed)
@@ -88,8 +96,103 @@ def run_curve(codebook, texts, gold, embedder, params, seed: int = 0):
     return rows
 
 
+def simulated_decisions(zero_shot: np.ndarray, gold: list[set[int]], ids: list[str], texts: list[str],
+                        review: list[int]) -> tuple[list[str], list[str], list[bool]]:
+    """A coder reviewing ``review`` in that order: accepts the zero-shot top-3 codes gold holds, rejects
+    the others, adds missed gold codes."""
+    out_t, out_c, out_ok = [], [], []
+    for i in review:
+        top3 = [int(j) for j in np.argsort(-zero_shot[i], kind="stable")[:3]]
+        for j, ok in [(j, j in gold[i]) for j in top3] + [(j, True) for j in sorted(gold[i] - set(top3))]:
+            out_t.append(texts[i])
+            out_c.append(ids[j])
+            out_ok.append(ok)
+    return out_t, out_c, out_ok
+
+
+def ablation(args: list[str]) -> int:
+    """Issue 12's learning ablation: blend vs fine-tune, document vs active order, after 0-200 decisions."""
+    import tempfile
+    import time
+
+    from bench_quality import SHARED, demo_set, hub, serdif_set
+
+    from qcode.embed import load_embedder
+    from qcode.suggest import Suggester
+    from qcode.suggest.active import active_order
+
+    if not SHARED.exists():
+        print(f"shared evaluation data not found at {SHARED}", file=sys.stderr)
+        return 1
+    checkpoints = [0, 25, 50, 100, 200]
+    fine_points = {int(x) for x in _flag(args, "--fine-tune-at", "25,50,100,200").split(",") if x}
+    fine_orders = set(_flag(args, "--fine-tune-orders", "document,active").split(","))
+    base = load_embedder()
+    sets = [("serdif", *serdif_set())]
+    demo = demo_set()
+    if demo is not None and "--no-demo" not in args:
+        sets.append(("demo", *demo))
+    rows = []
+    root = Path(tempfile.mkdtemp(prefix="qcode-bench-learning-"))
+    for name, book, texts, gold in sets:
+        ids = [c.id for c in book.leaves()]
+        rng = np.random.default_rng(0)
+        order = rng.permutation(len(texts))
+        half = len(order) // 2
+        review, test = sorted(int(i) for i in order[:half]), [int(i) for i in order[half:]]
+        test_texts, test_gold = [texts[i] for i in test], [gold[i] for i in test]
+        zero = Suggester(book, model=base, tuned=False, context=0.0, abstain=False)
+        zero_shot = zero.score(texts)
+        queue = {"document": review,
+                 "active": [review[k] for k in active_order(
+                     [[(ids[j], float(zero_shot[i, j])) for j in np.argsort(-zero_shot[i])[:3]] for i in review])]}
+        for order_name, reviewed in queue.items():
+            d_texts, d_codes, d_ok = simulated_decisions(zero_shot, gold, ids, texts, reviewed)
+            for learning in ("blend", "fine-tune"):
+                for n in checkpoints:
+                    if n > len(d_ok) or (learning == "fine-tune" and (n not in fine_points or order_name not in fine_orders)):
+                        continue
+                    start = time.perf_counter()
+                    s = Suggester(book, model=base, tuned=False, context=0.0, abstain=False, learning=learning)
+                    s.body_root = root / f"{name}-{order_name}-{n}"
+                    if n:
+                        s.learn(d_texts[:n], d_codes[:n], d_ok[:n], learned_from=["simulated"])
+                    learned = time.perf_counter() - start
+                    scores = s.score(test_texts)
+                    seconds = time.perf_counter() - start
+                    top = np.argsort(-scores, axis=1, kind="stable")
+                    t1 = np.mean([top[i, 0] in g for i, g in enumerate(test_gold)])
+                    t3 = np.mean([bool(set(top[i, :3]) & g) for i, g in enumerate(test_gold)])
+                    share, true = hub(scores, test_gold)
+                    rows.append([name, order_name, learning, n, f"{t1:.3f}", f"{t3:.3f}", f"{share:.2f} / {true:.2f}",
+                                 f"{learned:.1f}", f"{seconds - learned:.1f}"])
+                    print("  ".join(str(c) for c in rows[-1]), flush=True)
+    columns = ["set", "order", "learning", "decisions", "top-1", "top-3", "hub (share / true)", "learn s", "score s"]
+    if "--json" in args:
+        from record import Results, machine_line
+
+        results = Results("learning_ablation", script=__file__, machine=machine_line(),
+                          command="python bench/bench_learning.py --ablation --json")
+        results.table("learning", "Learning ablation (issue 12): a simulated coder's decisions on one half, "
+                      "scored on the other half", columns, rows, align="lllrrrrrr",
+                      notes="blend: examples, counter-examples and a classifier per code; fine-tune: the "
+                            "embedding model fine-tuned on the decisions (15 steps), then the blend on top. "
+                            "document: the review half in file order; active: --order active (smallest margin "
+                            "first, each top code in turn), from the zero-shot run. Base model, no context, no "
+                            "abstention, so the learning alone is measured.")
+        print(f"wrote {results.save()}")
+    return 0
+
+
+def _flag(args: list[str], name: str, default: str) -> str:
+    return args[args.index(name) + 1] if name in args and args.index(name) + 1 < len(args) else default
+
+
 def main() -> int:
+    if "--ablation" in sys.argv[1:]:
+        return ablation(sys.argv[1:])
     from bench_quality import SHARED, serdif_set
+
     from qcode.embed import load_embedder
     from qcode.suggest import RankingParams
 

@@ -20,6 +20,9 @@ DEMO = ROOT / "corpora" / "demo"
 
 # Set before anything imports qcode.embed, so no test touches the user's real cache.
 os.environ.setdefault("QCODE_CACHE_DIR", tempfile.mkdtemp(prefix="qcode-test-cache-"))
+# Codebook-tuned models take minutes to train and are keyed by what made them and hash-checked on
+# load, so the test sessions of one machine share them (outside the user's own cache).
+os.environ.setdefault("QCODE_TUNED_DIR", os.path.join(tempfile.gettempdir(), "qcode-test-tuned"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 

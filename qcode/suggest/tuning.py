@@ -334,9 +334,13 @@ def load_tuned_embedder(folder: Path, provenance: dict[str, Any] | None = None, 
 
 
 def tuned_root() -> Path:
+    """Where codebook-tuned models are cached: ``$QCODE_TUNED_DIR``, else ``<user cache dir>/tuned``."""
+    import os
+
     from .._io import user_cache_dir
 
-    return user_cache_dir() / "tuned"
+    folder = os.environ.get("QCODE_TUNED_DIR")
+    return Path(folder) if folder else user_cache_dir() / "tuned"
 
 
 def tune_for_codebook(codebook: Codebook, params: TuningParams | None = None, *,
