@@ -100,6 +100,7 @@ def _no_space_at(where: Path | str) -> bool:
     except OSError:
         return False
 
+
 #: what a message about a damaged project tells the user to do
 SALVAGE_HINT = ("`qcode check PROJECT` lists the damage, `qcode export` saves what can still be read "
                 "(docs: Hostile input, Damaged projects)")
