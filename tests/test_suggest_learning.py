@@ -250,3 +250,16 @@ def test_fine_tune_saves_an_onnx_body_in_the_project_and_the_same_decisions_give
     probe = ["Funding is always the worry."]
     assert made[0].suggest(probe) == made[1].suggest(probe)
     assert made[0].learning_params()["fine_tune"]["steps"] == 2
+
+
+def test_normalisation_is_opt_in_fixed_by_its_reference_and_batch_independent(fake_embedder):
+    s = Suggester("mcn-sst", model=fake_embedder)
+    texts = ["We never know if the money will be there next year.", "The roads over the moor close in winter.",
+             "Nobody can see the hospice notes from the GP system."]
+    plain = s.score(texts)
+    assert s.identity()["normalise"] is None
+    s.normalise_against(texts * 3, weight=0.1)
+    normed = s.score(texts)
+    assert not np.allclose(plain, normed) and s.identity()["normalise"] == 0.1
+    np.testing.assert_allclose(s.score(texts[:1])[0], normed[0], atol=1e-5)
+    np.testing.assert_array_equal(s.normalise_against([], weight=0.1).score(texts), plain)

@@ -89,6 +89,7 @@ def run_record(suggester: Suggester, params: SuggestOptions | dict[str, Any]) ->
         "context_weight": ident["context_weight"],
         "abstain_margin": ident["abstain_margin"],
         "calibration": ident["calibration"],
+        "normalise": ident["normalise"],
         "parameters": params,
         "python": platform.python_version(),
     }
