@@ -126,6 +126,7 @@ def suggest(
         if progress_ctx is not None:
             progress_ctx.update(task, advance=n)
 
+    ranker = None
     with (progress_ctx or _null()):
         if options.engine == "dask":
             from ..suggest.dask_engine import suggest_dask
@@ -153,6 +154,8 @@ def suggest(
             ranker = Suggester(codebook, model=model, backend=backend, **choices)
             result = suggest_corpus(path, ranker, options, out=out, project=proj, on_start=on_start,
                                     on_document=on_document, on_queued=on_queued, on_embedded=on_embedded)
+    if ranker is not None and ranker.tuning_note and not quiet:
+        typer.echo(f"note: {ranker.tuning_note}", err=True)
     if learn or named:
         for outcome, run in learned:
             if outcome is None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import random
 import shutil
 import time
@@ -369,6 +370,9 @@ def tune_for_codebook(codebook: Codebook, params: TuningParams | None = None, *,
         except ModelError:
             pass
     start = time.perf_counter()
+    logging.getLogger("qcode.embed.tuning").info(
+        "tuning %s to codebook %r once (%d codes, %d steps; minutes on a CPU, then cached)",
+        spec.name, codebook.name, len(groups), params.steps)
     model = load_base_sentence_transformer(base_model, params.max_seq_length)
     contrastive_tune(model, [groups[k] for k in groups], steps=params.steps, per_code=params.per_code,
                      learning_rate=params.learning_rate, temperature=params.temperature, seed=params.seed)
