@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AgreementError
-from .bands import ALPHA_BANDS, BANDS_TEXT, KAPPA_BANDS, POOLED, UNITS, band
+from .bands import ALPHA_BANDS, BANDS_TEXT, KAPPA_BANDS, POOLED, UNITS, band, sample_caution
 from .characters import coverage_mask
 from .coding import (
     binary_histograms,
@@ -219,7 +219,7 @@ def _per_code_table(tensor: np.ndarray, hists: np.ndarray, coders: list[str], co
         only = _only_split(tensor[:, :, k]) if n_coders == 2 else (None, None)
         rows.append(_row(code, labels.get(code, code), hists[k], n_coders, *only))
     pooled_only = _only_split(tensor.reshape(n_coders, -1)) if n_coders == 2 else (None, None)
-    rows.append(_row(POOLED, POOLED, hists.sum(axis=0), n_coders, *pooled_only))
+    rows.append(_row(POOLED, POOLED, hists.sum(axis=0), n_coders, *pooled_only, units=tensor.shape[1]))
     table = pd.DataFrame(rows)
     table["alpha_low"] = np.nan
     table["alpha_high"] = np.nan
@@ -232,8 +232,8 @@ def _per_code_table(tensor: np.ndarray, hists: np.ndarray, coders: list[str], co
         table.loc[defined, "alpha_high"] = high[defined]
     table["alpha_band"] = [band(v) for v in table["alpha"]]
     table["kappa_band"] = [band(v, KAPPA_BANDS) for v in table["kappa"]]
-    columns = ["code", "label", "n_units", "n_applied", "percent_agreement", "kappa", "alpha", "alpha_low",
-               "alpha_high", "ac1", "brennan_prediger", "alpha_band", "kappa_band", "note"]
+    columns = ["code", "label", "n_units", "n_values", "n_applied", "percent_agreement", "kappa", "alpha",
+               "alpha_low", "alpha_high", "ac1", "brennan_prediger", "alpha_band", "kappa_band", "caution", "note"]
     return table[columns]
 
 
@@ -242,12 +242,18 @@ def _only_split(matrix: np.ndarray) -> tuple[int, int]:
     return int(np.count_nonzero(a & ~b)), int(np.count_nonzero(b & ~a))
 
 
-def _row(code: str, label: str, hist: np.ndarray, n_coders: int, only_a=None, only_b=None) -> dict:
+def _row(code: str, label: str, hist: np.ndarray, n_coders: int, only_a=None, only_b=None,
+         units: int | None = None) -> dict:
     stats = binary_stats(hist, n_coders, only_a, only_b)
     reason = undefined_reason(hist, n_coders)
     note = f"kappa and alpha {reason}" if reason else ""
-    return {"code": code, "label": label, "n_units": int(np.sum(hist)), "n_applied": int(np.sum(hist[1:])),
-            **stats, "note": note}
+    n_units = int(np.sum(hist))
+    n_values = n_units * n_coders  # every compared coder has a value (present/absent) for every unit
+    present = int(np.dot(np.arange(len(hist)), hist))
+    return {"code": code, "label": label, "n_units": n_units, "n_values": n_values,
+            "n_applied": int(np.sum(hist[1:])), **stats,
+            "caution": sample_caution(n_units if units is None else units, n_values, min(present, n_values - present)),
+            "note": note}
 
 
 def _pairwise(tensor: np.ndarray, coders: list[str]) -> dict[str, pd.DataFrame]:
@@ -418,9 +424,10 @@ def _character_report(frame: pd.DataFrame, coders: list[str], codes: list[str], 
     per_code = per_code.assign(alpha_low=np.nan, alpha_high=np.nan,
                                alpha_band=[band(v) for v in per_code["alpha"]],
                                kappa_band=[band(v, KAPPA_BANDS) for v in per_code["kappa"]])
-    per_code = per_code[["code", "label", "n_units", "n_applied", "percent_agreement", "kappa", "alpha",
-                         "alpha_low", "alpha_high", "ac1", "brennan_prediger", "unitized_alpha", "alpha_band",
-                         "kappa_band", "note"]]
+    per_code["caution"] = ""  # characters are not independent units: qcode's minimums do not apply
+    per_code = per_code[["code", "label", "n_units", "n_values", "n_applied", "percent_agreement", "kappa",
+                         "alpha", "alpha_low", "alpha_high", "ac1", "brennan_prediger", "unitized_alpha",
+                         "alpha_band", "kappa_band", "caution", "note"]]
     per_source = pd.DataFrame(source_rows)
     notes.append("character level (NVivo coding comparison): n counts characters; per-code rows sum the sources, "
                  "so each source weighs by its length; characters are not independent, so no interval is given")

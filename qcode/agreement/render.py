@@ -1,7 +1,9 @@
 """Outputs of an :class:`~qcode.agreement.result.AgreementReport`: terminal, CSV, Markdown, self-contained HTML.
 
 Undefined coefficients are spelled out ("undefined (only one category)"), never
-printed as NaN, and the interpretation bands are part of every output.
+printed as NaN, and the interpretation bands are part of every output. Every row shows
+its number of units and pairable values, and a caution when they fall below
+qcode's minimums (:data:`~qcode.agreement.bands.SAMPLE_TEXT`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import pandas as pd
 
 from .._io import atomic_write_text
 from ..errors import AgreementError
-from .bands import BANDS_TEXT, POOLED
+from .bands import BANDS_TEXT, POOLED, SAMPLE_TEXT
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -26,8 +28,8 @@ if TYPE_CHECKING:
 
 PathLike = str | Path
 
-DISPLAY_COLUMNS = ("code", "n", "applied", "% agree", "kappa", "alpha", "alpha 95% CI", "AC1", "B-P", "alpha band",
-                   "kappa band")
+DISPLAY_COLUMNS = ("code", "n", "values", "applied", "% agree", "kappa", "alpha", "alpha 95% CI", "AC1", "B-P",
+                   "alpha band", "kappa band", "caution")
 
 
 def _reason(note: str) -> str:
@@ -52,6 +54,7 @@ def formatted_table(report: AgreementReport, digits: int = 3) -> pd.DataFrame:
         rows.append({
             "code": rec["label"] if rec["label"] == rec["code"] else f"{rec['label']} [{rec['code']}]",
             "n": str(rec["n_units"]),
+            "values": str(rec["n_values"]),
             "applied": str(rec["n_applied"]),
             "% agree": _num(rec["percent_agreement"], digits) or why,
             "kappa": _num(rec["kappa"], digits) or why,
@@ -61,6 +64,7 @@ def formatted_table(report: AgreementReport, digits: int = 3) -> pd.DataFrame:
             "B-P": _num(rec["brennan_prediger"], digits) or why,
             "alpha band": rec["alpha_band"] or "-",
             "kappa band": rec["kappa_band"] or "-",
+            "caution": rec["caution"] or "-",
         })
         if "unitized_alpha" in rec:
             rows[-1]["u-alpha"] = _num(rec["unitized_alpha"], digits) or (
@@ -114,7 +118,8 @@ def to_markdown(report: AgreementReport, path: PathLike | None = None) -> str:
     """A Markdown report: settings, per-code table, bands, coder matrices, disagreements."""
     parts = ["# Inter-coder agreement", "", report.describe(), "", f"_{report.provenance_line()}_", ""]
     parts += [f"- {note}" for note in report.notes]
-    parts += ["", _md_table(formatted_table(report)), "", f"**Interpretation.** {BANDS_TEXT}", ""]
+    parts += ["", _md_table(formatted_table(report)), "", f"**Interpretation.** {BANDS_TEXT}", "",
+              f"**Sample size.** {SAMPLE_TEXT}", ""]
     if report.per_source is not None and len(report.per_source):
         src = report.per_source[["label", "doc_id", "chars", "percent_agreement", "kappa", "unitized_alpha",
                                  "note"]].copy()
@@ -215,7 +220,8 @@ def to_html(report: AgreementReport, path: PathLike | None = None) -> str:
              f"<p class=\"note\">{html.escape(report.provenance_line())}</p>"]
     if report.notes:
         parts.append("<ul class=\"note\">" + "".join(f"<li>{html.escape(n)}</li>" for n in report.notes) + "</ul>")
-    parts.append(f'<div class="bands"><strong>Interpretation.</strong> {html.escape(BANDS_TEXT)}</div>')
+    parts.append(f'<div class="bands"><strong>Interpretation.</strong> {html.escape(BANDS_TEXT)}<br>'
+                 f'<strong>Sample size.</strong> {html.escape(SAMPLE_TEXT)}</div>')
     parts.append("<h2>Per code</h2>")
     parts.append(_html_table(formatted_table(report), numeric_from=1, pooled_col="code"))
     parts.append("<h2>Krippendorff's alpha per code, with 95% interval</h2>")
@@ -259,7 +265,9 @@ def print_report(report: AgreementReport, console: Console | None = None, writte
     shown = formatted_table(report)
     shown["alpha band"] = shown["alpha band"].replace({"tentative conclusions only": "tentative"})
     shown = shown.rename(columns={"alpha 95% CI": "95% CI", "alpha band": "band"})
-    shown = shown.drop(columns=["kappa band"])  # the written reports carry it
+    shown["band"] = [f"{b}*" if c != "-" else b for b, c in zip(shown["band"], shown["caution"])]
+    cautions = [(code, c) for code, c in zip(shown["code"], shown["caution"]) if c != "-"]
+    shown = shown.drop(columns=["kappa band", "caution"])  # the written reports carry them; cautions follow
     if console.width < 110:  # so do these
         shown = shown.drop(columns=["B-P", "applied"])
     for i, column in enumerate(shown.columns):
@@ -275,6 +283,10 @@ def print_report(report: AgreementReport, console: Console | None = None, writte
     console.print(table)
     console.print(report.describe(), soft_wrap=True, highlight=False)
     console.print(f"Interpretation: {BANDS_TEXT}", soft_wrap=True, highlight=False)
+    for code, why in cautions:
+        console.print(f"* caution: {code}: {why}", soft_wrap=True, highlight=False)
+    if cautions:
+        console.print(SAMPLE_TEXT, soft_wrap=True, highlight=False)
     for note in report.notes:
         console.print(f"note: {note}", soft_wrap=True, highlight=False)
     if len(report.disagreements):

@@ -23,9 +23,11 @@ class AgreementReport:
     Attributes
     ----------
     per_code : DataFrame
-        One row per code plus a ``(pooled)`` row: ``code, label, n_units, n_applied,
+        One row per code plus a ``(pooled)`` row: ``code, label, n_units, n_values, n_applied,
         percent_agreement, kappa, alpha, alpha_low, alpha_high, ac1, brennan_prediger,
-        alpha_band, kappa_band, note``. Undefined coefficients are NaN and ``note`` says why.
+        alpha_band, kappa_band, caution, note``. Undefined coefficients are NaN and ``note`` says why;
+        ``n_values`` counts the pairable values (units x coders) and ``caution`` says when a row rests
+        on fewer data than qcode's minimums (:data:`~qcode.agreement.bands.SAMPLE_TEXT`), else ''.
     pairwise : dict of str -> DataFrame
         Coder x coder matrices of pooled ``"kappa"`` (Cohen) and ``"alpha"``.
     disagreements : DataFrame
