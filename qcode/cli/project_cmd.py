@@ -29,14 +29,18 @@ def init(
                                            help="Shipped codebook name or a .yaml/.json/.qdc file."),
     store: Optional[str] = typer.Option(None, "--store", help="Keep the data on this PostgreSQL server "
                                         "(postgresql:// URL); the folder's settings name it."),
+    force: bool = typer.Option(False, "--force", help="Make a folder that already holds other files a project "
+                               "(refused otherwise)."),
 ) -> None:
     """Create a project: a folder with one SQLite database of documents, suggestions and decisions.
+
+    The folder must be new or empty (or pass --force).
 
     Example: qcode init my-study --codebook mcn-sst
     """
     from ..project import init_project
 
-    proj = init_project(project, codebook=codebook, store=store)
+    proj = init_project(project, codebook=codebook, store=store, force=force)
     cb = proj.codebook_or_none()
     suffix = f" with codebook {cb.name} (version {cb.version})" if cb is not None else ""
     typer.echo(f"created project {proj.db_path if store is None and '://' in project else project}{suffix}")

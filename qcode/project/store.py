@@ -35,6 +35,7 @@ from .._io import atomic_write_text
 from ..codebook.io import load_codebook
 from ..codebook.model import Codebook
 from ..errors import ProjectError
+from ..safetext import escape_name
 from .base import DB_NAME, DEFAULT_LOCK_TIMEOUT, SETTINGS_NAME, _translate, now_utc, translate
 from .codings import derive_codings, log_as_of, resolve_migration
 from .dialect import is_postgres_url
@@ -47,7 +48,7 @@ from .validation import _check_coder, _check_document, _check_segment, _is_int
 
 def init_project(path: str | Path, codebook: Codebook | str | Path | None = None,
                  lock_timeout: float = DEFAULT_LOCK_TIMEOUT, store: str | None = None, *,
-                 exist_ok: bool = False) -> "Project":
+                 exist_ok: bool = False, force: bool = False) -> "Project":
     """Create a project folder at ``path`` and return it opened.
 
     ``codebook`` is a :class:`~qcode.codebook.Codebook`, a shipped codebook
@@ -55,6 +56,9 @@ def init_project(path: str | Path, codebook: Codebook | str | Path | None = None
     Raises :class:`ProjectError` if ``path`` already holds a project, unless
     ``exist_ok=True``: then that project is opened (and ``codebook``, if given,
     made its current codebook), so a script that creates its project can run twice.
+    A folder that already holds other files (names starting with ``.`` aside) is
+    refused unless ``force=True``, so a folder of transcripts is never turned
+    into a project by mistake; a new path or an empty folder is fine.
 
     >>> import tempfile
     >>> project = init_project(tempfile.mkdtemp() + "/study", codebook="mcn-sst")
@@ -86,6 +90,12 @@ def init_project(path: str | Path, codebook: Codebook | str | Path | None = None
     if (folder / SETTINGS_NAME).exists():
         raise ProjectError(f"{folder}: already holds a {SETTINGS_NAME} (left untouched; move it away or pick "
                            "another folder to create a project)")
+    if not force and folder.is_dir():
+        other = next((entry.name for entry in folder.iterdir() if not entry.name.startswith(".")), None)
+        if other is not None:
+            raise ProjectError(f"{folder}: not empty and not a qcode project (it holds {escape_name(other)!r}, ...); "
+                               "create the project in a new or empty folder, or pass --force (force=True in "
+                               "Python) to make this folder a project as it is")
     cb = load_codebook(codebook) if codebook is not None else None
     try:
         folder.mkdir(parents=True, exist_ok=True)
