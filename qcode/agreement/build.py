@@ -219,7 +219,8 @@ def _per_code_table(tensor: np.ndarray, hists: np.ndarray, coders: list[str], co
         only = _only_split(tensor[:, :, k]) if n_coders == 2 else (None, None)
         rows.append(_row(code, labels.get(code, code), hists[k], n_coders, *only))
     pooled_only = _only_split(tensor.reshape(n_coders, -1)) if n_coders == 2 else (None, None)
-    rows.append(_row(POOLED, POOLED, hists.sum(axis=0), n_coders, *pooled_only, units=tensor.shape[1]))
+    rows.append(_row(POOLED, POOLED, hists.sum(axis=0), n_coders, only_a=pooled_only[0], only_b=pooled_only[1],
+                     units=tensor.shape[1]))
     table = pd.DataFrame(rows)
     table["alpha_low"] = np.nan
     table["alpha_high"] = np.nan
