@@ -37,7 +37,7 @@ from typing import Any, Callable, Iterator, Union
 from .._io import atomic_write_text
 from ..errors import CodebookError
 from ..limits import current as current_limits
-from ..safeyaml import check_json_depth, check_yaml, safe_loader_base
+from ..safeyaml import check_json_depth, check_yaml, describe_yaml_error, safe_loader_base
 from .model import Codebook, codebook_from_dict
 
 #: A codebook reader: path -> Codebook, or ``"package.module:function"`` imported on first use.
@@ -64,9 +64,8 @@ def _yaml_with_lines(text: str, where: str) -> tuple[Any, dict[int, int]]:
         check_yaml(text, where, max_mappings=current_limits().codes + 1)  # depth, alias bombs, size: before building
         data = yaml.load(text, Loader=LineLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f", line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        number, problem = describe_yaml_error(text, exc)
+        line = f", line {number}" if number is not None else ""
         raise CodebookError(f"{where}{line}: not valid YAML: {problem}") from None
     return data, line_of
 
