@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv and install qcode with its test extras, CPU-only torch first (Linux and macOS;
-# Windows: see docs/install-notes.md). Environment: PYTHON, QCODE_EXTRAS (default test,docs),
+# Windows: see docs/getting-started.md). Environment: PYTHON, QCODE_EXTRAS (default test,docs),
 # QCODE_TORCH_VERSION, QCODE_TORCH_INDEX.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,5 +27,5 @@ python -m pip install -q --upgrade pip
 python -m pip install -q --timeout 5 --retries 0 --extra-index-url "$TORCH_CPU_INDEX" "torch==$TORCH_VERSION"
 python -m pip install -q -e ".[$EXTRAS]"
 python scripts/check_cpu_install.py --installed >/dev/null || echo "warning: CUDA packages were installed;" \
-    "see docs/install-notes.md to replace them with the CPU build" >&2
+    "see docs/getting-started.md (Check that torch is the CPU build) to replace them with the CPU build" >&2
 echo "qcode installed in .venv ($(python -c 'import qcode; print(qcode.__version__)'))"

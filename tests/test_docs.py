@@ -4,8 +4,11 @@ A page's ```python blocks share one namespace and its ```bash blocks run in the 
 order they appear, in a fresh temporary folder where `corpora/` is the repository's. Blocks that
 need a file create it; `.venv` is the running interpreter's virtual environment, so
 `source .venv/bin/activate` works there too. ```text blocks show output and are not run. The only blocks left out are the
-install commands (`scripts/install.sh`), which CI itself runs. Pages that load the real model are
-marked slow.
+install commands: `scripts/install.sh`, which CI itself runs, and blocks whose every command makes an
+environment or installs packages (`python3 -m venv`, `pip install`/`uninstall`, `uv venv`/`uv pip`),
+which need the network and would change the environment the tests run in; ```powershell blocks are
+Windows commands, which Linux cannot run. Both are allowed only on the install pages (`INSTALL_PAGES`),
+so that no other page can leave a block out. Pages that load the real model are marked slow.
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ PAGES = [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
 FENCE = re.compile(r"^```([\w-]*)[^\n]*\n(.*?)^```[ \t]*$", re.M | re.S)
 RUN = {"python", "bash"}
 SHOWN = {"text", "pycon", "yaml"}
+OTHER_OS = {"powershell"}
+INSTALL_PAGES = {ROOT / "README.md", DOCS / "getting-started.md"}
+INSTALL_COMMAND = re.compile(r"(?:python3? -m venv|(?:python3? -m )?pip (?:install|uninstall)|uv (?:venv|pip)"
+                             r"|source \.venv/bin/activate)\b")
 USES_MODEL = re.compile(r"Suggester\(|load_embedder\(|qcode suggest|suggest_corpus\(|learn_from\(")
 
 
@@ -35,9 +42,17 @@ def blocks(page: Path) -> list[tuple[str, str, int]]:
     return [(m.group(1), m.group(2), text.count("\n", 0, m.start()) + 1) for m in FENCE.finditer(text)]
 
 
+def installs(code: str) -> bool:
+    """Whether a block only installs: it runs scripts/install.sh, or each of its commands makes an environment
+    or installs packages."""
+    if "scripts/install.sh" in code:
+        return True
+    commands = [c.strip() for l in code.splitlines() for c in re.sub(r"#.*", "", l).split("&&") if c.strip()]
+    return bool(commands) and all(INSTALL_COMMAND.match(c) for c in commands)
+
+
 def runnable(page: Path) -> list[tuple[str, str, int]]:
-    return [(lang, code, line) for lang, code, line in blocks(page)
-            if lang in RUN and "scripts/install.sh" not in code]
+    return [(lang, code, line) for lang, code, line in blocks(page) if lang in RUN and not installs(code)]
 
 
 def _param(page: Path):
@@ -87,9 +102,25 @@ def test_every_code_block_is_run_or_is_output():
         for lang, code, line in blocks(page):
             where = f"{page.relative_to(ROOT)}:{line}"
             assert lang, f"{where}: a code block without a language"
-            assert lang in RUN | SHOWN, f"{where}: ```{lang} is neither run (python, bash) nor output (text)"
+            assert lang in RUN | SHOWN | OTHER_OS, \
+                f"{where}: ```{lang} is neither run (python, bash) nor output (text) nor Windows (powershell)"
+            if lang in OTHER_OS or (lang in RUN and installs(code)):
+                assert page in INSTALL_PAGES, f"{where}: a block that is not run, outside the install pages"
             if lang == "text":
                 assert not re.search(r"^\$ ", code, re.M), f"{where}: a command in a text block (make it ```bash)"
+
+
+def test_only_install_blocks_are_left_out():
+    assert installs("bash scripts/install.sh && .venv/bin/qcode suggest corpora/demo")
+    assert installs("python3 -m venv .venv && source .venv/bin/activate\npip install -e .   # or .[notebook]")
+    assert installs("uv venv && uv pip install --torch-backend cpu -e .")
+    assert not installs("pip install -e . && qcode suggest corpora/demo")
+    assert not installs("qcode init my-study  # then pip install it")
+    assert not installs("# pip install\n")
+    left_out = {(page.name, lang) for page in PAGES for lang, code, _ in blocks(page)
+                if lang in OTHER_OS or (lang in RUN and installs(code))}
+    assert ("getting-started.md", "powershell") in left_out
+    assert {name for name, _ in left_out} <= {p.name for p in INSTALL_PAGES}
 
 
 def test_the_page_runner_reports_a_failing_block(tmp_path):
