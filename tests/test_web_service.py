@@ -14,13 +14,13 @@ import pytest
 pytest.importorskip("starlette", reason="the web extra (starlette, uvicorn, jinja2) is part of the test extra")
 
 from starlette.testclient import TestClient
-from web_support import HOSTILE_DOC, live_events, sample_project
 
 from qcode.errors import ProjectError
 from qcode.project import open_project
 from qcode.web.app import create_app, csrf_value
 from qcode.web.review import EMPTY_LEARNED_STATE, ReviewService, run_is_independent
 from qcode.web.tokens import TOKENS_NAME, TokenStore
+from web_support import HOSTILE_DOC, live_events, sample_project
 
 STATIC = Path(__file__).resolve().parents[1] / "qcode" / "web" / "static"
 OTHER = "bérénice"          # a name no token, hash or hex value can contain by chance
@@ -376,6 +376,8 @@ def test_a_codebook_changed_under_the_server_is_refused_until_reload(project, si
     ok = site.decide("ana", "k-cb-0000002", action="accept", segment_id=seg, code_id="wellbeing",
                      codebook_version=new_version)
     assert ok.status_code == 200
+    # a coder with decisions is shown the codebook's version, not a document version of theirs
+    assert re.search(r'data-cb="([^"]+)"', ok.json()["html"]).group(1) == project.codebook.version
 
 
 def test_a_locked_project_answers_503_so_the_page_retries(project, tmp_path):

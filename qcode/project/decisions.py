@@ -289,6 +289,14 @@ class DecisionStore(RunStore):
             return None
         return dict(self._query("SELECT * FROM events WHERE event_id = ?", (event_id,))[0])
 
+    def latest_event_id(self, coder: str) -> int | None:
+        """The id of the coder's newest event of any kind (undos included), or None: one index lookup.
+
+        The log is append-only, so an unchanged id means nothing of this coder's was recorded since.
+        """
+        rows = self._query("SELECT max(event_id) FROM events WHERE coder = ?", (coder,))
+        return None if not rows or rows[0][0] is None else int(rows[0][0])
+
     def decisions(self, coder: str | None = None) -> Any:
         """The full decision log as a DataFrame, oldest first (undos included).
 

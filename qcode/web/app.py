@@ -55,7 +55,7 @@ def _templates() -> Any:
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(loader=PackageLoader("qcode.web", "templates"), autoescape=select_autoescape(default=True),
-                      trim_blocks=True, lstrip_blocks=True)
+                      trim_blocks=True, lstrip_blocks=True, auto_reload=False)
     return env
 
 
@@ -172,8 +172,10 @@ def create_app(service: ReviewService, tokens: TokenStore, allowed_hosts: set[st
     def base_url(access: Access) -> str:
         return f"/r/{access.token}/"
 
+    card_template = env.get_template("card.html")
+
     def card_html(access: Access, card: dict[str, Any]) -> str:
-        return env.get_template("card.html").render(card=card, base=base_url(access), labels=STATE_LABELS)
+        return card_template.render(card=card, base=base_url(access), labels=STATE_LABELS)
 
     # -- pages ------------------------------------------------------------------------
     async def review_page(request: Request, access: Access) -> Response:

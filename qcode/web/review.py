@@ -139,7 +139,7 @@ class SegmentState:
 
 @dataclass
 class CoderMemory:
-    """One coder's standing decisions, as of the coder's latest decision in effect (``mark``)."""
+    """One coder's standing decisions, as of the coder's newest event (``mark``, undos included)."""
 
     mark: int | None
     states: dict[tuple[str, int], SegmentState]
@@ -348,6 +348,15 @@ class ReviewService:
             self._local.project = project
         return project
 
+    def _codebook(self) -> tuple[Any, str]:
+        """The current codebook and its version, read once per request (the version hash is kept per object)."""
+        codebook = self.project().codebook
+        known = getattr(self._local, "codebook", None)
+        if known is None or known[0] is not codebook:
+            known = (codebook, codebook.version)
+            self._local.codebook = known
+        return known
+
     def viewer(self, coder: str, lead: bool = False) -> Viewer:
         return Viewer(coder, blind=False if lead else self.blind, lead=lead)
 
@@ -423,14 +432,14 @@ class ReviewService:
             items = [it for it in items if (it.segment_id, it.doc_version) in suggestions]
         if self.order == "random":
             items = _shuffled(items, f"{self.path.resolve()}\x1f{viewer.coder}")
-        made = (items, {it.segment_id: i for i, it in enumerate(items)})
-        corpus.queues[cache_key] = made
-        return made
         elif self.order == "active" and not viewer.blind and suggestions:
             from ..suggest.active import active_order
 
             keyed = [suggestions.get((it.segment_id, it.doc_version), []) for it in items]
             items = [items[i] for i in active_order(keyed)]
+        made = (items, {it.segment_id: i for i, it in enumerate(items)})
+        corpus.queues[cache_key] = made
+        return made
 
     def _coder_lock(self, coder: str) -> threading.Lock:
         with self._lock:
@@ -440,14 +449,13 @@ class ReviewService:
         """The coder's standing decisions per segment, and the event ids of their last key press.
 
         Kept in memory per coder and re-read from the log whenever the coder's
-        latest decision in effect is not the one the memory was made at (a
-        write by another process or tab, an undo): the log is append-only and
-        an undo always takes back the latest decision, so that id tells.
+        newest event is not the one the memory was made at (a write by another
+        process or tab, an undo): the log is append-only, so that id tells, and
+        reading it is one index lookup per request.
         """
         project = self.project()
         with self._coder_lock(coder):
-            latest = project.last_decision(coder)
-            mark = None if latest is None else int(latest["event_id"])
+            mark = project.latest_event_id(coder)
             cached = self._coders.get(coder)
             if cached is not None and cached.mark == mark:
                 return cached.states, list(cached.last)
@@ -490,6 +498,10 @@ class ReviewService:
     def locate(self, viewer: Viewer, segment_id: str | None, go: str = "here",
                filters: Filters = Filters()) -> dict[str, Any]:
         """The card to show: ``go`` is ``here`` (that segment, or where the coder left off), ``next`` or ``prev``."""
+        return self._locate(viewer, segment_id, go, filters, self._codebook())
+
+    def _locate(self, viewer: Viewer, segment_id: str | None, go: str, filters: Filters,
+                codebook: tuple[Any, str]) -> dict[str, Any]:
         if go not in ("here", "next", "prev"):
             raise RequestError(f"go must be here, next or prev, got {go!r}")
         corpus = self.corpus()
@@ -521,14 +533,14 @@ class ReviewService:
             else:
                 current = self._next_open(shown, states, after)
         return self._card(viewer, corpus, run_id, suggestions, (queue, position), shown, states, last, current,
-                          filters)
+                          filters, codebook)
 
     def _card(self, viewer: Viewer, corpus: Corpus, run_id: int | None,
               suggestions: Mapping[tuple[str, int], list[tuple[str, float]]],
               queued: tuple[list[Item], dict[str, int]], shown: list[Item],
               states: Mapping[tuple[str, int], SegmentState], last: list[int], current: Item | None,
-              filters: Filters) -> dict[str, Any]:
-        codebook = self.project().codebook
+              filters: Filters, current_codebook: tuple[Any, str]) -> dict[str, Any]:
+        codebook, codebook_version = current_codebook
         queue, position = queued
         total = len(queue)
         reviewed = skipped = 0
@@ -539,7 +551,7 @@ class ReviewService:
                 skipped += status == "skipped"
         card: dict[str, Any] = {
             "coder": viewer.coder, "blind": viewer.blind, "lead": viewer.lead,
-            "codebook_version": codebook.version, "codebook_name": codebook.name,
+            "codebook_version": codebook_version, "codebook_name": codebook.name,
             "run": None if viewer.blind else run_id, "has_run": run_id is not None,
             "progress": {"reviewed": reviewed, "skipped": skipped, "total": total},
             "in_view": len(shown), "filters": filters.query(), "last": last, "segment": None,
@@ -599,13 +611,14 @@ class ReviewService:
         return out
 
     # -- actions ----------------------------------------------------------------------
-    def _check_common(self, payload: Mapping[str, Any]) -> str:
+    def _check_common(self, payload: Mapping[str, Any], current: str | None = None) -> str:
         key = payload.get("key")
         if not isinstance(key, str) or not KEY_PATTERN.match(key):
             raise RequestError("every deciding request needs a 'key': 8-64 letters, digits, - or _ "
                                "(made by the page, so that a retried request is recorded once)")
         version = payload.get("codebook_version")
-        current = self.project().codebook.version
+        if current is None:
+            current = self._codebook()[1]
         if version is not None and version != current:
             raise RequestError(f"the project's codebook changed since this page was loaded (now version "
                                f"{current}); nothing was recorded: reload the page", 409)
@@ -631,7 +644,8 @@ class ReviewService:
         on the segment), ``codebook_version`` and ``filters``. The coder is the
         viewer's, whatever the payload says.
         """
-        key = self._check_common(payload)
+        codebook_now = self._codebook()
+        key = self._check_common(payload, codebook_now[1])
         action = payload.get("action")
         segment_id = payload.get("segment_id")
         if not isinstance(segment_id, str):
@@ -645,7 +659,7 @@ class ReviewService:
         run_id = self.run_for(viewer, corpus)
         suggestions = self._suggestions(corpus, run_id)
         shown_codes = [c for c, _ in suggestions.get((item.segment_id, item.doc_version), [])]
-        codebook = self.project().codebook
+        codebook = codebook_now[0]
         events: list[dict[str, Any]] = []
         base = {"coder": viewer.coder, "segment_id": segment_id}
         if action == "accept":
@@ -679,7 +693,7 @@ class ReviewService:
             raise RequestError(f"action must be accept, reject or skip, got {action!r}")
         ids = self._record(events, key)
         stay = bool(payload.get("stay")) and action == "accept"
-        card = self.locate(viewer, segment_id, "here" if stay else "next", filters)
+        card = self._locate(viewer, segment_id, "here" if stay else "next", filters, codebook_now)
         return {"events": ids, "card": card}
 
     def _record(self, events: list[dict[str, Any]], key: str) -> list[int]:
@@ -703,8 +717,7 @@ class ReviewService:
             with project.transaction():
                 for events, key in batch:
                     coder = events[0]["coder"]
-                    latest = project.last_decision(coder)
-                    before = None if latest is None else int(latest["event_id"])
+                    before = project.latest_event_id(coder)
                     keys = press_keys(key, len(events))
                     ids = project.record_many([{**e, "event_key": k} for e, k in zip(events, keys)])
                     results.append((events, before, ids))

@@ -147,16 +147,35 @@ def describe(plan: Plan) -> list[str]:
     return lines
 
 
-def run(plan: Plan, out: TextIO | None = None, on_started: Callable[[], None] | None = None) -> None:
-    """Serve until interrupted (Ctrl-C or SIGTERM)."""
+def http_stack(http: str = "auto", loop: str = "auto") -> tuple[str, str]:
+    """The HTTP parser and event loop uvicorn is given: httptools and uvloop where installed.
+
+    Both come with the ``web`` extra (uvloop not on Windows); without them
+    uvicorn's pure-Python h11 and asyncio serve the same pages, with about
+    twice the latency under load (``bench/bench_web.py --compare``).
+    """
+    import importlib.util
+
+    if http == "auto":
+        http = "httptools" if importlib.util.find_spec("httptools") is not None else "h11"
+    if loop == "auto":
+        loop = "uvloop" if sys.platform != "win32" and importlib.util.find_spec("uvloop") is not None else "asyncio"
+    return http, loop
+
+
+def run(plan: Plan, out: TextIO | None = None, on_started: Callable[[], None] | None = None,
+        http: str = "auto", loop: str = "auto") -> None:
+    """Serve until interrupted (Ctrl-C or SIGTERM); ``http``/``loop`` as :func:`http_stack` chooses them."""
     import uvicorn
 
     from .app import create_app
 
     out = out or sys.stdout
     app = create_app(plan.service, plan.tokens, allowed_hosts=plan.allowed_hosts())
+    http, loop = http_stack(http, loop)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", server_header=False,
-                            date_header=False, timeout_graceful_shutdown=5)
+                            date_header=False, timeout_graceful_shutdown=5, http=http, loop=loop,
+                            proxy_headers=False)  # never behind a proxy: X-Forwarded-* is not trusted
     server = _quiet_server(uvicorn)(config)
     for warning in plan.warnings:
         print(warning, file=sys.stderr, flush=True)
@@ -195,4 +214,4 @@ def serve(project: str | Path, **options) -> None:
     run(prepare(project, **options))
 
 
-__all__ = ["serve", "prepare", "run", "describe", "bind", "is_loopback", "exposure_warning", "DEFAULT_PORT"]
+__all__ = ["serve", "prepare", "run", "http_stack", "describe", "bind", "is_loopback", "exposure_warning", "DEFAULT_PORT"]
