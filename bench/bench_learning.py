@@ -82,9 +82,13 @@ def run_curve(codebook, texts, gold, embedder, params, seed: int = 0):
             cursor += 1
             top3 = np.argsort(-suggester.score_embeddings(X[i:i + 1], [texts[i]])[0], kind="stable")[:3]
             for j in top3:
-                decided_texts.append(texts[i]); decided_codes.append(ids[j]); decided_ok.append(j in gold[i])
+                decided_texts.append(texts[i])
+                decided_codes.append(ids[j])
+                decided_ok.append(j in gold[i])
             for j in gold[i] - set(top3):
-                decided_texts.append(texts[i]); decided_codes.append(ids[j]); decided_ok.append(True)
+                decided_texts.append(texts[i])
+                decided_codes.append(ids[j])
+                decided_ok.append(True)
         n = min(checkpoint, len(decided_ok))
         suggester = Suggester(codebook, model=embedder, params=params)
         if n:

@@ -85,7 +85,7 @@ def serdif_set():
     cb = Codebook(name="serdif", codes=codes)
     by_name = {c.name: i for i, c in enumerate(codes)}
     segs = [json.loads(line) for line in (SHARED / "serdif" / "segments.jsonl").read_text().splitlines() if line]
-    return cb, [s["text"] for s in segs], [{by_name[l] for l in s["labels"]} for s in segs]
+    return cb, [s["text"] for s in segs], [{by_name[label] for label in s["labels"]} for s in segs]
 
 
 def dev_sets():

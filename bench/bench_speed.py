@@ -438,7 +438,7 @@ def main() -> None:
             sps = [r[0] for r in runs]
             vs_base = [r[0] / b[0] for r, b in zip(runs, rounds["st-default"])]
             of_roof = [r[0] / (r[1] * 1e9 / (FLOPS_PER_TOKEN * tok_per_sent)) for r in runs]
-            med = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
+            med = lambda xs: sorted(xs)[len(xs) // 2]
             return [f"{max(sps):.0f}", f"{med(sps):.0f}", f"{med(vs_base):.2f}x", f"{med(of_roof):.0%}"]
 
         rows = []

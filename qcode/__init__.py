@@ -44,7 +44,7 @@ _LAZY = {
 #: subpackages reachable as attributes whatever was imported first
 _SUBPACKAGES = ("agreement", "suggest")
 
-__all__ = sorted(_LAZY) + [*_SUBPACKAGES, "__version__"]
+__all__ = [*sorted(_LAZY), *_SUBPACKAGES, "__version__"]
 
 
 def __getattr__(name: str) -> Any:

@@ -111,5 +111,5 @@ def segment_id(doc_id: str, unit: str, start: int, end: int) -> str:
     >>> segment_id("a.txt", "turn", 0, 10) == segment_id("a.txt", "turn", 0, 10)
     True
     """
-    digest = hashlib.sha1(f"{doc_id}\x1f{unit}\x1f{start}\x1f{end}".encode("utf-8")).hexdigest()
+    digest = hashlib.sha1(f"{doc_id}\x1f{unit}\x1f{start}\x1f{end}".encode()).hexdigest()
     return f"s-{digest[:12]}"

@@ -39,13 +39,14 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from ._io import default_file_mode, output_error
-from .safetext import neutralise_cell, restore_cell
 from .errors import InputError
+from .safetext import neutralise_cell, restore_cell
 
 #: Most characters an Excel cell holds.
 EXCEL_CELL_LIMIT = 32767

@@ -50,9 +50,9 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 from .errors import InputError
 

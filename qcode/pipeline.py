@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from .suggest.pipeline import (SUGGESTION_COLUMNS, SuggestRun, corpus_digest, iter_segments, run_id_for, run_record,
-                               suggest_corpus, suggestion_rows)
+from .suggest.pipeline import (
+    SUGGESTION_COLUMNS,
+    SuggestRun,
+    corpus_digest,
+    iter_segments,
+    run_id_for,
+    run_record,
+    suggest_corpus,
+    suggestion_rows,
+)
 
 __all__ = ["SUGGESTION_COLUMNS", "SuggestRun", "corpus_digest", "iter_segments", "run_id_for", "run_record",
            "suggest_corpus", "suggestion_rows"]

@@ -12,7 +12,8 @@ True
 
 from __future__ import annotations
 
-from typing import Any, ContextManager, Iterable, Mapping, Protocol, runtime_checkable
+from collections.abc import Iterable, Mapping
+from typing import Any, ContextManager, Protocol, runtime_checkable
 
 from .codebook.model import Codebook
 from .document import Document, Segment

@@ -29,7 +29,6 @@ from .errors import InterchangeError, QcodeError
 from .limits import Limits
 from .limits import current as current_limits
 
-
 #: what a damaged member raises while it is decompressed
 _CORRUPT = (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError, OSError)
 
@@ -49,7 +48,7 @@ class ZipLimits:
     max_members: int = Limits.zip_members
 
     @classmethod
-    def current(cls) -> "ZipLimits":
+    def current(cls) -> ZipLimits:
         """The archive limits in force now (raised by ``QCODE_MAX_ZIP_...`` or :func:`qcode.limits.override`)."""
         lim = current_limits()
         return cls(max_total_bytes=lim.zip_total_bytes, max_member_bytes=lim.zip_member_bytes,
@@ -210,7 +209,7 @@ class SafeZip:
     def close(self) -> None:
         self._zip.close()
 
-    def __enter__(self) -> "SafeZip":
+    def __enter__(self) -> SafeZip:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -33,9 +33,9 @@ from __future__ import annotations
 import re
 import sys
 import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
 
 from .document import UNKNOWN, Document, Segment, Turn, segment_id
 from .errors import InputError
@@ -191,7 +191,6 @@ def _import_spacy_without_torch():
     import makes thinc treat it as absent in this process (only thinc's own
     torch wrappers notice); ``import torch`` itself keeps working afterwards.
     """
-    import sys
 
     if "spacy" in sys.modules or "torch" in sys.modules:
         import spacy

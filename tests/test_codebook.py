@@ -17,8 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qcode.codebook import (Code, Codebook, builtin_codebook_names, codebook_from_dict, load_codebook,
-                            read_codebook_file)
+from qcode.codebook import Code, Codebook, builtin_codebook_names, codebook_from_dict, load_codebook, read_codebook_file
 from qcode.errors import CodebookError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,7 +14,7 @@ import importlib.util
 import json
 import re
 from collections import Counter
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import docx
@@ -36,7 +36,7 @@ def read_gold() -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-@lru_cache(maxsize=None)
+@cache
 def stored_lines(name: str) -> tuple[str, ...]:
     """The file's text as stored, one entry per line (per paragraph for .docx)."""
     path = DEMO / name

@@ -5,8 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
-
 from qcode.codebook import load_codebook
 from qcode.codebook.model import Code, Codebook
 from qcode.interchange.qdc import qdc_bytes, read_qdc, read_qdc_bytes, write_qdc

@@ -8,8 +8,8 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import warnings
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np

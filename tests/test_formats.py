@@ -5,8 +5,17 @@ from __future__ import annotations
 import pytest
 
 from qcode.errors import InputError, QcodeError
-from qcode.formats import (TABLE_FORMATS, FormatError, TableFormat, frame_to_bytes, open_table_writer, read_table,
-                           register_table_format, rows_to_bytes, table_format)
+from qcode.formats import (
+    TABLE_FORMATS,
+    FormatError,
+    TableFormat,
+    frame_to_bytes,
+    open_table_writer,
+    read_table,
+    register_table_format,
+    rows_to_bytes,
+    table_format,
+)
 
 HEADER = ["doc", "n", "text"]
 ROWS = [["a.txt", 1, "x, \"quoted\""], ["b.txt", 2, "ü 😀\nsecond line"]]
@@ -66,7 +75,7 @@ def test_csv_bytes_keep_their_two_flavours():
     import pandas as pd
 
     assert rows_to_bytes(["a"], [["é"]], ".csv") == "\ufeffa\r\né\r\n".encode("utf-8")
-    assert frame_to_bytes(pd.DataFrame({"a": ["é"]}), ".csv") == "a\né\n".encode("utf-8")
+    assert frame_to_bytes(pd.DataFrame({"a": ["é"]}), ".csv") == "a\né\n".encode()
 
 
 def test_xlsx_refuses_what_excel_cannot_hold_and_keeps_formulas_as_text(tmp_path):

@@ -29,7 +29,7 @@ def alias_bomb(levels: int = 12, fan: int = 10) -> str:
     lines = ['a0: &a0 ["lol"]']
     for i in range(1, levels):
         lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * fan) + "]")
-    lines += ["name: bomb", "description: *a%d" % (levels - 1), "codes:", "  - {id: x, name: X}"]
+    lines += ["name: bomb", f"description: *a{levels - 1}", "codes:", "  - {id: x, name: X}"]
     return "\n".join(lines) + "\n"
 
 

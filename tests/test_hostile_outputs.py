@@ -25,7 +25,7 @@ def test_csv_exports_neutralise_formula_cells_and_qcode_reads_them_back_raw(tmp_
     with open(path, encoding="utf-8", newline="") as handle:
         cells = [row[0] for row in csv.reader(handle)][1:]
     for raw, written in zip(HOSTILE, cells):
-        assert not written[:1] in FORMULA_PREFIXES, written
+        assert written[:1] not in FORMULA_PREFIXES, written
         assert restore_cell(written) == raw
     header, rows = formats._read_csv(path, None)
     assert [r[0] for r in rows] == HOSTILE
@@ -79,10 +79,10 @@ def test_the_qdpx_writer_and_reader_agree_on_the_limits(tmp_path):
     import pytest
 
     from qcode import limits
+    from qcode.codebook.model import Codebook
     from qcode.errors import InterchangeError
     from qcode.interchange.model import RefiProject, RefiSource
     from qcode.interchange.qdpx import read_qdpx, write_qdpx
-    from qcode.codebook.model import Codebook
 
     sources = [RefiSource(guid=f"00000000-0000-4000-8000-{i:012d}", name=f"d{i}.txt", text=f"text {i}") for i in range(30)]
     proj = RefiProject(name="p", users=[], codebook=Codebook("c", []), sources=sources, codings=[])

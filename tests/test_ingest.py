@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 import time
@@ -15,8 +14,14 @@ from qcode.document import INTERVIEWER, PARTICIPANT, UNKNOWN
 from qcode.errors import InputError
 from qcode.ingest import IngestWarning, read_corpus, read_document
 from qcode.ingest.normalize import decode_bytes, normalize_text, read_file_bytes
-from qcode.ingest.speakers import (assign_role, detect_turns, find_labels, looks_like_name, parse_timestamp,
-                                   trusted_labels)
+from qcode.ingest.speakers import (
+    assign_role,
+    detect_turns,
+    find_labels,
+    looks_like_name,
+    parse_timestamp,
+    trusted_labels,
+)
 
 DATA = Path(__file__).parent / "data" / "ingest"
 DEMO = Path(__file__).parent.parent / "corpora" / "demo"

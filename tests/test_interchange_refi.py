@@ -226,7 +226,7 @@ def test_written_qdpx_is_schema_valid_and_positions_count_code_points(tmp_path):
     assert spans == sorted((c.start, c.end) for c in proj.codings)
     emoji = TRICKY.index("😀")
     assert (emoji, emoji + 1) in spans  # one position per code point, not per UTF-16 unit or byte
-    assert len("😀".encode("utf-16-le")) // 2 == 2 and len("😀".encode("utf-8")) == 4
+    assert len("😀".encode("utf-16-le")) // 2 == 2 and len("😀".encode()) == 4
 
 
 def test_qdpx_plain_round_trip_is_exact(tmp_path):

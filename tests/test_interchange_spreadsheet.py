@@ -97,7 +97,7 @@ def test_wide_rows_with_coder_given_once(tmp_path):
     project = new_project(tmp_path / "p")
     s, e = span(TEXT_1, "We wait and wait; we wait.")
     path = write_csv(tmp_path / "w.csv", ["document;start;end;Waiting;Trust;speaker",
-                                          f"a.txt;{s};{e};1;yes;P2", f"b.txt;0;7;0;;P1"])
+                                          f"a.txt;{s};{e};1;yes;P2", "b.txt;0;7;0;;P1"])
     summary = import_codings_table(project, path, coder="dana")
     assert summary["shape"] == "wide"
     got = sorted(project.codings()[["start", "end", "code_id", "coder"]].values.tolist())

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qcode.document import Document, Segment
-from qcode.review.terminal import build_queue
 from qcode.project.sample import build_sample_project
+from qcode.review.terminal import build_queue
 
 CODES = ["funding", "staffing", "communication"]
 coder_names = (f"coder-{i}" for i in itertools.count())

@@ -150,7 +150,7 @@ def test_sigkilled_writer_and_server_crash_mid_run(tmp_path, pg_server, pg_url):
     for writer in writers:
         rc, err = writer.finish()
         assert rc == 0, err
-    check_exactly_acknowledged(pg_url, writers + [victim], n, killed={victim.coder})
+    check_exactly_acknowledged(pg_url, [*writers, victim], n, killed={victim.coder})
     project = open_project(pg_url)
     assert project.integrity_check() == "ok"
     seg = project.segments().iloc[1]["segment_id"]

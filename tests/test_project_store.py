@@ -140,7 +140,7 @@ def smaller_codebook(drop: str, rename: dict | None = None):
         return out
 
     data["codes"] = keep(data["codes"])
-    for code_id, new in (rename or {}).items():
+    for new in (rename or {}).values():
         data["codes"].append({"id": new, "name": new.title()})
     return codebook_from_dict(data)
 
@@ -313,7 +313,7 @@ def test_record_many_is_one_transaction(project):
     bad = {"coder": "bob", "doc_id": segs.loc[0, "doc_id"], "start": 0, "end": 10 ** 6, "code_id": "funding",
            "verdict": "accept"}
     with pytest.raises(ProjectError, match=r"decision #4: span 0:1000000 is outside"):
-        project.record_many(good + [bad])
+        project.record_many([*good, bad])
     assert project.decisions().empty and project.coders() == []
     ids = project.record_many(good)
     log = project.decisions()

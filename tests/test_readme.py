@@ -16,7 +16,7 @@ def readme() -> str:
 
 def test_readme_starts_with_the_install_and_test_commands():
     first_block = re.search(r"```bash\n(.*?)```", readme(), re.S).group(1)
-    commands = [l for l in first_block.splitlines() if l.strip() and not l.startswith("#")]
+    commands = [line for line in first_block.splitlines() if line.strip() and not line.startswith("#")]
     assert commands[0].startswith("bash scripts/install.sh && .venv/bin/qcode suggest corpora/demo")
     assert commands[1] == "bash scripts/install.sh && .venv/bin/python -m pytest -q"
     ci = (ROOT / ".ci" / "run").read_text()

@@ -11,8 +11,8 @@ import pexpect
 import pytest
 
 from qcode.project import open_project
-from qcode.review.terminal import build_queue
 from qcode.project.sample import build_sample_project
+from qcode.review.terminal import build_queue
 
 QCODE = [sys.executable, "-c", "from qcode.cli import main; main()"]
 

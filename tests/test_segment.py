@@ -11,12 +11,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import qcode
-from qcode.document import INTERVIEWER, PARTICIPANT, UNKNOWN, Document, Turn, segment_id
+from qcode.document import INTERVIEWER, PARTICIPANT, UNKNOWN, Document, segment_id
 from qcode.errors import InputError
 from qcode.ingest import read_corpus, read_document
 from qcode.ingest.text import document_from_text
-from qcode.segmentation import (DEFAULT_MAX_TOKENS, UNITS, TokenCounter, default_token_counter, model_tokenizer_path,
-                           fits, segment, segment_corpus, sentence_spans)
+from qcode.segmentation import (
+    DEFAULT_MAX_TOKENS,
+    UNITS,
+    TokenCounter,
+    default_token_counter,
+    fits,
+    model_tokenizer_path,
+    segment,
+    segment_corpus,
+    sentence_spans,
+)
 
 DATA = Path(__file__).parent / "data" / "ingest"
 DEMO = Path(__file__).parent.parent / "corpora" / "demo"

@@ -4,8 +4,13 @@ import numpy as np
 import pytest
 
 from qcode.errors import QcodeError
-from qcode.suggest.calibration import DEFAULT_TEMPERATURE, Calibrator, expected_calibration_error, \
-    reliability_table, softmax
+from qcode.suggest.calibration import (
+    DEFAULT_TEMPERATURE,
+    Calibrator,
+    expected_calibration_error,
+    reliability_table,
+    softmax,
+)
 
 
 def _synthetic(n: int, k: int, noise: float, seed: int = 0):

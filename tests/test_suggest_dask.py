@@ -204,7 +204,7 @@ def test_parquet_input_and_the_project_written_by_the_driver(tmp_path, client):
     assert run.documents == single.documents
     one, many = (list(csv.DictReader(open(tmp_path / f, encoding="utf-8"))) for f in ("one.csv", "many.csv"))
     strip = lambda rows: [(r["doc_id"].split("#")[1], r["segment_id"] and r["start"], r["code_id"], r["score"])
-                          for r in rows]  # noqa: E731
+                          for r in rows]
     assert strip(one) == strip(many)
     a, b = alone.suggestions(), spread.suggestions()
     assert len(a) == len(b) == len(one)

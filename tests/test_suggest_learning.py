@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import DEMO
 
+from conftest import DEMO
 from qcode.codebook import Codebook, load_codebook
 from qcode.suggest import Suggester
 from qcode.suggest.coders import LearningScope, run_is_independent

@@ -12,7 +12,7 @@ from conftest import DEMO
 from qcode.embed.fake import FakeEmbedder
 from qcode.errors import InputError
 from qcode.formats import FormatError
-from qcode.suggest import SuggestOptions, Suggester, suggest_corpus
+from qcode.suggest import Suggester, SuggestOptions, suggest_corpus
 
 P07 = DEMO / "interview_p07.txt"
 

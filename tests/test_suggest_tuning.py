@@ -36,7 +36,7 @@ def test_cache_keys_follow_codebook_base_weights_and_parameters():
     assert key != tuning_key(cb, "abd", TuningParams())
     assert key != tuning_key(cb, "abc", TuningParams(seed=1))
     leaf = cb.leaves()[0]
-    changed = Codebook(name=cb.name, codes=[c if c.id != leaf.id else Code(**{**c.__dict__, "examples": c.examples + ("new",)})
+    changed = Codebook(name=cb.name, codes=[c if c.id != leaf.id else Code(**{**c.__dict__, "examples": (*c.examples, "new")})
                                             for c in cb.codes])
     assert key != tuning_key(changed, "abc", TuningParams())
 

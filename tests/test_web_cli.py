@@ -16,10 +16,9 @@ import pytest
 
 pytest.importorskip("uvicorn", reason="the web extra is part of the test extra")
 
-from web_support import live_events, sample_project
-
 from qcode.web.app import csrf_value
 from qcode.web.server import exposure_warning, is_loopback
+from web_support import live_events, sample_project
 
 QCODE = [sys.executable, "-c", "from qcode.cli import main; main()"]
 LINK = re.compile(r"^  (coder|lead) (\S+) .*?: (http://\S+)$", re.M)

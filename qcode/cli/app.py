@@ -90,7 +90,7 @@ def _root(version: bool = typer.Option(False, "--version", callback=_show_versio
     """NLP-assisted qualitative coding: segment transcripts, suggest codes, review, measure agreement."""
 
 
-def fail(message: str, code: int = 2) -> "typer.Exit":
+def fail(message: str, code: int = 2) -> typer.Exit:
     """Print a one-line error to stderr and return the Exit to raise."""
     from ..safetext import for_terminal
 
@@ -153,5 +153,13 @@ def main() -> None:
 
 
 # Register commands (each module only imports typer at import time).
-from . import codebook_cmd, suggest_cmd, project_cmd, agree_cmd, interchange_cmd, serve_cmd, store_cmd  # noqa: E402,F401
-from . import learn_cmd  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    agree_cmd,
+    codebook_cmd,
+    interchange_cmd,
+    learn_cmd,
+    project_cmd,
+    serve_cmd,
+    store_cmd,
+    suggest_cmd,
+)

@@ -10,8 +10,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .io import (CODEBOOK_READERS, builtin_codebook_names, load_codebook, read_codebook_file,
-                 register_codebook_reader, save_codebook)
+from .io import (
+    CODEBOOK_READERS,
+    builtin_codebook_names,
+    load_codebook,
+    read_codebook_file,
+    register_codebook_reader,
+    save_codebook,
+)
 from .model import Code, Codebook, codebook_from_dict, validate_codes
 
 __all__ = ["Code", "Codebook", "load_codebook", "read_codebook_file", "codebook_from_dict",

@@ -17,9 +17,10 @@ import hashlib
 import importlib
 import json
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from ..errors import CodebookError
 from ..limits import current as current_limits
@@ -203,7 +204,7 @@ class Codebook:
         saved: Path = io.save_codebook(self, path)
         return saved
 
-    def replace_codes(self, codes: Iterable[Code]) -> "Codebook":
+    def replace_codes(self, codes: Iterable[Code]) -> Codebook:
         return Codebook(name=self.name, codes=list(codes), title=self.title,
                         description=self.description, source=self.source)
 

@@ -66,7 +66,7 @@ def resolve_backend(backend: str = "auto") -> str:
 def load_embedder(
     model: str = DEFAULT_MODEL,
     backend: str = "auto",
-    cache: "bool | str | Path | EmbeddingCache" = True,
+    cache: bool | str | Path | EmbeddingCache = True,
 ) -> Embedder:
     """An :class:`Embedder` for a manifest model; nothing heavy is loaded until it is needed.
 

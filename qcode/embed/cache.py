@@ -25,8 +25,8 @@ import sqlite3
 import threading
 import time
 import warnings
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -76,7 +76,7 @@ class EmbeddingCache:
         self._local = threading.local()
 
     @classmethod
-    def default(cls) -> "EmbeddingCache":
+    def default(cls) -> EmbeddingCache:
         """The cache in qcode's user cache folder (honours QCODE_CACHE_DIR, XDG_CACHE_HOME)."""
         return cls(user_cache_dir() / "embeddings.sqlite3")
 

@@ -18,9 +18,9 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

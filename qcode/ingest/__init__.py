@@ -22,9 +22,9 @@ import logging
 import os
 import unicodedata
 import warnings as _warnings
-from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from pathlib import Path
 
 from ..document import Document
 from ..errors import InputError

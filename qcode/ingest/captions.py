@@ -19,9 +19,9 @@ import io
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from ..document import Document, Turn
 from ..errors import InputError

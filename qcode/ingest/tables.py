@@ -17,8 +17,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from ..document import UNKNOWN, Document, Turn
 from ..errors import InputError

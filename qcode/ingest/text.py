@@ -8,8 +8,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from ..document import Document
 from ..errors import InputError

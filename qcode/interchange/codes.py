@@ -139,7 +139,7 @@ def repair_known_irregularities(root, ns: str, label: str) -> list[str]:
             code.set("isCodable", "true")
             missing_codable += 1
         if not code.get("guid"):
-            path = [a.get("name", "") for a in code.iterancestors(f"{{{ns}}}Code")][::-1] + [code.get("name", "")]
+            path = [*[a.get("name", "") for a in code.iterancestors(f"{{{ns}}}Code")][::-1], code.get("name", "")]
             code.set("guid", stable_guid("refi-code", *path))
             warnings.append(f"{label} line {code.sourceline}: <Code name={code.get('name')!r}> has no guid; "
                             f"gave it {code.get('guid')}")

@@ -19,8 +19,14 @@ from .._io import atomic_write_bytes
 from ..codebook.model import Codebook
 from ..errors import CodebookError, InterchangeError
 from ..limits import current as current_limits
-from .codes import (apply_codebook_meta, codebook_to_xml, codes_from_xml, nest_dotted_names, read_codebook_meta,
-                    repair_known_irregularities)
+from .codes import (
+    apply_codebook_meta,
+    codebook_to_xml,
+    codes_from_xml,
+    nest_dotted_names,
+    read_codebook_meta,
+    repair_known_irregularities,
+)
 from .model import CODEBOOK_NS
 from .xmlsafe import parse_xml, validate_xml, xml_bytes
 

@@ -30,10 +30,18 @@ from .. import __version__
 from .._io import atomic_write_bytes
 from ..codebook.model import Code, Codebook
 from ..errors import CodebookError, InterchangeError
-from ..limits import current as current_limits
 from ..ingest.normalize import OffsetMap, normalize_text, normalize_with_offsets
-from .codes import (apply_codebook_meta, codebook_meta_pi, codes_from_xml, codes_to_xml, nest_dotted_names,
-                    read_codebook_meta, repair_known_irregularities, slug)
+from ..limits import current as current_limits
+from .codes import (
+    apply_codebook_meta,
+    codebook_meta_pi,
+    codes_from_xml,
+    codes_to_xml,
+    nest_dotted_names,
+    read_codebook_meta,
+    repair_known_irregularities,
+    slug,
+)
 from .model import PROJECT_NS, RefiCoding, RefiProject, RefiSource, RefiUser, norm_guid, stable_guid
 from .safezip import SafeZip, ZipLimits, check_member_name
 from .xmlsafe import clean_xml_text, describe, parse_xml, validate_xml, xml_bytes

@@ -35,9 +35,10 @@ import csv
 import importlib
 import io
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from ..codebook import Codebook
 from ..errors import InterchangeError

@@ -26,9 +26,10 @@ import sqlite3
 import stat
 import time
 import warnings
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from ..codebook.model import Codebook
 from ..errors import DamageWarning, ProjectError

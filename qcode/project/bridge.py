@@ -26,7 +26,7 @@ from typing import Any
 from .. import formats
 from .._io import atomic_write_bytes
 from ..codebook.model import Codebook
-from ..document import Document, Turn
+from ..document import Document
 from ..errors import InterchangeError, ProjectError
 from ..interchange.merge import merge_codebooks
 from ..interchange.model import RefiCoding, RefiProject, RefiSource, RefiUser, code_guid, norm_guid, stable_guid
@@ -35,7 +35,6 @@ from ..interchange.qdpx import read_qdpx, write_qdpx
 from ..interchange.spreadsheet import read_codings_table, resolve_spans, write_codings_table
 from .store import DB_NAME, SETTINGS_NAME, Project, init_project, open_project
 from .validation import check_coder
-
 
 # -- import -----------------------------------------------------------------------------
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .bridge import TABLE_FORMATS, WHAT, export_frame, export_file, export_table, frame_to_bytes
+from .bridge import TABLE_FORMATS, WHAT, export_file, export_frame, export_table, frame_to_bytes
 
 __all__ = ["TABLE_FORMATS", "WHAT", "export_file", "export_frame", "export_table", "frame_to_bytes"]

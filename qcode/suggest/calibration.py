@@ -19,8 +19,8 @@ whether it is fitted from decisions (``source``) and a run records it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -55,7 +55,7 @@ class Calibrator:
     n_labels: int = 0
 
     @classmethod
-    def fit(cls, scores: np.ndarray, gold: Sequence[Iterable[int]]) -> "Calibrator":
+    def fit(cls, scores: np.ndarray, gold: Sequence[Iterable[int]]) -> Calibrator:
         """Fit on score rows whose accepted code columns are ``gold[i]`` (grid search on the NLL)."""
         gold = [set(g) for g in gold]
         if len(gold) != len(scores) or not gold or any(not g for g in gold):
@@ -65,7 +65,7 @@ class Calibrator:
 
     @classmethod
     def fit_or_default(cls, scores: np.ndarray, gold: Sequence[Iterable[int]],
-                       min_labels: int = MIN_CALIBRATION_LABELS) -> "Calibrator":
+                       min_labels: int = MIN_CALIBRATION_LABELS) -> Calibrator:
         """:meth:`fit` when there are at least ``min_labels`` rows, else the default temperature."""
         return cls.fit(scores, gold) if len(gold) >= min_labels else cls(n_labels=len(gold))
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -50,7 +50,7 @@ class TfidfModel:
         self.vocabulary: dict[str, int] = {}
         self.idf = np.zeros(0, dtype=np.float32)
 
-    def fit(self, documents: Sequence[str]) -> "TfidfModel":
+    def fit(self, documents: Sequence[str]) -> TfidfModel:
         doc_freq: Counter = Counter()
         for doc in documents:
             doc_freq.update(set(tokenize(doc)))

@@ -15,8 +15,9 @@ qcode.errors.InputError: unknown unit 'word'; choose one of turn, sentence, para
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
-from typing import Any, Sequence
+from typing import Any
 
 from ..errors import InputError
 from ..segmentation import DEFAULT_MAX_TOKENS, UNITS
@@ -88,7 +89,7 @@ class SuggestOptions:
                 "include_interviewer": self.include_interviewer,
                 "interviewers": sorted(self.interviewers), "max_tokens": self.max_tokens}
 
-    def replace(self, **changes: Any) -> "SuggestOptions":
+    def replace(self, **changes: Any) -> SuggestOptions:
         """A copy with some options changed; an unknown name is a one-line error."""
         known = {f.name for f in fields(self)}
         unknown = sorted(set(changes) - known)

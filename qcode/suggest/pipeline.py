@@ -13,15 +13,16 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from ..codebook.model import Codebook
 from ..document import INTERVIEWER, Document, Segment
 from ..errors import InputError
-from .options import SuggestOptions
 from .context import preceding_question
+from .options import SuggestOptions
 from .ranking import Suggester, Suggestion
 from .spread import ScoreSpread, threshold_warning
 

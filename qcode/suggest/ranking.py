@@ -447,7 +447,7 @@ class Suggester:
             mixed = mixed + weight * (mixed - mean) / spread
         return mixed.astype(np.float32)
 
-    def normalise_against(self, reference: Sequence[str], weight: float = 0.05) -> "Suggester":
+    def normalise_against(self, reference: Sequence[str], weight: float = 0.05) -> Suggester:
         """Opt-in: add ``weight`` times each code's z-score against its scores on ``reference`` texts.
 
         A code that scores high on everything (a hub) then needs more to win. The

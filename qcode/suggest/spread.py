@@ -16,8 +16,8 @@ threshold would have coded about three in four.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 #: Width of a histogram bin; quantiles are the lower edges of bins (within this of the true value).
 BIN = 0.005

@@ -239,7 +239,7 @@ def main() -> None:
     write("bad/dup_ids.csv", CSV_DUP_IDS)
     write("bad/ambiguous.csv", CSV_AMBIGUOUS)
     # encodings and line ends
-    write("crlf_bom.txt", codecs.BOM_UTF8 + "Interviewer: Hello.\r\nP1: Hi,\r\nthanks.\rP1: Bye.\r\n".encode("utf-8"))
+    write("crlf_bom.txt", codecs.BOM_UTF8 + b"Interviewer: Hello.\r\nP1: Hi,\r\nthanks.\rP1: Bye.\r\n")
     write("latin1.txt", "Interviewer: Was the café open?\nP2: Yes – and the “quiet room” too.\n".encode("cp1252"))
     write("utf16.txt", codecs.BOM_UTF16_LE + "Interviewer: Grüße?\nP3: Danke.\n".encode("utf-16-le"))
     write("nfd.txt", "Interviewer: Jose\u0301 said cafe\u0301.\nP5: Yes.\n".encode("utf-8"))
