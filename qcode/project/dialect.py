@@ -19,7 +19,8 @@ statements.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import ProjectError
@@ -117,7 +118,7 @@ class Row(tuple):
 
     _names: tuple[str, ...]
 
-    def __new__(cls, names: tuple[str, ...], values: Sequence[Any]) -> "Row":
+    def __new__(cls, names: tuple[str, ...], values: Sequence[Any]) -> Row:
         row = super().__new__(cls, values)
         row._names = names
         return row
