@@ -248,3 +248,106 @@ def test_the_lead_adjudicates_and_reads_the_agreement_report(browser, project, s
     page.goto(server.url(server.lead) + "agreement")
     assert "Inter-coder agreement" in page.text_content("h1")
     assert "adjudicator" not in page.content()
+
+
+def choose(page, select, value):
+    """Pick a filter: the page reloads with it in the address, like a coder's change of the menu."""
+    with page.expect_navigation():
+        page.select_option(f'select[name="{select}"]', value)
+    page.wait_for_selector("#card")
+
+
+def test_filters_resume_and_the_mouse(browser, project, server):
+    s = segs(project)
+    url = server.url(server.coder("ana"))
+    page = open_page(browser, url)
+    before = acks(page)
+    page.click('#card .suggestion[data-code="staffing"] button.accept')      # the mouse accepts too
+    page.wait_for_function("(n) => Number(document.body.dataset.acks || 0) > n", arg=before)
+    assert decided(project) == [(s[0].segment_id, "staffing", "accept")]
+    assert current(page) == s[1].segment_id
+    definition = page.locator("#card .suggestion").nth(0).locator("details")
+    assert not definition.locator("p").is_visible()                            # definitions fold out
+    definition.locator("summary").click()
+    assert definition.locator("p").is_visible() and "Recruiting" in definition.locator("p").text_content()
+    press(page, "Space")
+    assert decided(project)[1:] == [(s[1].segment_id, None, "skip")] and current(page) == s[2].segment_id
+
+    choose(page, "state", "skipped")                                          # "skipped by me"
+    assert current(page) == s[1].segment_id and "1 in this view" in page.text_content("#progress")
+    assert "skipped earlier" in page.text_content("#card .where")
+    choose(page, "state", "new")                                              # "not yet reviewed"
+    assert current(page) == s[2].segment_id and "6 in this view" in page.text_content("#progress")
+    choose(page, "state", "all")
+    choose(page, "doc", "site-b/interview-02.txt")                            # by document
+    assert current(page) == s[3].segment_id and "site-b/interview-02.txt" in page.text_content("#card .where")
+    choose(page, "code", "funding")                                           # by code (and document)
+    assert current(page) == s[5].segment_id and "1 in this view" in page.text_content("#progress")
+    assert "doc=site-b" in page.url and "code=funding" in page.url
+
+    page.click("#search")                                                     # a code from the whole codebook
+    before = acks(page)
+    page.click('#code-list li[data-code="coordination"] button')
+    page.wait_for_function("(n) => Number(document.body.dataset.acks || 0) > n", arg=before)
+    assert decided(project)[2:] == [(s[5].segment_id, "coordination", "accept")]
+
+    again = open_page(browser, url)                                           # the plain link resumes
+    assert current(again) == s[2].segment_id                                  # the first one not yet decided
+    assert "2 of 8" in again.text_content("#progress") and "1 skipped" in again.text_content("#progress")
+
+
+def test_a_codebook_changed_under_the_server_says_reload_and_records_nothing(browser, project, server):
+    import json
+
+    from qcode.codebook import codebook_from_dict
+    from qcode.project.sample import SAMPLE_CODEBOOK
+
+    page = open_page(browser, server.url(server.coder("ana")))
+    changed = json.loads(json.dumps(SAMPLE_CODEBOOK))
+    changed["codes"].append({"id": "wellbeing", "name": "Wellbeing", "definition": "How people feel."})
+    project.set_codebook(codebook_from_dict(changed, where="test"))
+    press(page, "1")
+    status = page.text_content("#status")
+    assert "NOT SAVED" in status and "codebook changed" in status and "reload the page" in status
+    assert len(project.decisions()) == 0
+    page.reload()
+    page.wait_for_selector("#card")
+    page.keyboard.press("c")
+    page.keyboard.type("wellbeing")
+    press(page, "Enter")
+    assert [(c, v) for _, c, v in decided(project)] == [("wellbeing", "accept")]
+
+
+def test_a_locked_project_is_said_and_retried_and_a_wrong_link_is_a_readable_page(browser, project):
+    import sqlite3
+
+    from qcode.web.server import prepare
+
+    plan = prepare(project.path, coders=["ana"], port=0)
+    plan.service.lock_timeout = 0.3                 # the threads serving requests open their connections later
+    server = LiveServer(plan).start()
+    try:
+        page = open_page(browser, server.url(server.coder("ana")))
+        seg = current(page)
+        blocker = sqlite3.connect(project.path / "qcode.sqlite", isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")          # another program holds the project's write lock
+        try:
+            page.keyboard.press("1")
+            page.wait_for_selector("#conn:not([hidden])", timeout=10_000)
+            assert "Not saved yet" in page.text_content("#conn") and "lock" in page.text_content("#conn")
+            assert page.get_attribute("body", "data-pending") == "1"
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        page.wait_for_function("() => document.body.dataset.pending === '0'", timeout=15_000)
+        assert "Connected again" in page.text_content("#conn")
+        assert [(r.segment_id, r.code_id) for r in live_events(project).itertuples()] == [(seg, "funding")]
+
+        wrong = page.context.new_page()
+        answer = wrong.goto(server.base + "/r/not-anyones-token/")
+        assert answer.status == 403
+        assert wrong.text_content("h1") == "Not a valid link" and "ask the project lead" in wrong.text_content("main")
+        answer = wrong.goto(server.url(server.coder("ana")) + "disagreements")
+        assert answer.status == 403 and wrong.text_content("h1") == "For the project lead"
+    finally:
+        server.stop()
