@@ -270,7 +270,7 @@ def int8_quality() -> dict | None:
     names = [c["code"] for c in codes]
     code_texts = [f"{c['code']}. {c['definition']}" for c in codes]
     texts = [s["text"] for s in segments]
-    gold = [{names.index(l) for l in s["labels"] if l in names} for s in segments]
+    gold = [{names.index(label) for label in s["labels"] if label in names} for s in segments]
     result = {"segments": len(texts), "codes": len(codes)}
     tops = {}
     vecs = {}
@@ -398,7 +398,8 @@ def main() -> None:
 
     threads = physical_cores()
     report = [f"Machine: {machine_line()}", f"Load average at start: {loadavg()}"]
-    print(report[0]); print(report[1], flush=True)
+    print(report[0])
+    print(report[1], flush=True)
     work = Path(tempfile.mkdtemp(prefix="qcode-bench-speed-"))
     cache_dir = work / "cache"
     env = dict(os.environ, QCODE_CACHE_DIR=str(cache_dir))

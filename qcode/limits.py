@@ -50,9 +50,10 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from .errors import InputError
 
@@ -117,7 +118,8 @@ ENV: dict[str, tuple[str, str]] = {
     "documents": ("QCODE_MAX_DOCUMENTS", "count"),
 }
 
-_overrides: contextvars.ContextVar[dict[str, float]] = contextvars.ContextVar("qcode_limit_overrides", default={})
+_overrides: contextvars.ContextVar[Mapping[str, float]] = contextvars.ContextVar(
+    "qcode_limit_overrides", default=MappingProxyType({}))
 
 
 def _from_env(name: str, default: float) -> float:

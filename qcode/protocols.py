@@ -13,7 +13,8 @@ True
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, ContextManager, Protocol, runtime_checkable
+from contextlib import AbstractContextManager
+from typing import Any, Protocol, runtime_checkable
 
 from .codebook.model import Codebook
 from .document import Document, Segment
@@ -32,7 +33,7 @@ class LabelSource(Protocol):
 class RunRecorder(Protocol):
     """Records a suggestion run: its codebook, documents, segments and scores, in transactions."""
 
-    def transaction(self) -> ContextManager[Any]: ...
+    def transaction(self) -> AbstractContextManager[Any]: ...
 
     def set_codebook(self, codebook: Codebook) -> str: ...
 

@@ -28,7 +28,7 @@ from .errors import CodebookError, QcodeError
 from .limits import current as current_limits
 
 
-def safe_loader_base() -> type:
+def safe_loader_base() -> type[Any]:
     """libyaml's safe loader when PyYAML was built with it (ten times faster), else the pure-Python one."""
     import yaml
 

@@ -194,7 +194,7 @@ class SafeZip:
                              "compressed size (refused as a possible zip bomb; limit zip_ratio; "
                              "for a trusted file raise it with QCODE_MAX_ZIP_RATIO)")
 
-    def open(self, name: str) -> IO[bytes]:
+    def open(self, name: str) -> io.RawIOBase:
         """A stream of member ``name`` that stops with an error past the limits (for incremental parsers)."""
         info = self._members.get(name)
         if info is None:
@@ -229,7 +229,7 @@ class _LimitedStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, buffer) -> int:
         try:
             chunk = self._handle.read(len(buffer))
         except _CORRUPT as exc:

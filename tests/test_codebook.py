@@ -224,7 +224,7 @@ def test_version_changes_when_any_field_changes():
     cb = load_codebook("mcn-sst")
     first = cb.leaves()[0]
     edited = cb.replace_codes(
-        Code(**{**first.__dict__, "examples": first.examples + ("one more",)}) if c.id == first.id else c
+        Code(**{**first.__dict__, "examples": (*first.examples, "one more")}) if c.id == first.id else c
         for c in cb.codes)
     assert edited.version != cb.version
     assert cb.replace_codes(cb.codes).version == cb.version

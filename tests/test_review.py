@@ -273,6 +273,6 @@ def test_review_screen_fits_a_narrow_terminal(project):
                           timeout=15, dimensions=(40, 60))
     child.expect(r"\[\?\] help")
     screen = child.before
-    lines = [re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", l) for l in screen.replace("\r", "").split("\n")]
-    assert max(len(l) for l in lines) <= 60, max(lines, key=len)
+    lines = [re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", line) for line in screen.replace("\r", "").split("\n")]
+    assert max(len(line) for line in lines) <= 60, max(lines, key=len)
     quit_review(child)

@@ -187,7 +187,7 @@ def test_the_no_count_shortcut_never_lets_an_overlong_text_through(text, max_tok
 
 WEIRD_TEXT = st.text(
     alphabet=st.one_of(
-        st.sampled_from(list(" \t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u2003\u200b\u3000\ufffd.,;:!?'\"-()") + ["\u0301"]),
+        st.sampled_from([*" \t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u2003\u200b\u3000\ufffd.,;:!?'\"-()", "\u0301"]),
         st.characters(codec="utf-8"),
     ),
     max_size=80,

@@ -19,7 +19,7 @@ class _ReadableArgument(TyperArgument):
         name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
         return name + ("..." if self.nargs != 1 else "")
 
-    def display_type_rich(self, ctx):  # type: ignore[no-untyped-def]
+    def display_type_rich(self, ctx):
         return None
 
 
@@ -41,7 +41,7 @@ def _option_metavar(option: TyperOption) -> str | None:
     return long.upper().replace("-", "_")
 
 
-def readable_metavars(command) -> None:  # type: ignore[no-untyped-def]
+def readable_metavars(command) -> None:
     """Name what to type in every usage line and help of ``command`` and its subcommands, in place."""
     for param in command.params:
         if param.metavar is not None:
@@ -58,7 +58,7 @@ def readable_metavars(command) -> None:  # type: ignore[no-untyped-def]
 class _ReadableGroup(TyperGroup):
     """The root group: its commands (built before it) get readable metavars."""
 
-    def __init__(self, **attrs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, **attrs) -> None:
         super().__init__(**attrs)
         readable_metavars(self)
 
@@ -98,7 +98,7 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+def _show_warning(message, category, filename, lineno, file=None, line=None):
     """qcode's own warnings as one ``warning: ...`` line on stderr; others as Python shows them."""
     from ..errors import QcodeWarning
     from ..safetext import for_terminal

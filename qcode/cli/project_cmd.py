@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import typer
 
@@ -86,6 +86,7 @@ def decide(
             raise ProjectError("--start/--end go with --doc, not with --segment")
         event = proj.decide(coder, segment, code_id, verdict, note=note, run_id=run)
     else:
+        assert doc is not None
         if start is None or end is None:
             raise ProjectError(f"--doc {doc}: give both --start and --end")
         if code_id is None:
@@ -253,7 +254,7 @@ def check(project: str = typer.Argument(..., help="The project folder (or its po
 def use_codebook(
     project: Path = typer.Argument(..., help="The project folder."),
     codebook: str = typer.Argument(..., help="Shipped codebook name or a .yaml/.json/.qdc file."),
-    migrate: List[str] = typer.Option([], "--migrate", help="OLD=NEW moves decisions of a dropped code to NEW; "
+    migrate: list[str] = typer.Option([], "--migrate", help="OLD=NEW moves decisions of a dropped code to NEW; "
                                                             "OLD= drops them from current codings. Repeatable."),
 ) -> None:
     """Make a codebook the project's current one; refuses to drop codes carrying decisions unless migrated.

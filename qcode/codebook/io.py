@@ -30,9 +30,10 @@ from __future__ import annotations
 import importlib
 import json
 import re
+from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Iterator, Union
+from typing import Any, Union
 
 from .._io import atomic_write_text
 from ..errors import CodebookError
@@ -62,7 +63,7 @@ def _yaml_with_lines(text: str, where: str) -> tuple[Any, dict[int, int]]:
     LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
     try:
         check_yaml(text, where, max_mappings=current_limits().codes + 1)  # depth, alias bombs, size: before building
-        data = yaml.load(text, Loader=LineLoader)  # noqa: S506 - SafeLoader subclass
+        data = yaml.load(text, Loader=LineLoader)  # LineLoader is a SafeLoader subclass
     except yaml.YAMLError as exc:
         number, problem = describe_yaml_error(text, exc)
         line = f", line {number}" if number is not None else ""

@@ -244,7 +244,7 @@ def validate_codes(codes: list[Code], where: str = "codebook", lines: dict[int, 
         node: str | None = code.id
         while node is not None and node not in depth:
             if node in on_chain:
-                cycle = " -> ".join(chain[chain.index(node):] + [node])
+                cycle = " -> ".join([*chain[chain.index(node):], node])
                 raise CodebookError(f"{at(i)}: cycle in the hierarchy: {cycle}")
             chain.append(node)
             on_chain.add(node)

@@ -57,9 +57,10 @@ class _Weights:
     def __init__(self, tensors: Mapping[str, np.ndarray], source: Path):
         self.tensors = tensors
         self.source = source
-        self.prefix = next((p for p in _PREFIXES if f"{p}embeddings.word_embeddings.weight" in tensors), None)
-        if self.prefix is None:
+        prefix = next((p for p in _PREFIXES if f"{p}embeddings.word_embeddings.weight" in tensors), None)
+        if prefix is None:
             raise ModelError(f"{source}: no BERT embeddings (embeddings.word_embeddings.weight) in the weights")
+        self.prefix: str = prefix
 
     def __call__(self, name: str) -> np.ndarray:
         try:

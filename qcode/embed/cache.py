@@ -255,6 +255,18 @@ class _transaction:
         return False
 
 
+class _CountedProgress:
+    """Passes the model's batch-level progress on (one count per unique text) and counts what it passed."""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.count = 0
+
+    def __call__(self, n: int) -> None:
+        self.count += n
+        self.progress(n)
+
+
 class CachedEmbedder(Embedder):
     """Wraps an :class:`Embedder`; reads vectors from an :class:`EmbeddingCache` first.
 
@@ -307,20 +319,15 @@ class CachedEmbedder(Embedder):
         missing = [key for key in keys if key not in cached]
         for start in range(0, len(missing), _WRITE_CHUNK):
             chunk = missing[start : start + _WRITE_CHUNK]
-            reported = [0]
-
-            def forward(n: int) -> None:  # batch-level progress from the model, one count per unique text
-                reported[0] += n
-                progress(n)
-
-            vectors = self.inner.encode([first_text[k] for k in chunk], progress=forward if progress else None)
+            forward = _CountedProgress(progress) if progress is not None else None
+            vectors = self.inner.encode([first_text[k] for k in chunk], progress=forward)
             self.cache.put_many(mkey, zip(chunk, vectors))
             done = 0
             for key, vector in zip(chunk, vectors):
                 out[positions[key]] = vector
                 done += len(positions[key])
-            if progress is not None and done > reported[0]:
-                progress(done - reported[0])  # the duplicates of this chunk's texts
+            if progress is not None and forward is not None and done > forward.count:
+                progress(done - forward.count)  # the duplicates of this chunk's texts
         self.last_stats = {
             "texts": len(items),
             "unique": len(keys),

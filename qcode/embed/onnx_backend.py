@@ -21,15 +21,19 @@ import warnings
 from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .._io import atomic_write_text, user_cache_dir
-
-logger = logging.getLogger(__name__)
 from ..errors import ModelError
 from .base import Embedder, Progress, check_texts, l2_normalise, length_sorted_batches, physical_cores
 from .manifest import ModelSpec, sha256_file
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+
+logger = logging.getLogger(__name__)
 
 BUILDER_VERSION = 3  # bump when the exported graph changes, to rebuild cached graphs
 _TOKENIZE_CHUNK = 4096  # texts tokenised (and length-sorted) at a time, to keep memory flat
@@ -190,8 +194,8 @@ class OnnxEmbedder(Embedder):
         self.batch_size = batch_size
         self.max_tokens = max_tokens
         self.threads = threads
-        self._session = None
-        self._tokenizer = None
+        self._session: Any = None
+        self._tokenizer: Tokenizer | None = None
         self.graph_record: dict | None = None
 
     @property
@@ -246,6 +250,7 @@ class OnnxEmbedder(Embedder):
         return l2_normalise(out)
 
     def _encode_block(self, texts: list[str], progress: Progress | None) -> np.ndarray:
+        assert self._tokenizer is not None, "load() first"
         encodings = self._tokenizer.encode_batch(texts, add_special_tokens=True)
         lengths = [len(e.ids) for e in encodings]
         out = np.empty((len(texts), self.dim), dtype=np.float32)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .base import Embedder, Progress, check_texts, l2_normalise, physical_cores
 from .manifest import ModelSpec
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 
 def force_offline() -> None:
@@ -37,7 +41,7 @@ class SentenceTransformerEmbedder(Embedder):
     def __init__(self, spec: ModelSpec, batch_size: int = 32):
         self.spec = spec
         self.batch_size = batch_size
-        self._model = None
+        self._model: SentenceTransformer | None = None
 
     @property
     def identity(self) -> dict:

@@ -98,7 +98,9 @@ def read_docx(path: str | Path, *, doc_id: str, interviewers: Iterable[str] = ()
         blocks = list(_blocks(word))
     except Exception as exc:  # python-docx raises zip, KeyError, lxml and its own errors
         raise InputError(f"{path}: not a readable .docx file ({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else 'corrupt'})") from None
-    parts, forced, offset = [], [], 0
+    parts: list[str] = []
+    forced: list[int] = []
+    offset = 0
     for text, is_label in blocks:
         text = normalize_text(text).strip()
         if not text:

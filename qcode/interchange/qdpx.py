@@ -293,7 +293,7 @@ def read_qdpx(path: str | Path, encoding_fallback: str | None = None,
         except CodebookError as exc:
             raise InterchangeError(f"{label}: {exc}") from None
         sources, maps, source_els = _read_sources(root, zf, label, qde, encoding_fallback, nfc, warnings)
-        code_ids = {norm_guid(c.guid): c.id for c in codes}
+        code_ids = {norm_guid(c.guid): c.id for c in codes if c.guid is not None}
         codings, extra_users = _read_codings(root, sources, source_els, maps, code_ids, users, label, qde, warnings)
     return RefiProject(name=name, users=users + extra_users, codebook=codebook, sources=sources,
                        codings=codings, origin=root.get("origin") or "", warnings=warnings)

@@ -214,7 +214,7 @@ def _place(cells: Sequence[Any], roles: Mapping[str, int], header: Sequence[str]
     has_end = "end" in roles and _cell_text(cell("end")).strip() != ""
     if has_start != has_end:
         missing = "end" if has_start else "start"
-        col = roles.get(missing, roles.get("start", roles.get("end")))
+        col = roles.get(missing, roles["start"] if has_start else roles["end"])
         raise InterchangeError(f"{_where(label, row, header, col)}: {missing} is missing (give both or neither)")
     out["start"] = _int_cell(cell("start"), _where(label, row, header, roles["start"])) if has_start else None
     out["end"] = _int_cell(cell("end"), _where(label, row, header, roles["end"])) if has_end else None
@@ -223,8 +223,8 @@ def _place(cells: Sequence[Any], roles: Mapping[str, int], header: Sequence[str]
                                f"end {out['end']}")
     if out["segment_id"] is None:
         if out["doc_id"] is None:
-            col = roles.get("document")
-            where = _where(label, row, header, col) if col is not None else f"{label}: row {row}"
+            doc_col = roles.get("document")
+            where = _where(label, row, header, doc_col) if doc_col is not None else f"{label}: row {row}"
             raise InterchangeError(f"{where}: no document given")
         if out["start"] is None and out["text"] is None:
             raise InterchangeError(f"{label}: row {row}: give start and end, or the coded text, or a segment_id")
@@ -392,10 +392,10 @@ def resolve_spans(table: CodingTable, texts: Mapping[str, str],
                 raise InterchangeError(f"{label}: row {c.row}: offsets {start}:{end} differ from segment "
                                        f"{c.segment_id!r} ({seg_start}:{seg_end})")
             doc_id, start, end = seg_doc, seg_start, seg_end
-        if doc_id not in texts:
+        if doc_id is None or doc_id not in texts:
             raise InterchangeError(f"{label}: row {c.row}: unknown document {doc_id!r} (import or ingest it first)")
         text = texts[doc_id]
-        if start is not None:
+        if start is not None and end is not None:
             if end > len(text):
                 raise InterchangeError(f"{label}: row {c.row}: end {end} is past the end of document {doc_id!r} "
                                        f"({len(text)} characters)")
@@ -403,6 +403,9 @@ def resolve_spans(table: CodingTable, texts: Mapping[str, str],
                 raise InterchangeError(f"{label}: row {c.row}: the text does not match document {doc_id!r} at "
                                        f"{start}:{end} (found {text[start:end][:40]!r})")
         else:
+            if c.text is None:
+                raise InterchangeError(f"{label}: row {c.row}: no start and end, text or segment_id to place the "
+                                       "coding by")
             needle, hits = _locate(c.text, text)
             if not hits:
                 raise InterchangeError(f"{label}: row {c.row}: the text {c.text[:40]!r} is not in document "
@@ -429,9 +432,12 @@ def codings_to_rows(codings: Any, shape: str = "long", codebook: Codebook | None
     """
     records = codings.to_dict("records") if hasattr(codings, "to_dict") else list(codings)
     if shape == "long":
+        def name_of(code_id: str) -> str:
+            code = codebook.get(code_id) if codebook else None
+            return code.name if code else code_id
+
         rows = [[r["doc_id"], int(r["start"]), int(r["end"]), r["text"], r["code_id"],
-                 r.get("code_name") or (codebook.get(r["code_id"]).name if codebook and codebook.get(r["code_id"])
-                                        else r["code_id"]), r["coder"]] for r in records]
+                 r.get("code_name") or name_of(r["code_id"]), r["coder"]] for r in records]
         return list(LONG_COLUMNS), rows
     if shape != "wide":
         raise InterchangeError(f"shape must be 'long' or 'wide', got {shape!r}")
@@ -444,7 +450,7 @@ def codings_to_rows(codings: Any, shape: str = "long", codebook: Codebook | None
         key = (r["doc_id"], int(r["start"]), int(r["end"]), r["coder"])
         groups.setdefault(key, set()).add(r["code_id"])
         texts[key] = r["text"]
-    header = ["document", "start", "end", "text", "coder"] + code_ids
+    header = ["document", "start", "end", "text", "coder", *code_ids]
     rows = [[doc, start, end, texts[(doc, start, end, coder)], coder] + [int(c in codes) for c in code_ids]
             for (doc, start, end, coder), codes in sorted(groups.items())]
     return header, rows

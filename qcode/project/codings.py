@@ -19,7 +19,7 @@ def resolve_migration(code_id: str, migrations: Mapping[str, str | None]) -> str
     """Follow explicit codebook migrations from ``code_id`` to the code it now lives on (None: dropped)."""
     seen = {code_id}
     current: str | None = code_id
-    while current in migrations:
+    while current is not None and current in migrations:
         current = migrations[current]
         if current is None or current in seen:
             return current

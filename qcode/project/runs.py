@@ -64,6 +64,7 @@ class RunStore(CodebookStore):
                 "INSERT INTO runs (time, model, codebook_version, params) VALUES (?, ?, ?, ?)",
                 (now_utc(), None if model is None else str(model), cb_version,
                  json.dumps(meta, ensure_ascii=False, default=str, sort_keys=True)))
+            assert cursor.lastrowid is not None
             run_id = int(cursor.lastrowid)
             self._conn.executemany(
                 "INSERT INTO suggestions (run_id, seg_row, code_id, score, rank) VALUES (?, ?, ?, ?, ?)",
@@ -87,7 +88,7 @@ class RunStore(CodebookStore):
         row = self._query("SELECT MAX(run_id) FROM runs")
         return None if row[0][0] is None else int(row[0][0])
 
-    def _check_run(self, run_id: int) -> int:
+    def _check_run(self, run_id: int | str) -> int:
         try:
             run_id = int(run_id)
         except (TypeError, ValueError):
@@ -107,6 +108,7 @@ class RunStore(CodebookStore):
 
         columns = ["run_id", "segment_id", "doc_id", "doc_version", "start", "end", "text",
                    "code_id", "score", "rank"]
+        params: tuple[int, ...]
         if run == "all":
             where, params = "", ()
         else:

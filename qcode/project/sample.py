@@ -87,6 +87,8 @@ def sample_suggestions(segments: list[Segment]) -> list[tuple[str, str, float, i
     """``(segment_id, code_id, score, rank)`` rows of the hand-made sample run."""
     rows = []
     for seg in segments:
+        if seg.turn_index is None:
+            continue
         for rank, (code, score) in enumerate(SAMPLE_SCORES.get((seg.doc_id, seg.turn_index), []), start=1):
             rows.append((seg.id, code, score, rank))
     return rows

@@ -228,9 +228,10 @@ def suggest_corpus(
     record["run_id"] = run_id
     record["corpus_sha256"] = digest
     pending_run = SuggestRun(run_id=run_id, record=record, options=opts, learned_decisions=learned)
+    project_report: dict[str, list[str]] = {"new": [], "unchanged": [], "changed": []}
     if project is not None:  # refuse an incompatible codebook before doing any work
         record["codebook_version"] = project.set_codebook(suggester.codebook)
-        pending_run.project_report = {"new": [], "unchanged": [], "changed": []}
+        pending_run.project_report = project_report
     writer = open_table_writer(out, SUGGESTION_COLUMNS) if out is not None else None
     project_rows: list[tuple[str, str, float, int]] = []
     project_docs: list[Document] = []
@@ -242,7 +243,7 @@ def suggest_corpus(
             return
         with project.transaction():
             for key, ids in project.add_documents(project_docs).items():
-                pending_run.project_report.setdefault(key, []).extend(ids)
+                project_report.setdefault(key, []).extend(ids)
             project.add_segments(project_segments)
         project_docs.clear()
         project_segments.clear()
@@ -302,7 +303,7 @@ def suggest_corpus(
         record["documents"] = pending_run.documents
         record["segments"] = pending_run.segments
         record["best_score_quantiles"] = pending_run.best_scores.quantiles()
-        pending_run.skipped_files = list(corpus.skipped)
+        pending_run.skipped_files = [(str(f), r) for f, r in corpus.skipped]
         pending_run.left_out_files = [(str(f), r) for f, r in corpus.left_out]
         record["skipped_files"] = [{"file": str(f), "reason": r} for f, r in pending_run.skipped_files]
         record["left_out_files"] = [{"file": f, "reason": r} for f, r in pending_run.left_out_files]
@@ -312,7 +313,7 @@ def suggest_corpus(
                 raise InputError(str(skipped[0][1]))
             first = f"; first: {skipped[0][1]}" if skipped else ""
             raise InputError(f"{path}: no readable documents ({len(skipped)} files skipped{first})")
-        if writer is not None:
+        if writer is not None and out is not None:
             writer.commit()
             pending_run.out = Path(out)
             from .._io import atomic_write_text

@@ -384,8 +384,8 @@ class Suggester:
         self._index = {
             "desc": vectors[:n_d],
             "roots": vectors[n_d:n_d + n_r],
-            "root_of_target": np.array([root_pos[parent_of[c.id].id] if parent_of[c.id] else -1
-                                        for c in targets], dtype=int),
+            "root_of_target": np.array([root_pos[root.id] if (root := parent_of[c.id]) else -1 for c in targets],
+                                       dtype=int),
             "evidence": vectors[n_d + n_r:n_d + n_r + n_e],
             "evidence_owner": np.array(evid_owner, dtype=int),
             "counter": vectors[n_d + n_r + n_e:],
@@ -422,7 +422,7 @@ class Suggester:
         """
         idx = self._build_index()
         p = self.params
-        n, k = X.shape[0], len(self.target_codes)
+        k = len(self.target_codes)
         desc = X @ idx["desc"].T
         evidence = self._top_n_mean(X @ idx["evidence"].T, idx["evidence_owner"], k, p.evidence_top_n)
         has_evidence = np.bincount(idx["evidence_owner"], minlength=k) > 0

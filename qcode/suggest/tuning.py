@@ -312,7 +312,7 @@ def _onnx_class() -> Any:
             options.log_severity_level = 3
             self._session = ort.InferenceSession(str(self.folder / ONNX_FILE), options,
                                                  providers=["CPUExecutionProvider"])
-            self._tokenizer = tokenizer  # type: ignore[assignment]
+            self._tokenizer = tokenizer
 
     return TunedOnnxEmbedder
 
