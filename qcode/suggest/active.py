@@ -6,8 +6,10 @@ that one unsure pair of codes does not fill the start of the queue. The order
 depends on the model's scores, so it tells a coder the model's confidence:
 it is refused in blind mode.
 
-Measured so far (``bench/bench_learning.py``, SERDIF, the blend learner): no
-better than document order at 25-100 decisions; it is offered, not the default.
+Measured (``bench/bench_learning.py --ablation``, SERDIF, the blend learner, top-1 on
+the unseen half): worse than document order after 25-100 decisions (0.234-0.273
+against 0.255-0.300), better after 200 (0.371 against 0.333); it is offered, not
+the default.
 
 >>> active_order([[("a", 0.9), ("b", 0.1)], [("a", 0.5), ("b", 0.49)], [("b", 0.6), ("a", 0.55)]])
 [1, 2, 0]
