@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlite3
 import uuid
 import warnings
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from ..codebook.model import Codebook
 from ..errors import DamageWarning, ProjectError
@@ -140,6 +141,7 @@ class DecisionStore(RunStore):
                     (row["time"], row["coder"], row["doc_id"], row["doc_version"], row["segment_id"],
                      row["start"], row["end"], row["text"], row["code_id"], row["verdict"], row["note"],
                      row["run_id"], row["score"], row["source"], cb_version, key))
+                assert cursor.lastrowid is not None
                 ids.append(int(cursor.lastrowid))
         return ids
 
@@ -202,9 +204,9 @@ class DecisionStore(RunStore):
         if run_id is not None:
             run_id = self._check_run(run_id)
             if score is None and code_id is not None and seg_row is not None:
-                found = self._query("SELECT score FROM suggestions WHERE run_id = ? AND seg_row = ? AND code_id = ?",
-                                    (run_id, seg_row, code_id))
-                score = found[0][0] if found else None
+                suggested = self._query("SELECT score FROM suggestions WHERE run_id = ? AND seg_row = ? AND code_id = ?",
+                                        (run_id, seg_row, code_id))
+                score = suggested[0][0] if suggested else None
         if score is not None:
             try:
                 score = float(score)
@@ -273,6 +275,7 @@ class DecisionStore(RunStore):
                 "SELECT ?, coder, doc_id, doc_version, segment_id, start, \"end\", text, code_id, 'undo', NULL, "
                 "run_id, score, source, event_id, codebook_version, ? FROM events WHERE event_id = ?",
                 (now_utc(), key, target))
+            assert cursor.lastrowid is not None
             return int(cursor.lastrowid)
 
     def _last_undoable(self, coder: str) -> int | None:

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import unicodedata
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..document import ROLES, Document, Segment, Turn
 from ..errors import ProjectError
@@ -18,7 +18,7 @@ from ..errors import ProjectError
 MAX_EVENT_KEY = 200
 
 
-def is_int(value: Any) -> bool:
+def is_int(value: Any) -> TypeGuard[int]:
     """An int that is not a bool."""
     return isinstance(value, int) and not isinstance(value, bool)
 
