@@ -263,3 +263,17 @@ def test_normalisation_is_opt_in_fixed_by_its_reference_and_batch_independent(fa
     assert not np.allclose(plain, normed) and s.identity()["normalise"] == 0.1
     np.testing.assert_allclose(s.score(texts[:1])[0], normed[0], atol=1e-5)
     np.testing.assert_array_equal(s.normalise_against([], weight=0.1).score(texts), plain)
+
+
+def test_web_review_orders_active_only_when_not_blind(fake_embedder, tmp_path):
+    from qcode.errors import InputError
+    from qcode.web.review import ReviewService, Viewer
+
+    project = _demo_project(tmp_path, fake_embedder)
+    with pytest.raises(InputError, match="blind"):
+        ReviewService(project.path, order="active")
+    service = ReviewService(project.path, order="active", blind=False)
+    queue = service.queue(Viewer("ben", blind=False))
+    document = ReviewService(project.path, order="document", blind=False).queue(Viewer("ben", blind=False))
+    assert sorted(it.segment_id for it in queue) == sorted(it.segment_id for it in document)
+    assert [it.segment_id for it in queue] != [it.segment_id for it in document]
