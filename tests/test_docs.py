@@ -47,7 +47,7 @@ def installs(code: str) -> bool:
     or installs packages."""
     if "scripts/install.sh" in code:
         return True
-    commands = [c.strip() for l in code.splitlines() for c in re.sub(r"#.*", "", l).split("&&") if c.strip()]
+    commands = [c.strip() for line in code.splitlines() for c in re.sub(r"#.*", "", line).split("&&") if c.strip()]
     return bool(commands) and all(INSTALL_COMMAND.match(c) for c in commands)
 
 
