@@ -85,3 +85,16 @@ def shared_dir():
     if not SHARED.exists():
         pytest.skip(f"shared evaluation data not found at {SHARED}")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def readme_run(tmp_path_factory):
+    """The README's code blocks run once per session (real model), in a folder the tests that read it share.
+
+    Returns the folder and the finished process: tests/test_docs.py checks the run and
+    tests/test_docs_rerun.py runs the tour a second time in the same folder.
+    """
+    from test_docs import run_page
+
+    folder = tmp_path_factory.mktemp("readme")
+    return folder, run_page(ROOT / "README.md", folder)

@@ -26,7 +26,8 @@ import pytest
 from conftest import ROOT
 
 DOCS = ROOT / "docs"
-PAGES = [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
+README = ROOT / "README.md"
+PAGES = [README, *sorted(DOCS.rglob("*.md"))]
 FENCE = re.compile(r"^```([\w-]*)[^\n]*\n(.*?)^```[ \t]*$", re.M | re.S)
 RUN = {"python", "bash"}
 SHOWN = {"text", "pycon", "yaml"}
@@ -92,8 +93,8 @@ def run_page(page: Path, folder: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("page", [_param(p) for p in PAGES if runnable(p)])
-def test_the_code_blocks_of_a_page_run_in_order(page, tmp_path):
-    result = run_page(page, tmp_path)
+def test_the_code_blocks_of_a_page_run_in_order(page, tmp_path, request):
+    result = request.getfixturevalue("readme_run")[1] if page == README else run_page(page, tmp_path)
     assert result.returncode == 0, f"{page.name}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
 
 
