@@ -116,7 +116,7 @@ def test_one_bad_file_is_skipped_and_counted(tmp_path):
 def test_bad_input_gets_one_line_and_a_nonzero_exit(tmp_path, args, needle):
     result = run(*args, cwd=tmp_path)
     assert result.returncode != 0
-    lines = [l for l in result.stderr.splitlines() if l.strip()]
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and needle in lines[0], result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "x.csv").exists()
