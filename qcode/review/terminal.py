@@ -32,15 +32,16 @@ from __future__ import annotations
 import os
 import sys
 import textwrap
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, TextIO
+from typing import Any, TextIO
 
 from ..errors import ProjectError
-from ..safetext import for_terminal
 from ..project.store import Project
 from ..project.validation import check_coder
+from ..safetext import for_terminal
 
 ORDERS = ("document", "uncertain", "active")
 CONTEXT_CHARS = 240
@@ -250,9 +251,18 @@ class ReviewSession:
     def current(self) -> QueueItem | None:
         return None if self.index is None else self.queue[self.index]
 
+    def _on_screen(self) -> int:
+        """The index of the segment on screen; the actions that decide on it are offered only while there is one."""
+        if self.index is None:
+            raise RuntimeError("no segment on screen")
+        return self.index
+
+    def _here(self) -> QueueItem:
+        return self.queue[self._on_screen()]
+
     # -- actions -----------------------------------------------------------------
     def _record(self, code_id: str | None, verdict: str, from_run: bool) -> int:
-        item = self.current
+        item = self._here()
         note, self.pending_note = self.pending_note, None
         event = self.project.decide(self.coder, item.segment_id, code_id, verdict, note=note,
                                     run_id=self.run if from_run else None)
@@ -260,11 +270,11 @@ class ReviewSession:
         return event
 
     def _advance(self) -> None:
-        self._go(self.first_open(self.index + 1))
+        self._go(self.first_open(self._on_screen() + 1))
 
     def accept(self, n: int, stay: bool = False) -> None:
         """Accept the n-th shown suggestion (1-based) and go on (or, with ``stay``, stay for another code)."""
-        item = self.current
+        item = self._here()
         if not 1 <= n <= len(item.suggestions):
             self.message = f"no suggestion {n} here (there are {len(item.suggestions)})"
             return
@@ -276,7 +286,7 @@ class ReviewSession:
 
     def reject(self) -> None:
         """Reject every shown suggestion this coder has not accepted here, and go on."""
-        item = self.current
+        item = self._here()
         if not item.suggestions:
             self.message = "no suggestions to reject here (use s to skip or c to add a code)"
             return
@@ -297,7 +307,7 @@ class ReviewSession:
         if self.pending_note:
             self._record(None, "skip", from_run=False)
             self.message = "note saved with a skip"
-        nxt = self.first_open(self.index + 1)
+        nxt = self.first_open(self._on_screen() + 1)
         if nxt == self.index:
             self.message = "this is the last segment you have not decided on"
         self._go(nxt)
@@ -342,7 +352,7 @@ class ReviewSession:
         if code is None:
             self.message = f"no code {answer!r} in codebook {self.codebook.name!r}"
             return
-        suggested = {c for c, _ in self.current.suggestions}
+        suggested = {c for c, _ in self._here().suggestions}
         self._record(code.id, "accept", from_run=code.id in suggested)
         self.message = f"added {code.name}"
 
@@ -382,12 +392,12 @@ class ReviewSession:
         lines = [f"qcode review | coder {self.coder} | {done}/{total} reviewed ({pct}%)"
                  f"{f', {skipped} skipped' if skipped else ''} | order {self.order}"
                  f"{' | blind' if self.blind else ''}"]
-        item = self.current
-        if item is None:
+        if self.index is None:
             lines += ["", f"All {total} segments reviewed. Press u to undo your last decision, q to quit."]
             if self.message:
                 lines += ["", f"» {self.message}"]
             return _fit(lines, width)
+        item = self.queue[self.index]
         speaker = f"{item.speaker} ({item.role})" if item.speaker else item.role
         lines.append(f"segment {self.index + 1} of {total} | document {item.doc_id} | speaker {speaker} | "
                      f"characters {item.start}-{item.end}")
@@ -437,7 +447,7 @@ class ReviewSession:
             return ""
         here = codings[(codings["doc_id"] == item.doc_id) & (codings["start"] == item.start)
                        & (codings["end"] == item.end) & (codings["coder"] != self.coder) & (~codings["stale"])]
-        parts = {}
+        parts: dict[str, list[str]] = {}
         for row in here.itertuples(index=False):
             parts.setdefault(row.coder, []).append(row.code_name)
         return "; ".join(f"{coder}: {', '.join(names)}" for coder, names in sorted(parts.items()))
@@ -644,7 +654,7 @@ def _fit_height(head: list[str], context: list[tuple[str, list[str]]], tail: lis
         others = total() - sum(len(rows) for k, rows in context if k == "segment")
         room = max(1, budget - others)
         context = [(k, rows if k != "segment" or len(rows) <= room else
-                    rows[:room - 1] + [rows[room - 1][: max(1, width - 1)].rstrip() + "…"]) for k, rows in context]
+                    [*rows[:room - 1], rows[room - 1][: max(1, width - 1)].rstrip() + "…"]) for k, rows in context]
     body = [row for _, rows in context for row in rows]
     return "\n".join(head_rows + body + [row for i in kept_tail for row in tail_rows[i]])
 
