@@ -17,13 +17,29 @@ from typing import Any
 
 from ..ingest.normalize import OffsetMap
 from ..ingest.normalize import normalize_with_offsets as normalise_with_offsets
-from .codes import (DescriptionFields, codebook_to_xml, codes_from_xml, decode_description, encode_description,
-                    nest_dotted_names)
+from .codes import (
+    DescriptionFields,
+    codebook_to_xml,
+    codes_from_xml,
+    decode_description,
+    encode_description,
+    nest_dotted_names,
+)
 from .codes import codes_to_xml as _codes_xml
 from .codes import repair_known_irregularities as _repair_known_irregularities
 from .codes import slug as _slug
-from .model import (CODEBOOK_NS, PROJECT_NS, QCODE_GUID_NS, RefiCoding, RefiProject, RefiSource, RefiUser, code_guid,
-                    norm_guid, stable_guid)
+from .model import (
+    CODEBOOK_NS,
+    PROJECT_NS,
+    QCODE_GUID_NS,
+    RefiCoding,
+    RefiProject,
+    RefiSource,
+    RefiUser,
+    code_guid,
+    norm_guid,
+    stable_guid,
+)
 from .qdc import qdc_bytes, read_qdc, read_qdc_bytes, write_qdc
 from .qdpx import check_project, project_to_xml, qdpx_bytes, read_qdpx, write_qdpx
 from .xmlsafe import clean_xml_text as _clean_xml_text

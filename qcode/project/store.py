@@ -43,12 +43,11 @@ from .decisions import DECISION_VERDICTS, DecisionStore
 from .schema import SCHEMA, SCHEMA_VERSION
 from .validation import _check_coder, _check_document, _check_segment, _is_int
 
-
 # -- opening ----------------------------------------------------------------------
 
 def init_project(path: str | Path, codebook: Codebook | str | Path | None = None,
                  lock_timeout: float = DEFAULT_LOCK_TIMEOUT, store: str | None = None, *,
-                 exist_ok: bool = False, force: bool = False) -> "Project":
+                 exist_ok: bool = False, force: bool = False) -> Project:
     """Create a project folder at ``path`` and return it opened.
 
     ``codebook`` is a :class:`~qcode.codebook.Codebook`, a shipped codebook
@@ -147,7 +146,7 @@ def _publish_new(tmp_path: Path, db_path: Path, folder: Path) -> None:
 
 
 def open_project(path: str | Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-                 readonly: bool = False) -> "Project":
+                 readonly: bool = False) -> Project:
     """Open an existing project folder.
 
     Raises :class:`ProjectError` ``"PATH: not a qcode project (run `qcode init PATH`)"``
