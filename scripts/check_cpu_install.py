@@ -30,6 +30,8 @@ import tempfile
 import zipfile
 from importlib import metadata
 from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTALL_SH = ROOT / "scripts" / "install.sh"
@@ -115,18 +117,45 @@ def _stand_in_wheel(name: str, folder: Path) -> bool:
     return True
 
 
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _offered_locally(name: str, index_urls: list[str], find_links: list[str]) -> bool:
+    """Whether a local (``file://``) simple index or a find-links folder has any file of ``name``."""
+    canonical = _canonical(name)
+    for url in index_urls:
+        if url.startswith("file:") and (Path(url2pathname(urlparse(url).path)) / canonical).is_dir():
+            return True
+    for place in find_links:
+        folder = Path(place)
+        if folder.is_dir() and any(_canonical(f.name.split("-", 1)[0]) == canonical for f in folder.iterdir()):
+            return True
+    return False
+
+
 def resolve(requirements: list[str], index_url: str, extra_index: list[str], find_links: list[str],
             no_deps: bool = False, stand_in_missing: bool = False) -> tuple[dict, list[str]]:
     """pip's resolution of ``requirements`` under an isolated configuration (nothing is installed).
 
     With ``stand_in_missing``, a package the indexes lack is stood in for by a metadata-only wheel
-    of its installed copy, so its real requirements still take part; returns the report and those names.
+    of its installed copy, so its real requirements still take part; returns the report and the
+    names stood in that the resolution uses. Against a local mirror (a ``file://`` main index),
+    every installed package that no local index or folder has is stood in before the first
+    resolution, so that pip runs once rather than once per missing package.
     """
     stood_in: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         stand_ins = Path(tmp) / "stand-ins"
         stand_ins.mkdir()
+        if stand_in_missing and index_url.startswith("file:"):
+            local = [index_url, *extra_index]
+            for dist in metadata.distributions():
+                name = dist.metadata["Name"]
+                if name and name not in stood_in and not _offered_locally(name, local, find_links) \
+                        and _stand_in_wheel(name, stand_ins):
+                    stood_in.append(name)
         cmd = [sys.executable, "-m", "pip", "install", "--isolated", "--dry-run", "--ignore-installed", "--quiet",
                "--disable-pip-version-check", "--report", str(report), "--index-url", index_url,
                "--timeout", "5", "--retries", "0", "--find-links", str(stand_ins)]
@@ -139,7 +168,9 @@ def resolve(requirements: list[str], index_url: str, extra_index: list[str], fin
         while True:
             proc = subprocess.run([*cmd, *requirements], capture_output=True, text=True)
             if proc.returncode == 0:
-                return json.loads(report.read_text(encoding="utf-8")), stood_in
+                resolved = json.loads(report.read_text(encoding="utf-8"))
+                used = {_canonical(item["metadata"]["name"]) for item in resolved.get("install", [])}
+                return resolved, [name for name in stood_in if _canonical(name) in used]
             missing = re.search(r"No matching distribution found for ([A-Za-z0-9._-]+)", proc.stderr)
             if not (stand_in_missing and missing and missing.group(1) not in stood_in
                     and _stand_in_wheel(missing.group(1), stand_ins)):
