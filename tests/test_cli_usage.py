@@ -39,6 +39,7 @@ def test_help_shows_no_python_types(command):
         assert jargon not in text, (command, jargon)
 
 
+@pytest.mark.slow
 def test_options_name_what_to_type():
     agree = help_of("agree")
     assert re.search(r"--coders CODERS\b", agree)

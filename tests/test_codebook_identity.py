@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from qcode.codebook import load_codebook
 from qcode.codebook.model import Code, Codebook
 from qcode.interchange.qdc import qdc_bytes, read_qdc, read_qdc_bytes, write_qdc
@@ -65,6 +67,7 @@ def test_a_codebook_edited_elsewhere_after_export_is_read_as_it_is_now(tmp_path)
     assert any("changed since qcode exported it" in w for w in warnings)
 
 
+@pytest.mark.slow
 def test_codebook_show_prints_the_same_header_after_export(tmp_path):
     out = tmp_path / "m.qdc"
     assert qcode("codebook", "export", "mcn-sst", "--out", out).returncode == 0

@@ -120,6 +120,7 @@ def test_a_multi_mb_codebook_gets_a_clear_answer_in_seconds(tmp_path):
                    r"for a trusted file raise it with QCODE_MAX_CODEBOOK_MB\)", 0.5)
 
 
+@pytest.mark.slow
 def test_more_codes_than_the_limit_are_refused_before_they_are_built(tmp_path):
     n = 60_000
     path = tmp_path / "many.yaml"

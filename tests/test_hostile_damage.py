@@ -90,6 +90,7 @@ def digest(folder: Path) -> str:
 
 # -- writes to a damaged database ---------------------------------------------------------------
 
+@pytest.mark.slow
 def test_decide_and_review_refuse_to_write_into_overwritten_event_pages(coded, tmp_path):
     folder = copy_of(coded, tmp_path)
     overwrite_event_pages(folder)
@@ -186,6 +187,7 @@ def test_check_finds_each_broken_rule_of_the_log(coded, tmp_path):
 
 # -- damaged text: read what can be read, name the event -----------------------------------------
 
+@pytest.mark.slow
 def test_a_flipped_byte_in_an_events_note_is_named_and_the_rest_is_read(coded, tmp_path):
     folder = copy_of(coded, tmp_path)
     flip_byte_after(folder, MARKER.encode())
@@ -262,6 +264,7 @@ def remount_read_only(mount: Path) -> None:
     subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
 
 
+@pytest.mark.slow
 def test_a_project_on_read_only_media_is_read_but_not_written(coded, read_only_mount, tmp_path):
     folder = read_only_mount / "study"
     shutil.copytree(coded, folder)
@@ -284,6 +287,7 @@ def test_a_project_on_read_only_media_is_read_but_not_written(coded, read_only_m
         project.close()
 
 
+@pytest.mark.slow
 def test_read_only_media_with_an_unreplayed_write_ahead_log_warns(coded, read_only_mount, tmp_path):
     source = copy_of(coded, tmp_path)
     live = open_project(source)

@@ -124,6 +124,7 @@ EXPORTS = {
 
 
 @pytest.mark.parametrize("kind", sorted(EXPORTS))
+@pytest.mark.slow
 def test_an_export_onto_a_full_disk_is_one_line_and_a_retry_completes(project, mounts, kind):
     full = mounts.tmpfs("full")
     filler = mounts.fill(full)
@@ -141,6 +142,7 @@ def test_an_export_onto_a_full_disk_is_one_line_and_a_retry_completes(project, m
     assert target.stat().st_size > 0 and left_in(full) == {target.name}
 
 
+@pytest.mark.slow
 def test_codebook_export_and_import_onto_a_full_disk(mounts, tmp_path):
     qdc = tmp_path / "mcn.qdc"
     assert qcode("codebook", "export", "mcn-sst", "--out", qdc).returncode == 0
@@ -199,6 +201,7 @@ def test_the_cli_boundary_gives_any_os_error_one_line(monkeypatch, capsys, proje
     assert err == "error: the disk is full (No space left on device)\n"
 
 
+@pytest.mark.slow
 def test_decisions_onto_a_full_disk_are_refused_and_the_project_stays_sound(project, mounts):
     import shutil
 
@@ -217,6 +220,7 @@ def test_decisions_onto_a_full_disk_are_refused_and_the_project_stays_sound(proj
     assert event_count(folder) == before + 1 and integrity(folder) == "ok"
 
 
+@pytest.mark.slow
 def test_writes_into_a_read_only_folder_are_one_line(project, mounts, tmp_path, fake_suggester):
     from qcode.suggest.pipeline import suggest_corpus
 
@@ -237,6 +241,7 @@ def test_writes_into_a_read_only_folder_are_one_line(project, mounts, tmp_path, 
     assert left_in(folder) == set()
 
 
+@pytest.mark.slow
 def test_a_project_held_in_another_write_transaction_past_the_timeout(project, tmp_path):
     import shutil
 

@@ -132,6 +132,7 @@ def test_random_office_structure(kind, victim, mode, bits, cut):
 
 @OFFICE_FUZZ
 @given(flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=8))
+@pytest.mark.slow
 def test_flipped_bytes_in_a_real_docx(flips):
     blob = bytearray(_zip(_docx_members()))
     for at, value in flips:

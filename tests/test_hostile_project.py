@@ -50,6 +50,7 @@ def _hostile_project(path):
     return project
 
 
+@pytest.mark.slow
 def test_escape_sequences_in_a_transcript_or_a_code_name_are_shown_escaped(tmp_path):
     project = _hostile_project(tmp_path / "evil")
     out = subprocess.run([*QCODE, "review", str(project.path), "--coder", "carol"], input="c\n\nq\n",

@@ -134,6 +134,7 @@ def test_export_for_one_coder_and_unknown_coder(project, tmp_path):
     assert_one_line_error(qcode("export", project.path, "--what", "everything", "--out", out), "--what must be one of")
 
 
+@pytest.mark.slow
 def test_status_lists_counts(project):
     seg = first_participant(project).segment_id
     project.decide("alice", seg, "funding", "accept")

@@ -183,6 +183,7 @@ def test_ctrl_c_quits_with_decisions_saved(project):
     assert len(open_project(project.path).decisions()) == 1
 
 
+@pytest.mark.slow
 def test_review_reads_lines_when_stdin_is_not_a_terminal(project):
     keys = "\n".join(["a", "", "2", "c", "3", "q"]) + "\n"
     result = subprocess.run([*QCODE, "review", str(project.path), "--coder", "dan"], input=keys,
@@ -195,6 +196,7 @@ def test_review_reads_lines_when_stdin_is_not_a_terminal(project):
     assert re.search(r"saved 3 decisions this session; 3/6 reviewed by dan", result.stdout)
 
 
+@pytest.mark.slow
 def test_review_of_an_empty_project_is_a_one_line_error(tmp_path):
     from qcode.project import init_project
     from qcode.project.sample import sample_codebook

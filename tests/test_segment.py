@@ -70,6 +70,7 @@ def test_offsets_match_text_for_every_fixture_and_unit(unit):
 
 
 @pytest.mark.parametrize("unit", UNITS)
+@pytest.mark.slow
 def test_small_budget_windows_every_fixture(unit):
     count = default_token_counter()
     for doc in DOCS:

@@ -151,6 +151,7 @@ def test_learn_saves_versions_with_provenance_and_is_deterministic(fake_embedder
     assert newer.version == 2 and not newer.reused
 
 
+@pytest.mark.slow
 def test_bad_input_falls_back_to_the_base_model_and_changes_nothing(fake_embedder, tmp_path):
     project = _demo_project(tmp_path, fake_embedder)
     make = suggester_factory(project.codebook, model=fake_embedder)
