@@ -57,7 +57,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["RefiUser", "RefiSource", "RefiCoding", "RefiProject", "read_qdc", "write_qdc", "read_qdpx",
-           "write_qdpx", "export_qdpx", "import_qdpx", "encode_description", "decode_description",
+           "write_qdpx", "encode_description", "decode_description",
            "norm_guid", "stable_guid", "schema_errors", "validate_xml", "CODEBOOK_NS", "PROJECT_NS",
            "DescriptionFields", "OffsetMap", "QCODE_GUID_NS", "check_project", "code_guid", "codebook_to_xml",
            "codes_from_xml", "nest_dotted_names", "normalise_with_offsets", "parse_xml", "project_to_xml",
