@@ -127,6 +127,16 @@ def test_bad_urls_and_credentials_are_one_line_errors(pg_server, pg_url):
     assert result.returncode == 2
 
 
+def test_qcode_init_url_creates_the_project_on_the_server(pg_url):
+    result = subprocess.run([*QCODE, "init", pg_url, "--codebook", "mcn-sst"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "created project postgresql://postgres@/" in result.stdout and "admin-secret" not in result.stdout
+    assert open_project(pg_url).codebook.name == "mcn-sst"
+    again = subprocess.run([*QCODE, "init", pg_url], capture_output=True, text=True)
+    assert again.returncode == 2 and again.stderr.count("\n") == 1 and "already a qcode project" in again.stderr
+    assert "admin-secret" not in again.stderr
+
+
 def test_a_schema_from_a_newer_qcode_is_refused(pg_url):
     project = init_project(pg_url)
     with project.transaction():

@@ -86,6 +86,8 @@ def suggest(
         raise InputError("--learn needs --project PROJECT (the decisions to learn from live there)")
     if learn_from is not None and not named:
         raise InputError("--learn-from needs coder names, e.g. --learn-from ana,ben")
+    if engine == "dask" and (learn or named):
+        raise InputError("--learn and --learn-from run on the local engine (drop --engine dask for learned runs)")
     choices: dict[str, Any] = {"tuned": "auto" if tune else False, "context": "auto" if context else False,
                "abstain": "auto" if abstain else False}
     options = SuggestOptions(
@@ -139,7 +141,7 @@ def suggest(
                     progress_ctx.update(task, completed=done, total=total)
 
             result = suggest_dask(path, codebook, options, out=out, project=proj, model=model, backend=backend,
-                                  learn=learn, on_shard=on_shard)
+                                  on_shard=on_shard)
         elif learn or named:
             from ..suggest.learning import suggest_learned
 

@@ -86,7 +86,7 @@ class PostgresProject(Project):
         self._depth = 0
         self._codebook_cache = None
         self._db_errors = (_psycopg().Error,)
-        self._conn = _connect(url, self.db_path, readonly)  # type: ignore[assignment]
+        self._conn = _connect(url, redact_url(url), readonly)  # type: ignore[assignment]
         self._check_schema()
 
     def __repr__(self) -> str:

@@ -38,8 +38,8 @@ from ..errors import ProjectError
 from ..safetext import escape_name
 from .base import DB_NAME, DEFAULT_LOCK_TIMEOUT, SETTINGS_NAME, _translate, now_utc, translate
 from .codings import derive_codings, log_as_of, resolve_migration
-from .dialect import is_postgres_url
 from .decisions import DECISION_VERDICTS, DecisionStore
+from .dialect import is_postgres_url
 from .schema import SCHEMA, SCHEMA_VERSION
 from .validation import _check_coder, _check_document, _check_segment, _is_int
 

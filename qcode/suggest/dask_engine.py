@@ -31,17 +31,27 @@ import os
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from ..codebook.model import Codebook
 from ..document import INTERVIEWER, UNKNOWN, Document, Segment, Turn
 from ..errors import InputError, QcodeError
 from .options import SuggestOptions
-from .pipeline import (SUGGESTION_COLUMNS, SuggestRun, _model_label, corpus_digest, iter_segments, run_id_for,
-                       run_record, suggestion_rows)
+from .pipeline import (
+    SUGGESTION_COLUMNS,
+    SuggestRun,
+    _model_label,
+    corpus_digest,
+    iter_segments,
+    run_id_for,
+    run_record,
+    suggestion_rows,
+)
 from .ranking import Suggester
+from .spread import ScoreSpread
 
 #: suffixes read as tables of responses (one row, one document)
 TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".xlsx")
@@ -83,13 +93,11 @@ class ShardJob:
     run_id: str
     model_label: str
     options: SuggestOptions
-    codebook: Codebook
-    model: Any
-    backend: str
+    #: the driver's Suggester without its loaded model: every setting and learned state travels with it
+    suggester: Suggester
     embedder_key: str
-    state_file: str | None
-    codes: str
-    params: Any
+    #: the driver's BLAS threads: numpy's matrix products round differently with another thread count
+    blas_threads: int | None
     work_dir: str
     root: str
     keep_documents: bool
@@ -97,28 +105,15 @@ class ShardJob:
 
 
 # -- on the workers -----------------------------------------------------------------
-_EMBEDDERS: dict[str, Any] = {}
-_SUGGESTERS: dict[tuple[str, str, str | None], Suggester] = {}
-_LOADS = Counter()  # embedders loaded by this process, by key (tests check: once per worker)
+_SUGGESTERS: dict[str, Suggester] = {}
+_LOADS: Counter[str] = Counter()  # suggesters (and so models) loaded by this process, by run key: once per worker
 
 
 def _worker_suggester(job: ShardJob) -> Suggester:
-    key = (job.embedder_key, job.codebook.version, job.state_file)
-    if key in _SUGGESTERS:
-        return _SUGGESTERS[key]
-    if job.embedder_key not in _EMBEDDERS:
-        if isinstance(job.model, str):
-            from ..embed import load_embedder
-
-            _EMBEDDERS[job.embedder_key] = load_embedder(job.model, backend=job.backend)
-        else:
-            _EMBEDDERS[job.embedder_key] = job.model
+    if job.embedder_key not in _SUGGESTERS:
+        _SUGGESTERS[job.embedder_key] = job.suggester  # loads its model on first use, once in this process
         _LOADS[job.embedder_key] += 1
-    suggester = Suggester(job.codebook, model=_EMBEDDERS[job.embedder_key], codes=job.codes, params=job.params)
-    if job.state_file is not None:
-        suggester.load_state(job.state_file)
-    _SUGGESTERS[key] = suggester
-    return suggester
+    return _SUGGESTERS[job.embedder_key]
 
 
 def _row_document(table: dict[str, Any], row: dict[str, Any]) -> Document | None:
@@ -172,6 +167,30 @@ def _file_items(job: ShardJob, shard: Shard, summary: dict[str, Any]) -> Iterato
         yield docs, start, owned
 
 
+def _question(suggester: Suggester, doc: Document, seg: Segment) -> str | None:
+    """The interviewer question before ``seg``, when the suggester ranks with that context."""
+    if not getattr(suggester, "context_weight", 0):
+        return None
+    from .context import preceding_question
+
+    return preceding_question(doc, seg)
+
+
+def _rank_batch(suggester: Suggester, batch: list[Segment], questions: list[str | None], opts: SuggestOptions,
+                spread: ScoreSpread) -> tuple[list[Any], list[bool]]:
+    """Score and rank one batch exactly as :func:`~qcode.suggest.suggest_corpus` does (its ``flush``)."""
+    if hasattr(suggester, "score_details"):
+        scores, abstained = suggester.score_details(batch, questions=questions)
+        spread.extend(scores.max(axis=1).tolist())
+        ranked = suggester.rank(scores, top_k=opts.top_k, threshold=opts.threshold, multi_label=opts.multi_label,
+                                min_probability=getattr(opts, "min_probability", None), abstained=abstained)
+        return ranked, [bool(a) for a in abstained]
+    scores = suggester.score(batch)
+    spread.extend(scores.max(axis=1).tolist())
+    ranked = suggester.rank(scores, top_k=opts.top_k, threshold=opts.threshold, multi_label=opts.multi_label)
+    return ranked, [False] * len(batch)
+
+
 def _rankable(seg: Segment, opts: SuggestOptions) -> bool:
     return opts.include_interviewer or seg.role != INTERVIEWER
 
@@ -214,8 +233,30 @@ def done_summary(work_dir: str | Path, index: int) -> dict[str, Any] | None:
     return summary
 
 
+def blas_threads() -> int | None:
+    """How many threads numpy's BLAS uses in this process (None when it cannot be told)."""
+    import numpy  # noqa: F401  (loads the BLAS library threadpoolctl inspects)
+    from threadpoolctl import threadpool_info  # type: ignore[import-untyped]
+
+    counts = [int(pool["num_threads"]) for pool in threadpool_info() if pool.get("user_api") == "blas"]
+    return max(counts) if counts else None
+
+
 def run_shard(job: ShardJob, shard: Shard) -> dict[str, Any]:
-    """Process one shard on a worker: read, segment, embed, rank; write its Parquet shard; return counts."""
+    """Process one shard on a worker: read, segment, embed, rank; write its Parquet shard; return counts.
+
+    The shard is ranked with the driver's BLAS thread count (Dask starts workers with one), so that
+    its scores are those of a plain run on the driver's machine to the last bit.
+    """
+    if job.blas_threads is None:
+        return _run_shard(job, shard)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=job.blas_threads, user_api="blas"):
+        return _run_shard(job, shard)
+
+
+def _run_shard(job: ShardJob, shard: Shard) -> dict[str, Any]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -225,7 +266,8 @@ def run_shard(job: ShardJob, shard: Shard) -> dict[str, Any]:
     opts = job.options
     suggester = _worker_suggester(job)
     summary: dict[str, Any] = {"index": shard.index, "documents": 0, "segments": 0, "suggested_segments": 0,
-                               "skipped_interviewer": 0, "without_suggestion": 0, "empty_rows": 0, "rows": 0,
+                               "skipped_interviewer": 0, "without_suggestion": 0, "abstained": 0,
+                               "empty_rows": 0, "rows": 0,
                                "top_codes": Counter(), "warnings": [], "skipped": [], "pid": os.getpid(),
                                "loads": int(_LOADS[job.embedder_key])}
     base = Path(job.work_dir) / shard_name(shard.index)
@@ -234,15 +276,19 @@ def run_shard(job: ShardJob, shard: Shard) -> dict[str, Any]:
     writer = pq.ParquetWriter(tmp, schema)
     doc_lines: list[str] = []
     batch: list[Segment] = []
+    questions: list[str | None] = []
+    spread = ScoreSpread()
 
     def flush() -> None:
         if not batch:
             return
-        ranked = suggester.suggest(batch, top_k=opts.top_k, threshold=opts.threshold, multi_label=opts.multi_label)
+        ranked, abstained = _rank_batch(suggester, batch, questions, opts, spread)
         rows: list[dict[str, Any]] = []
-        for seg, sugg in zip(batch, ranked):
+        for seg, sugg, silent in zip(batch, ranked, abstained):
             if sugg:
                 summary["top_codes"][sugg[0].code_name] += 1
+            elif silent:
+                summary["abstained"] += 1
             else:
                 summary["without_suggestion"] += 1
             rows.extend(suggestion_rows(job.run_id, seg, sugg, job.model_label))
@@ -250,6 +296,7 @@ def run_shard(job: ShardJob, shard: Shard) -> dict[str, Any]:
         summary["rows"] += len(rows)
         writer.write_table(pa.Table.from_pylist(rows, schema=schema))
         batch.clear()
+        questions.clear()
 
     try:
         items = _table_items(job, shard, summary) if shard.rows_file else _file_items(job, shard, summary)
@@ -271,6 +318,7 @@ def run_shard(job: ShardJob, shard: Shard) -> dict[str, Any]:
                         continue
                     if shard.lo <= index < shard.hi:
                         batch.append(seg)
+                        questions.append(_question(suggester, doc, seg))
                         if len(batch) >= opts.batch_segments:
                             flush()
                     index += 1
@@ -286,6 +334,7 @@ def run_shard(job: ShardJob, shard: Shard) -> dict[str, Any]:
         tmp.unlink(missing_ok=True)
         raise
     summary["top_codes"] = dict(summary["top_codes"])
+    summary["best_scores"] = {"bins": {str(i): n for i, n in enumerate(spread.bins) if n}, "count": spread.count}
     summary["sha256"] = _sha256(Path(f"{base}.parquet"))
     summary_tmp = Path(f"{base}.json.tmp-{os.getpid()}")
     summary_tmp.write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
@@ -557,7 +606,7 @@ def suggest_dask(
     ``keep_shards``; a re-run with the same input and options skips the shards already done.
     ``on_shard(done, total)`` is called as shards finish (``total`` is None until the input has been read).
     """
-    from ..formats import open_table_writer, table_format
+    from ..formats import table_format
     from ..ingest import read_corpus
 
     opts = options or SuggestOptions()
@@ -577,7 +626,9 @@ def suggest_dask(
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
     is_table = path.is_file() and path.suffix.lower() in TABLE_SUFFIXES
-    suggester, model_spec, embedder_key = _driver_suggester(codebook, model, backend)
+    from .pipeline import _suggester
+
+    suggester = _suggester(codebook, model, backend)  # built exactly as the single-process run builds it
     if learn:
         suggester.learn_from(project)
         suggester.save_state(Path(project.path) / "suggester-state.json")
@@ -613,8 +664,6 @@ def suggest_dask(
             raise InputError("the dask engine needs a folder for its shards: give --out or a project folder")
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
-    state_file = str(work / "suggester-state.json")  # what the suggester learned travels to the workers
-    suggester.save_state(state_file)
     own_client = client is None
     cluster = None
     if own_client:
@@ -622,11 +671,11 @@ def suggest_dask(
     else:
         n_workers = len(client.scheduler_info().get("workers", {}))
     table_info: dict[str, Any] = {}
-    job_fields = dict(run_id=run_id, model_label=_model_label(record["model"]), options=opts,
-                      codebook=suggester.codebook, model=model_spec, backend=backend, embedder_key=embedder_key,
-                      state_file=state_file, codes=suggester.codes, params=suggester.params,
-                      work_dir=str(work), root=str(root),
-                      keep_documents=project is not None)
+    job_fields: dict[str, Any] = {
+        "run_id": run_id, "model_label": _model_label(record["model"]), "options": opts,
+        "suggester": _portable(suggester), "embedder_key": f"{run_id}-{uuid.uuid4().hex}",
+        "blas_threads": blas_threads(), "work_dir": str(work), "root": str(root),
+        "keep_documents": project is not None}
     try:
         summaries = _run_shards(client, job_fields, table_info, path, opts, work, is_table, files, root,
                                 shard_segments, _Progress(on_shard=on_shard))
@@ -670,36 +719,20 @@ def _loads(summaries: list[dict[str, Any]]) -> dict[str, int]:
     return loads
 
 
-def _driver_suggester(codebook: Suggester | Codebook | str, model: Any, backend: str) -> tuple[Suggester, Any, str]:
-    """The driver's Suggester (for the run record), what workers load, and the key their cache keeps it under."""
-    from ..embed import DEFAULT_MODEL, load_embedder
+def _portable(suggester: Suggester) -> Suggester:
+    """A copy of ``suggester`` without its loaded model (which cannot travel); a worker loads the model itself."""
+    import copy
 
-    if isinstance(codebook, Suggester):
-        if model is not None:
-            raise InputError("give the model to the Suggester, not to suggest_dask, when passing a Suggester")
-        suggester = codebook
-        model = suggester._model_arg
-    elif model is None or isinstance(model, str):
-        suggester = Suggester(codebook, model=load_embedder(model or DEFAULT_MODEL, backend=backend))
-    else:
-        suggester = Suggester(codebook, model=model)
-    if model is None or isinstance(model, str):
-        spec: Any = model or DEFAULT_MODEL
-    else:
-        import cloudpickle
+    import cloudpickle  # type: ignore[import-untyped]
 
-        try:
-            cloudpickle.dumps(model)
-            spec = model
-        except Exception:  # a loaded model that cannot travel: workers load it by name
-            spec = str(suggester.embedder.identity.get("name"))
-    return suggester, spec, _key_of(spec, backend)
-
-
-def _key_of(spec: Any, backend: str) -> str:
-    if isinstance(spec, str):
-        return f"{spec}|{backend}"
-    return f"object|{type(spec).__name__}|{uuid.uuid4().hex}"
+    clone = copy.copy(suggester)
+    clone._embedder = None
+    try:
+        cloudpickle.dumps(clone)
+    except Exception as exc:
+        raise ClusterError(f"the suggester cannot be sent to the workers ({type(exc).__name__}: {exc}); "
+                           "pass the model by name") from None
+    return clone
 
 
 def _run_shards(client: Any, job_fields: dict[str, Any], table_info: dict[str, Any], path: Path,
@@ -711,7 +744,7 @@ def _run_shards(client: Any, job_fields: dict[str, Any], table_info: dict[str, A
     try:
         from distributed.scheduler import KilledWorker
     except ImportError:  # moved between releases
-        from distributed import KilledWorker  # type: ignore[no-redef]
+        from distributed import KilledWorker
 
     done: dict[int, dict[str, Any]] = {}
     skip: set[int] = set()
@@ -774,16 +807,22 @@ def _assemble(run: SuggestRun, summaries: list[dict[str, Any]], work: Path, out:
         for name in ("documents", "segments", "suggested_segments", "skipped_interviewer", "without_suggestion"):
             setattr(run, name, getattr(run, name) + int(summary[name]))
         run.top_codes.update(summary["top_codes"])
+        for i, n in summary["best_scores"]["bins"].items():
+            run.best_scores.bins[int(i)] += int(n)
+        run.best_scores.count += int(summary["best_scores"]["count"])
+        if hasattr(run, "abstained"):
+            run.abstained += int(summary.get("abstained", 0))
         empty_rows += int(summary.get("empty_rows", 0))
         for message in summary["warnings"]:
             if message not in run.warnings:
                 run.warnings.append(message)
-        run.skipped_files.extend((Path(f), r) for f, r in summary["skipped"])
+        run.skipped_files.extend((str(f), str(r)) for f, r in summary["skipped"])
     if empty_rows:
         run.warnings.append(f"{table_info.get('source', path)}: {empty_rows} row(s) with empty text skipped")
     run.left_out_files = list(left_out)
     record = run.record
     record["documents"], record["segments"] = run.documents, run.segments
+    record["best_score_quantiles"] = run.best_scores.quantiles()
     record["skipped_files"] = [{"file": str(f), "reason": r} for f, r in run.skipped_files]
     record["left_out_files"] = [{"file": f, "reason": r} for f, r in run.left_out_files]
     if run.documents == 0:
@@ -825,7 +864,8 @@ def _store_documents(project: Any, docs_file: Path, run: SuggestRun) -> None:
     except (OSError, ValueError, KeyError) as exc:
         raise ClusterError(f"{docs_file}: cannot read this shard's documents ({' '.join(str(exc).split())}); "
                            "delete the shard and run again") from None
-    docs, segments = [], []
+    docs: list[Document] = []
+    segments: list[Segment] = []
     for line in lines:
         item = json.loads(line)
         d = item["doc"]
@@ -834,9 +874,10 @@ def _store_documents(project: Any, docs_file: Path, run: SuggestRun) -> None:
         segments.extend(Segment(**s) for s in item["segments"])
     if not docs:
         return
+    report = run.project_report if run.project_report is not None else {}
     with project.transaction():
         for key, ids in project.add_documents(docs).items():
-            run.project_report.setdefault(key, []).extend(ids)
+            report.setdefault(key, []).extend(ids)
         project.add_segments(segments)
 
 
