@@ -124,6 +124,12 @@ def test_only_install_blocks_are_left_out():
     assert {name for name, _ in left_out} <= {p.name for p in INSTALL_PAGES}
 
 
+def test_no_page_is_left_with_a_todo():
+    left = [f"{page.relative_to(ROOT)}:{n}" for page in PAGES
+            for n, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1) if "TODO" in line]
+    assert left == [], "write the content instead of a TODO"
+
+
 def test_the_page_runner_reports_a_failing_block(tmp_path):
     page = tmp_path / "page.md"
     page.write_text("# t\n\n```python\nx = 1\n```\n\n```bash\ntest \"$(cat missing.txt)\" = 1\n```\n",
