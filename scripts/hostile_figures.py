@@ -64,6 +64,11 @@ def cases(folder: Path):
     yield "YAML children nested 1,000 deep", "codebook", write("deep.yaml", "\n".join(lines) + "\n")
     chain = [{"id": "c0", "name": "C0"}] + [{"id": f"c{i}", "name": f"C{i}", "parent": f"c{i - 1}"} for i in range(1, 20000)]
     yield "parent chain 20,000 deep (JSON)", "codebook", write("chain.json", json.dumps({"codes": chain}))
+    from qcode.codebook.model import Code, Codebook
+    from qcode.interchange.qdc import qdc_bytes
+
+    yield "REFI-QDA .qdc codebook of 20,000 codes", "codebook", write("big.qdc", qdc_bytes(
+        Codebook("big", [Code(f"c{i}", f"Code {i}", definition=f"def {i}") for i in range(20000)])))
     yield "flow collections 50,000 deep", "codebook", write("flow.yaml", "codes: " + "[" * 50000 + "]" * 50000 + "\n")
     yield "JSON nested 100,000 deep", "codebook", write("deep.json", '{"codes": ' + "[" * 100000 + "]" * 100000 + "}")
     yield "multi-MB YAML codebook (300,000 codes)", "codebook", write("huge.yaml", "codes:\n" + "".join(

@@ -1,5 +1,9 @@
 """Hostile transcripts and spreadsheets: bombs refused before parsing, stale dimensions, huge caption files,
-file names that are not UTF-8, and the limits named in every refusal (issue 13)."""
+file names that are not UTF-8, and the limits named in every refusal (issue 13).
+
+Speed is asserted as work, never seconds: a bomb is refused before any member is decompressed, memory is a
+measured peak, and caption reading does about eight times the work for eight times the cues. The wall
+times of the same cases are printed by ``scripts/hostile_figures.py``."""
 
 from __future__ import annotations
 
@@ -10,7 +14,6 @@ import re
 import subprocess
 import sys
 import textwrap
-import time
 import zipfile
 from pathlib import Path
 
@@ -19,6 +22,7 @@ import pytest
 from qcode import limits
 from qcode.errors import InputError, InterchangeError
 from qcode.ingest import read_corpus, read_document
+from work_units import StageReached, counted_lines, forbid
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 
@@ -86,17 +90,28 @@ def xlsx_row_bomb(n_rows: int) -> bytes:
 
 # -- .docx ----------------------------------------------------------------------------------------
 
-def test_a_docx_paragraph_bomb_is_refused_from_the_archive_directory(tmp_path):
+def test_a_docx_paragraph_bomb_is_refused_from_the_archive_directory(tmp_path, monkeypatch):
+    import docx
+
     path = tmp_path / "bomb.docx"
     path.write_bytes(paragraph_bomb(3_000_000))
     assert path.stat().st_size < 200_000  # a small file that would expand to 18 MB of paragraphs
-    started = time.perf_counter()
-    with pytest.raises(InputError) as info:
-        read_document(path)
+    opened: list[str] = []
+    real_open = zipfile.ZipFile.open
+
+    def open_member(self, name, *args, **kwargs):
+        opened.append(getattr(name, "filename", name))
+        return real_open(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", open_member)
+    forbid(monkeypatch, docx, "Document", "python-docx parsing")
+    with counted_lines(limit=100_000):
+        with pytest.raises(InputError) as info:
+            read_document(path)
     message = str(info.value)
     assert "\n" not in message and message.startswith(str(path))
     assert "zip bomb" in message and "zip_ratio" in message and "QCODE_MAX_ZIP_RATIO" in message
-    assert time.perf_counter() - started < 1.0
+    assert "word/document.xml" not in opened, opened  # refused from the sizes in the directory, nothing inflated
 
 
 def test_docx_paragraphs_past_the_limit_are_counted_before_python_docx_parses(tmp_path):
@@ -154,33 +169,33 @@ def test_a_docx_whose_main_part_is_elsewhere_is_still_counted(tmp_path):
 
 
 _MEMORY_PROBE = textwrap.dedent("""
-    import json, sys, time
+    import json, sys
     from qcode.ingest import read_document
     from qcode.errors import QcodeError
-    started = time.perf_counter()
     try:
         read_document(sys.argv[1])
         outcome = "read"
     except QcodeError as exc:
         outcome = str(exc)
-    seconds = time.perf_counter() - started
     # VmHWM belongs to this process image; ru_maxrss would carry the parent's peak across exec
     hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
-    print(json.dumps({"outcome": outcome, "seconds": seconds, "peak_mb": int(hwm.split()[1]) / 1024}))
+    print(json.dumps({"outcome": outcome, "peak_mb": int(hwm.split()[1]) / 1024}))
 """)
+
+HANG_GUARD_S = 300  # only against a hang (the old .docx bomb ran past 500 s); times: scripts/hostile_figures.py
 
 
 def _probe(path: Path, env: dict[str, str] | None = None) -> dict:
     done = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, str(path)], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})})
+                          timeout=HANG_GUARD_S, env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})})
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="peak memory read from /proc")
-def test_bombs_are_refused_in_bounded_memory_and_time(tmp_path):
-    """The large .docx bomb (ran past 500 s) and a 6M-row .xlsx bomb: refused in seconds, far under 1 GB."""
+def test_bombs_are_refused_in_bounded_memory(tmp_path):
+    """The large .docx bomb (ran past 500 s) and a 6M-row .xlsx bomb: refused far under 1 GB, nothing parsed."""
     docx_path = tmp_path / "big-bomb.docx"
     docx_path.write_bytes(paragraph_bomb(20_000_000))
     xlsx_path = tmp_path / "rows-bomb.xlsx"
@@ -188,7 +203,7 @@ def test_bombs_are_refused_in_bounded_memory_and_time(tmp_path):
     for path in (docx_path, xlsx_path):
         result = _probe(path)
         assert "zip bomb" in result["outcome"], result
-        assert result["seconds"] < 5 and result["peak_mb"] < 400, result
+        assert result["peak_mb"] < 400, result
 
 
 @pytest.mark.slow
@@ -274,11 +289,33 @@ def _vtt(n_cues: int, speaker: str = "") -> str:
     return "WEBVTT\n\n" + "\n".join(cues)
 
 
-def _read_seconds(path: Path) -> float:
-    started = time.perf_counter()
-    [doc] = read_document(path)
+def _read_counting_text(path: Path, max_chars: int | None = None) -> tuple[object, int]:
+    """Read a caption file; also count the characters written into cue texts (merging one speaker's cues by
+    growing one text, the old quadratic way, wrote about n^2/2 cue lengths; past ``max_chars`` it stops)."""
+    from qcode.ingest import captions
+
+    written = 0
+    real_setattr = object.__setattr__
+
+    def counting_setattr(cue, name, value):
+        nonlocal written
+        if name == "text":
+            written += len(value)
+            if max_chars is not None and written > max_chars:
+                raise StageReached(f"more than {max_chars} characters written into cue texts")
+        real_setattr(cue, name, value)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(captions.Cue, "__setattr__", counting_setattr)
+        [doc] = read_document(path)
     assert doc.metadata["cues"] == int(path.stem.split("-")[1])
-    return time.perf_counter() - started
+    return doc, written
+
+
+def _lines_and_text(path: Path) -> tuple[int, int]:
+    with counted_lines(limit=100_000_000) as work:
+        _, written = _read_counting_text(path)
+    return work.lines, written
 
 
 @pytest.mark.slow
@@ -286,19 +323,21 @@ def test_caption_cues_of_one_speaker_merge_in_linear_time(tmp_path):
     small, large = tmp_path / "c-2000.vtt", tmp_path / "c-16000.vtt"
     small.write_text(_vtt(2000))
     large.write_text(_vtt(16000))
-    _read_seconds(small)  # warm the imports
-    best_large = min(_read_seconds(large) for _ in range(2))  # best of runs: the machine may be shared
-    best_small = min(_read_seconds(small) for _ in range(3))
-    ratio = best_large / max(best_small, 1e-3)
-    assert ratio < 20, ratio  # 8 times the cues: linear is about 8, the quadratic merging was about 64
+    small_lines, small_text = _lines_and_text(small)
+    large_lines, large_text = _lines_and_text(large)
+    # 8 times the cues: linear is about 8, the quadratic merging was about 64
+    assert large_lines < 20 * small_lines, (small_lines, large_lines)
+    assert large_text < 20 * small_text, (small_text, large_text)
 
 
 @pytest.mark.slow
-def test_40k_and_200k_cue_captions_read_in_linear_time(tmp_path):
-    for n, budget in ((40_000, 15), (200_000, 75)):
+def test_40k_and_200k_cue_captions_read_whole_building_text_in_linear_work(tmp_path):
+    for n in (40_000, 200_000):
         path = tmp_path / f"c-{n}.vtt"
-        path.write_text(_vtt(n, speaker="Anna: " if n == 40_000 else ""))
-        assert _read_seconds(path) < budget
+        text = _vtt(n, speaker="Anna: " if n == 40_000 else "")
+        path.write_text(text)
+        doc, written = _read_counting_text(path, max_chars=4 * len(text))
+        assert written > 0 and doc.text
 
 
 def test_cues_past_the_limit_are_refused_before_parsing(tmp_path):
