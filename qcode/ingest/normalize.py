@@ -75,7 +75,8 @@ def read_file_bytes(path: str | Path, *, max_bytes: int | None = None) -> bytes:
                 f"(limit file_bytes; for a trusted file raise it with max_bytes= or QCODE_MAX_FILE_MB)"
             )
         with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
+            # read what stat() promised plus one byte, so growth is seen without a buffer of `limit` bytes
+            data = handle.read(min(limit, before.st_size) + 1)
         after = path.stat()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
