@@ -18,11 +18,28 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 DEMO = ROOT / "corpora" / "demo"
 
-# Set before anything imports qcode.embed, so no test touches the user's real cache.
+
+def _installed_tuned_dir() -> str:
+    """Where scripts/install.sh built the shipped codebooks' tuned models (qcode's default folder)."""
+    if os.environ.get("QCODE_TUNED_DIR"):
+        return os.environ["QCODE_TUNED_DIR"]
+    if os.environ.get("QCODE_CACHE_DIR"):
+        return os.path.join(os.path.expanduser(os.environ["QCODE_CACHE_DIR"]), "tuned")
+    if os.environ.get("XDG_CACHE_HOME"):
+        return os.path.join(os.path.expanduser(os.environ["XDG_CACHE_HOME"]), "qcode", "tuned")
+    from platformdirs import user_cache_dir
+
+    return os.path.join(user_cache_dir("qcode", appauthor=False), "tuned")
+
+
+# Codebook-tuned models take minutes to train; they are keyed by what made them and hash-checked on
+# load, so the tests reuse the ones the installer built. A model missing there is never trained
+# behind a test's back: the base model is used (QCODE_TUNE_ON_MISS=base); tests of the tuning
+# itself train tiny models (a few steps) in their own folders.
+os.environ.setdefault("QCODE_TUNED_DIR", _installed_tuned_dir())
+os.environ.setdefault("QCODE_TUNE_ON_MISS", "base")
+# Set before anything imports qcode.embed, so no test touches the user's real embedding cache.
 os.environ.setdefault("QCODE_CACHE_DIR", tempfile.mkdtemp(prefix="qcode-test-cache-"))
-# Codebook-tuned models take minutes to train and are keyed by what made them and hash-checked on
-# load, so the test sessions of one machine share them (outside the user's own cache).
-os.environ.setdefault("QCODE_TUNED_DIR", os.path.join(tempfile.gettempdir(), "qcode-test-tuned"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 

@@ -128,8 +128,19 @@ def suggest(
         if progress_ctx is not None:
             progress_ctx.update(task, advance=n)
 
+    tuning_task = None
+
+    def on_tuning(done: int, total: int) -> None:
+        nonlocal tuning_task
+        if progress_ctx is not None:  # training the codebook-tuned model, when it is not cached yet
+            if tuning_task is None:
+                tuning_task = progress_ctx.add_task("tuning the model to the codebook (once)", total=total)
+            progress_ctx.update(tuning_task, completed=done, visible=done < total)
+
+    from ..suggest.tuning import tuning_progress
+
     ranker = None
-    with (progress_ctx or _null()):
+    with (progress_ctx or _null()), tuning_progress(on_tuning):
         if options.engine == "dask":
             from ..suggest.dask_engine import suggest_dask
 

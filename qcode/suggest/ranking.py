@@ -180,7 +180,10 @@ class Suggester:
         (cached; torch is needed the first time only, suggesting runs on ONNX).
         "auto": when qcode loads the packaged model itself and at least half
         of the codes have three or more texts (name, definition, criteria,
-        examples); an embedder you pass in is used as it is.
+        examples); an embedder you pass in is used as it is. A model not yet
+        cached is trained on first use (minutes; a line on stderr says how
+        long), unless ``QCODE_TUNE_ON_MISS=base``; ``qcode codebook tune``
+        builds it ahead (the installer does for the shipped codebooks).
     context : "auto", bool or float
         Weight of the interviewer's preceding question mixed into a
         participant's turn (0.5 when on; "auto": on for the packaged model).
@@ -283,11 +286,9 @@ class Suggester:
                                  f"{_identity_of(base).get('name')!r}")
             return base
         tuning = _edge("qcode.suggest.tuning")
-        groups, skipped = tuning.codebook_groups(self.codebook, tuning.TuningParams().min_texts)
-        leaves = len(self.codebook.leaves())
-        if self.tuned == "auto" and len(groups) * 2 < leaves:
-            self.tuning_note = (f"codebook {self.codebook.name!r}: {len(skipped)} of {leaves} codes have fewer than "
-                                "3 texts (name, definition, criteria, examples); the base model is used")
+        thin = tuning.auto_skip_reason(self.codebook)
+        if self.tuned == "auto" and thin is not None:
+            self.tuning_note = thin
             return base
         if importlib.util.find_spec("torch") is None or importlib.util.find_spec("sentence_transformers") is None:
             if self.tuned is True:
@@ -295,7 +296,8 @@ class Suggester:
                                  "(once per codebook version)")
             self.tuning_note = "torch is not installed: the base model is used (tuning needs it once per codebook)"
             return base
-        tuned, report = tuning.tune_for_codebook(self.codebook, base_model=name)
+        tuned, report = tuning.tune_for_codebook(self.codebook, base_model=name,
+                                                 train=self.tuned is True or tuning.train_on_miss())
         if tuned is None:
             self.tuning_note = report.reason
             return base
