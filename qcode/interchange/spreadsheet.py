@@ -31,9 +31,7 @@ and the column.
 
 from __future__ import annotations
 
-import csv
 import importlib
-import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,7 +40,7 @@ from typing import Any
 
 from ..codebook import Codebook
 from ..errors import InterchangeError
-from ..safetext import restore_cell
+from ..formats import FormatError, read_table
 
 #: role -> accepted header spellings (compared case-insensitively, spaces and dashes as underscores)
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
@@ -130,22 +128,11 @@ def read_rows(path: str | Path, sheet: str | None = None) -> tuple[list[str], li
 
 
 def _read_csv(path: Path) -> tuple[list[str], list[list[Any]]]:
-    data = path.read_bytes()
+    """The table registry's CSV reader (UTF-8, ',' ';' or tab, guarded cells restored), errors as InterchangeError."""
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InterchangeError(f"{path}: row {line}: not UTF-8 (byte 0x{data[exc.start]:02x}); "
-                               "save the sheet as 'CSV UTF-8'") from None
-    first_line = text.split("\n", 1)[0]
-    delimiter = max((",", ";", "\t"), key=first_line.count)  # Excel in some locales writes ';'
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
-    except csv.Error as exc:
-        raise InterchangeError(f"{path}: not a readable CSV file: {exc}") from None
-    if not rows:
-        raise InterchangeError(f"{path}: the file is empty (expected a header row)")
-    return rows[0], [[restore_cell(v) for v in r] for r in rows[1:]]  # cells qcode wrote with a guarding "'"
+        return read_table(path)
+    except FormatError as exc:
+        raise InterchangeError(str(exc)) from None
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> tuple[list[str], list[list[Any]]]:
