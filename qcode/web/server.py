@@ -176,24 +176,34 @@ def run(plan: Plan, out: TextIO | None = None, on_started: Callable[[], None] | 
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", server_header=False,
                             date_header=False, timeout_graceful_shutdown=5, http=http, loop=loop,
                             proxy_headers=False)  # never behind a proxy: X-Forwarded-* is not trusted
-    server = _quiet_server(uvicorn)(config)
-    for warning in plan.warnings:
-        print(warning, file=sys.stderr, flush=True)
-    for line in describe(plan):
-        print(line, file=out, flush=True)
-    if on_started is not None:
-        on_started()
+    def announce() -> None:
+        for warning in plan.warnings:
+            print(warning, file=sys.stderr, flush=True)
+        for line in describe(plan):
+            print(line, file=out, flush=True)
+        if on_started is not None:
+            on_started()
+
+    # the links are printed once the server serves and Ctrl-C is its own: a Ctrl-C that came
+    # before uvicorn took the signals could be lost in its start-up and leave it running
+    server = _quiet_server(uvicorn, announce)(config)
     server.run(sockets=[plan.sock])
     print("qcode serve stopped; every acknowledged decision is saved.", file=out, flush=True)
 
 
-def _quiet_server(uvicorn: Any) -> Any:
-    """uvicorn's Server, except that Ctrl-C or SIGTERM ends it normally instead of being raised again."""
+def _quiet_server(uvicorn: Any, on_serving: Callable[[], None] | None = None) -> Any:
+    """uvicorn's Server, except that Ctrl-C or SIGTERM ends it normally instead of being raised again,
+    and ``on_serving`` is called once it has started (signals already captured)."""
     import contextlib
     import signal
     import threading
 
     class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started and on_serving is not None:
+                on_serving()
+
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
             if threading.current_thread() is not threading.main_thread():
