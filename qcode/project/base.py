@@ -133,6 +133,24 @@ def writable_place(path: Path) -> bool:
     return os.access(path, os.W_OK)
 
 
+def connect_readonly(db_path: Path, *, timeout: float = 5.0,
+                     check_same_thread: bool = True) -> tuple[sqlite3.Connection, bool]:
+    """A read-only connection (``mode=ro``) and whether it had to be ``immutable=1``: on read-only
+    media SQLite cannot keep the WAL index, and only an immutable open reads the file there."""
+    uri = f"file:{db_path.resolve()}?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=timeout,
+                           check_same_thread=check_same_thread)
+    try:
+        conn.execute("PRAGMA schema_version").fetchone()
+        return conn, False
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        if "unable to open" not in str(exc).lower() or writable_place(db_path.parent):
+            raise
+    return sqlite3.connect(f"{uri}&immutable=1", uri=True, isolation_level=None, timeout=timeout,
+                           check_same_thread=check_same_thread), True
+
+
 class StoreBase:
     """Connection, transactions and meta values of a project database (see :class:`qcode.project.Project`)."""
 
@@ -173,24 +191,15 @@ class StoreBase:
 
     def _connect_readonly(self) -> sqlite3.Connection:
         """``mode=ro``; where SQLite cannot open the WAL index (read-only media), ``immutable=1``."""
-        uri = f"file:{self.db_path.resolve()}?mode=ro"
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=self.lock_timeout,
-                               check_same_thread=False)
-        try:
-            conn.execute("PRAGMA schema_version").fetchone()
-            return conn
-        except sqlite3.OperationalError as exc:
-            conn.close()
-            if "unable to open" not in str(exc).lower() or writable_place(self.path):
-                raise
-        wal = Path(f"{self.db_path}-wal")
-        if wal.is_file() and wal.stat().st_size > 0:
-            warnings.warn(f"{self.db_path}: read-only media, and the project has a write-ahead log that cannot "
-                          "be replayed here: the latest changes may be missing (copy the folder to writable "
-                          "storage to read them)", DamageWarning, stacklevel=4)
-        self.immutable = True
-        return sqlite3.connect(f"{uri}&immutable=1", uri=True, isolation_level=None, timeout=self.lock_timeout,
-                               check_same_thread=False)
+        conn, immutable = connect_readonly(self.db_path, timeout=self.lock_timeout, check_same_thread=False)
+        if immutable:
+            wal = Path(f"{self.db_path}-wal")
+            if wal.is_file() and wal.stat().st_size > 0:
+                warnings.warn(f"{self.db_path}: read-only media, and the project has a write-ahead log that "
+                              "cannot be replayed here: the latest changes may be missing (copy the folder to "
+                              "writable storage to read them)", DamageWarning, stacklevel=4)
+            self.immutable = True
+        return conn
 
     #: the driver's error classes, turned into ProjectError by :meth:`_error`
     _db_errors: tuple[type[BaseException], ...] = (sqlite3.Error,)

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ProjectError
-from .base import DB_NAME, writable_place
+from .base import DB_NAME, connect_readonly
 from .dialect import TABLES, is_postgres_url
 from .schema import SCHEMA_VERSION
 
@@ -149,16 +149,7 @@ def check_project(path: str | Path) -> CheckReport:
 
 def open_readonly(db_path: Path) -> sqlite3.Connection:
     """A read-only connection; on read-only media, where SQLite cannot keep its WAL index, ``immutable=1``."""
-    uri = f"file:{db_path.resolve()}?mode=ro"
-    conn = sqlite3.connect(uri, uri=True, isolation_level=None)
-    try:
-        conn.execute("PRAGMA schema_version").fetchone()
-        return conn
-    except sqlite3.OperationalError as exc:
-        conn.close()
-        if "unable to open" not in str(exc).lower() or writable_place(db_path.parent):
-            raise
-    return sqlite3.connect(f"{uri}&immutable=1", uri=True, isolation_level=None)
+    return connect_readonly(db_path)[0]
 
 
 def _check_sqlite(folder: Path) -> CheckReport:
