@@ -46,6 +46,7 @@ from .pipeline import (
     _model_label,
     corpus_digest,
     iter_segments,
+    rank_batch,
     run_id_for,
     run_record,
     suggestion_rows,
@@ -176,21 +177,6 @@ def _question(suggester: Suggester, doc: Document, seg: Segment) -> str | None:
     return preceding_question(doc, seg)
 
 
-def _rank_batch(suggester: Suggester, batch: list[Segment], questions: list[str | None], opts: SuggestOptions,
-                spread: ScoreSpread) -> tuple[list[Any], list[bool]]:
-    """Score and rank one batch exactly as :func:`~qcode.suggest.suggest_corpus` does (its ``flush``)."""
-    if hasattr(suggester, "score_details"):
-        scores, abstained = suggester.score_details(batch, questions=questions)
-        spread.extend(scores.max(axis=1).tolist())
-        ranked = suggester.rank(scores, top_k=opts.top_k, threshold=opts.threshold, multi_label=opts.multi_label,
-                                min_probability=getattr(opts, "min_probability", None), abstained=abstained)
-        return ranked, [bool(a) for a in abstained]
-    scores = suggester.score(batch)
-    spread.extend(scores.max(axis=1).tolist())
-    ranked = suggester.rank(scores, top_k=opts.top_k, threshold=opts.threshold, multi_label=opts.multi_label)
-    return ranked, [False] * len(batch)
-
-
 def _rankable(seg: Segment, opts: SuggestOptions) -> bool:
     return opts.include_interviewer or seg.role != INTERVIEWER
 
@@ -282,7 +268,8 @@ def _run_shard(job: ShardJob, shard: Shard) -> dict[str, Any]:
     def flush() -> None:
         if not batch:
             return
-        ranked, abstained = _rank_batch(suggester, batch, questions, opts, spread)
+        ranked, abstained, best = rank_batch(suggester, batch, questions, opts)
+        spread.extend(best)
         rows: list[dict[str, Any]] = []
         for seg, sugg, silent in zip(batch, ranked, abstained):
             if sugg:

@@ -148,6 +148,17 @@ def suggestion_rows(run_id: str, segment: Segment, suggestions: list[Suggestion]
     } for s in suggestions]
 
 
+def rank_batch(suggester: Suggester, batch: list[Segment], questions: list[str | None], options: SuggestOptions,
+               progress: Callable[[int], None] | None = None) -> tuple[list[list[Suggestion]], list[bool], list[float]]:
+    """Score and rank one batch of segments as every engine does: each segment's suggestions,
+    whether it was given "no code" on purpose, and its best score over all codes."""
+    scores, abstained = suggester.score_details(batch, progress=progress, questions=questions)
+    ranked = suggester.rank(scores, top_k=options.top_k, threshold=options.threshold,
+                            multi_label=options.multi_label, min_probability=options.min_probability,
+                            abstained=abstained)
+    return ranked, [bool(a) for a in abstained], scores.max(axis=1).tolist()
+
+
 def suggest_corpus(
     path: str | Path,
     codebook: Suggester | Codebook | str = "mcn-sst",
@@ -214,7 +225,6 @@ def suggest_corpus(
         suggester.learn_from(project)
         suggester.save_state(Path(project.path) / "suggester-state.json")
         learned = int(suggester.identity()["learned_decisions"])
-    top_k, threshold, multi_label = opts.top_k, opts.threshold, opts.multi_label
     batch_segments = opts.batch_segments
     started = time.perf_counter()
     corpus = read_corpus(path, id_column=opts.id_column, text_column=opts.text_column,
@@ -255,10 +265,8 @@ def suggest_corpus(
     def flush() -> None:
         if not batch:
             return
-        scores, abstained = suggester.score_details(batch, progress=on_embedded, questions=questions)
-        pending_run.best_scores.extend(scores.max(axis=1).tolist())
-        ranked = suggester.rank(scores, top_k=top_k, threshold=threshold, multi_label=multi_label,
-                                min_probability=opts.min_probability, abstained=abstained)
+        ranked, abstained, best = rank_batch(suggester, batch, questions, opts, progress=on_embedded)
+        pending_run.best_scores.extend(best)
         for seg, sugg, silent in zip(batch, ranked, abstained):
             if sugg:
                 pending_run.top_codes[sugg[0].code_name] += 1
