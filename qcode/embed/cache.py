@@ -118,6 +118,18 @@ class EmbeddingCache:
                 raise _cache_error(self.path, again) from None
 
     def _open(self) -> sqlite3.Connection:
+        # Two processes creating the cache at once: switching a new file to WAL can answer
+        # "database is locked" at once, without waiting on the busy timeout; so retry, bounded.
+        deadline = time.monotonic() + 60.0
+        while True:
+            try:
+                return self._open_once()
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def _open_once(self) -> sqlite3.Connection:
         conn = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None, check_same_thread=False)
         try:
             conn.execute("PRAGMA busy_timeout = 60000")
