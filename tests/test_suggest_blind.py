@@ -90,3 +90,55 @@ def test_a_later_decision_of_ben_changes_only_bens_model(fake_embedder, tmp_path
     assert ana["code_id"].tolist() == ["infrastructure.funding"]
     assert LearningScope(("ben", "ana", "ben")).key == "coders:ana+ben"
     assert len(scoped_labels(project, LearningScope())) == 0
+
+
+@pytest.mark.slow
+def test_the_clean_clone_case_with_the_real_model_through_the_cli(tmp_path):
+    """The issue's case, as found: the real model, the whole demo corpus, ``qcode suggest --learn``.
+
+    ana accepts the model's third choice on every demo segment. Afterwards ben's blind run (terminal
+    and web rule) has the same top-1 on every segment as before, so ana's code is ben's top suggestion
+    exactly as often as before (0 times); ana's own run has moved towards her codes.
+    """
+    import subprocess
+    import sys
+
+    from conftest import DEMO
+    from qcode.project import open_project
+    from qcode.review.terminal import blind_run
+    from qcode.suggest.coders import run_is_independent
+
+    def qcode(*args: str) -> None:
+        done = subprocess.run([sys.executable, "-m", "qcode", *args], capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+
+    folder = tmp_path / "p"
+    qcode("init", str(folder), "--codebook", "mcn-sst")
+    qcode("suggest", str(DEMO), "--project", str(folder), "--out", str(tmp_path / "first.csv"))
+    project = open_project(folder)
+    first = project.latest_run()
+    frame = project.suggestions(first)
+    top1 = dict(zip(frame.loc[frame["rank"] == 1, "segment_id"], frame.loc[frame["rank"] == 1, "code_id"]))
+    third = frame[frame["rank"] == 3]
+    for row in third.itertuples(index=False):
+        project.decide("ana", row.segment_id, row.code_id, "accept")
+    ana = dict(zip(third["segment_id"], third["code_id"]))
+    assert len(ana) == len(top1) >= 90
+    assert sum(top1[s] == c for s, c in ana.items()) == 0
+
+    qcode("suggest", str(DEMO), "--project", str(folder), "--learn")
+    project = open_project(folder)
+
+    def top_of(run_id: int) -> dict[str, str]:
+        f = project.suggestions(run_id)
+        return dict(zip(f.loc[f["rank"] == 1, "segment_id"], f.loc[f["rank"] == 1, "code_id"]))
+
+    bens = blind_run(project, "ben")
+    assert bens != first
+    params = {int(r.run_id): r.params for r in project.runs().itertuples(index=False)}
+    assert params[bens]["learned_from"] == [] and run_is_independent(params[bens], "ben")
+    assert top_of(bens) == top1
+    assert sum(top_of(bens)[s] == c for s, c in ana.items()) == 0
+    anas = blind_run(project, "ana")
+    assert params[anas]["learned_from"] == ["ana"] and not run_is_independent(params[anas], "ben")
+    assert sum(top_of(anas)[s] == c for s, c in ana.items()) > len(ana) // 2
