@@ -253,6 +253,27 @@ def test_fine_tune_saves_an_onnx_body_in_the_project_and_the_same_decisions_give
     assert made[0].learning_params()["fine_tune"]["steps"] == 2
 
 
+@pytest.mark.slow
+def test_fine_tuning_continues_from_the_codebook_tuned_model_and_says_so(tmp_path):
+    """With a codebook-tuned embedder, learning="fine-tune" starts from its weights, not the base ones."""
+    from qcode.suggest.finetune import FineTuneParams
+    from qcode.suggest.tuning import TuningParams, read_provenance, tune_for_codebook
+
+    book = load_codebook("mcn-sst")
+    tuned, report = tune_for_codebook(book, TuningParams(steps=2, per_code=2), root=tmp_path / "tuned")
+    assert tuned is not None and report.folder is not None
+    codebook_tuned = read_provenance(report.folder)
+    s = Suggester(book, model=tuned, tuned=False, learning="fine-tune",
+                  fine_tune_params=FineTuneParams(steps=2, per_code=2))
+    s.body_root = tmp_path / "bodies"
+    s.learn(["The grant runs out in March.", "We bid for the money every April."],
+            ["infrastructure.funding"] * 2, [True, True], learned_from=["ana"])
+    body = read_provenance(tmp_path / "bodies" / s.body_folder_name(tmp_path / "bodies"))
+    assert body["started_from"] == {"tuned": f"codebook-{codebook_tuned['key']}",
+                                    "weights_sha256": codebook_tuned["weights_sha256"]}
+    assert body["weights_sha256"] != codebook_tuned["weights_sha256"]
+
+
 def test_normalisation_is_opt_in_fixed_by_its_reference_and_batch_independent(fake_embedder):
     s = Suggester("mcn-sst", model=fake_embedder)
     texts = ["We never know if the money will be there next year.", "The roads over the moor close in winter.",

@@ -61,6 +61,9 @@ def test_fine_tune_key_depends_on_the_coders_and_the_decisions_not_their_order()
     assert fine_tune_key(cb, "s", ana, *args, p) == fine_tune_key(cb, "s", ana, *rev, p)
     assert fine_tune_key(cb, "s", ana, *args, p) != fine_tune_key(cb, "s", ben, *args, p)
     assert fine_tune_key(cb, "s", ana, *args, p) != fine_tune_key(cb, "s", ana, ["a", "b"], args[1], [True, True], p)
+    # continuing from a codebook-tuned model is another model than starting from the base weights
+    assert fine_tune_key(cb, "s", ana, *args, p) != fine_tune_key(cb, "s", ana, *args, p, "tuned-weights-sha")
+    assert fine_tune_key(cb, "s", ana, *args, p, "x") != fine_tune_key(cb, "s", ana, *args, p, "y")
 
 
 def test_damaged_provenance_is_a_one_line_model_error(tmp_path):

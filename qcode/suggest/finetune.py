@@ -1,6 +1,7 @@
 """learning="fine-tune": SetFit-style learning from a coder's accepts and rejects.
 
-The body: the base embedder fine-tuned with the supervised contrastive loss of
+The body: the embedder (the codebook-tuned model where the suggester uses one,
+else the base weights) fine-tuned with the supervised contrastive loss of
 :mod:`.tuning` on groups made of each code's own definitions and examples
 (anchors) plus the passages coders accepted for it. The head: the existing
 per-code logistic-regression blend of :class:`~qcode.suggest.Suggester`
@@ -88,17 +89,26 @@ def more_needed(codebook: Codebook, code_ids: Sequence[str], accepted: Sequence[
 
 
 def fine_tune_key(codebook: Codebook, base_sha: str, scope: LearningScope, texts: Sequence[str],
-                  code_ids: Sequence[str], accepted: Sequence[bool], params: FineTuneParams) -> str:
+                  code_ids: Sequence[str], accepted: Sequence[bool], params: FineTuneParams,
+                  start_sha: str | None = None) -> str:
     decisions = sorted(zip(map(str, texts), map(str, code_ids), map(bool, accepted)))
-    payload = json.dumps({"format": FORMAT, "kind": "decisions", "codebook": codebook.version, "base": base_sha,
-                          "scope": scope.key, "decisions": decisions, "params": params.to_dict()}, sort_keys=True)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:20]
+    payload: dict[str, Any] = {"format": FORMAT, "kind": "decisions", "codebook": codebook.version, "base": base_sha,
+                               "scope": scope.key, "decisions": decisions, "params": params.to_dict()}
+    if start_sha is not None:
+        payload["start"] = start_sha
+    payload_text = json.dumps(payload, sort_keys=True)
+    return hashlib.sha256(payload_text.encode("utf-8")).hexdigest()[:20]
 
 
 def fine_tune(codebook: Codebook, texts: Sequence[str], code_ids: Sequence[str], accepted: Sequence[bool], *,
               scope: LearningScope, params: FineTuneParams | None = None, base_model: str = "all-MiniLM-L6-v2",
-              root: Path | None = None, last_event_id: int | None = None) -> tuple[Any, TuningReport]:
-    """The body fine-tuned on the scope's decisions (cached), or ``None`` and why (no usable decisions)."""
+              root: Path | None = None, last_event_id: int | None = None,
+              start: Path | None = None) -> tuple[Any, TuningReport]:
+    """The body fine-tuned on the scope's decisions (cached), or ``None`` and why (no usable decisions).
+
+    ``start``: the folder of the codebook-tuned model to continue from (else the base weights); its
+    weights' sha256 is part of the key and of the provenance.
+    """
     from ..embed.manifest import get_model_spec
 
     params = params or FineTuneParams()
@@ -109,7 +119,9 @@ def fine_tune(codebook: Codebook, texts: Sequence[str], code_ids: Sequence[str],
     if not any(accepted):
         report.reason = "no accepted decisions to learn from: the base model is used"
         return None, report
-    key = fine_tune_key(codebook, spec.weights_sha256, scope, texts, code_ids, accepted, params)
+    started = read_provenance(start) if start is not None else None
+    start_sha = started["weights_sha256"] if started else None
+    key = fine_tune_key(codebook, spec.weights_sha256, scope, texts, code_ids, accepted, params, start_sha)
     folder = (root or tuned_root()) / key
     if folder.exists():
         try:
@@ -117,21 +129,23 @@ def fine_tune(codebook: Codebook, texts: Sequence[str], code_ids: Sequence[str],
             return load_tuned_embedder(folder, read_provenance(folder)), report
         except ModelError:
             pass
-    start = time.perf_counter()
+    began = time.perf_counter()
     logging.getLogger("qcode.embed.tuning").info(
         "fine-tuning %s on %d decisions of %s (%d steps; about a CPU-minute per 100 decisions)",
         spec.name, len(texts), " + ".join(scope.coders) or "the codebook", params.steps)
-    model = load_base_sentence_transformer(base_model, params.max_seq_length)
+    model = load_base_sentence_transformer(base_model, params.max_seq_length, start=start)
     contrastive_tune(model, list(groups.values()), steps=params.steps, per_code=params.per_code,
                      learning_rate=params.learning_rate, temperature=params.temperature, seed=params.seed)
     provenance = {"format": FORMAT, "kind": "decisions", "key": key, "base_model": spec.name,
                   "base_weights_sha256": spec.weights_sha256, "codebook": codebook.name,
                   "codebook_version": codebook.version, "params": params.to_dict(), "scope": scope.key,
                   "learned_from_coders": list(scope.coders), "decisions": len(texts),
-                  "last_event_id": last_event_id, "dim": spec.dim}
+                  "last_event_id": last_event_id, "dim": spec.dim,
+                  "started_from": {"tuned": f"{started['kind']}-{started['key']}", "weights_sha256": start_sha}
+                  if started else None}
     folder.parent.mkdir(parents=True, exist_ok=True)
     save_tuned(model, folder, provenance)
-    report.folder, report.seconds = folder, time.perf_counter() - start
+    report.folder, report.seconds = folder, time.perf_counter() - began
     return load_tuned_embedder(folder, read_provenance(folder)), report
 
 

@@ -668,10 +668,21 @@ class Suggester:
         self.more_needed = finetune.more_needed(self.codebook, code_ids, accepted, params.min_accepted)
         body, _ = finetune.fine_tune(self.codebook, texts, code_ids, accepted,
                                      scope=coders.LearningScope(tuple(self.learned_from or ())), params=params,
-                                     base_model=name, root=self.body_root, last_event_id=self.last_event_id)
+                                     base_model=name, root=self.body_root, last_event_id=self.last_event_id,
+                                     start=self._codebook_tuned_folder(base))
         self._body = body
         self._index = None
         self._null = None
+
+    @staticmethod
+    def _codebook_tuned_folder(embedder: Any) -> Path | None:
+        """The folder of the codebook-tuned model behind ``embedder`` (fine-tuning continues from it)."""
+        inner = getattr(embedder, "inner", embedder)
+        provenance = getattr(inner, "provenance", None)
+        folder = getattr(inner, "folder", None)
+        if isinstance(provenance, dict) and provenance.get("kind") == "codebook" and folder is not None:
+            return Path(folder)
+        return None
 
     def _fine_tune_params(self) -> Any:
         from dataclasses import replace

@@ -168,14 +168,23 @@ def contrastive_tune(model: Any, groups: Sequence[Sequence[str]], *, steps: int,
     return model
 
 
-def load_base_sentence_transformer(model_name: str = "all-MiniLM-L6-v2", max_seq_length: int = 128) -> Any:
-    """The packaged base weights as a SentenceTransformer, hub off (hash-checked by the manifest)."""
+def load_base_sentence_transformer(model_name: str = "all-MiniLM-L6-v2", max_seq_length: int = 128, *,
+                                   start: Path | None = None) -> Any:
+    """The packaged base weights as a SentenceTransformer, hub off (hash-checked by the manifest).
+
+    ``start``: a saved tuned model's folder to start from instead (its weights checked against its
+    provenance by :func:`read_provenance` first).
+    """
     from ..embed.base import physical_cores
     from ..embed.manifest import get_model_spec
     from ..embed.st_backend import force_offline
 
     spec = get_model_spec(model_name)
-    folder = spec.verify()
+    if start is not None:
+        read_provenance(start)
+        folder = Path(start)
+    else:
+        folder = spec.verify()
     force_offline()
     import torch
     from sentence_transformers import SentenceTransformer
@@ -290,6 +299,7 @@ class TunedEmbedder:
             from sentence_transformers import SentenceTransformer
 
             self._model = SentenceTransformer(str(self.folder), device="cpu", local_files_only=True)
+            self._model.max_seq_length = inference_max_tokens(self.provenance)
             self._model.eval()
         out = self._model.encode(items, batch_size=64, convert_to_numpy=True, normalize_embeddings=True,
                                  show_progress_bar=False)
@@ -298,12 +308,21 @@ class TunedEmbedder:
         return l2_normalise(np.asarray(out, dtype=np.float32))
 
 
+def inference_max_tokens(provenance: dict[str, Any]) -> int:
+    """Where a tuned model truncates when it embeds: the base model's limit (256 word pieces for
+    MiniLM), not the shorter one it was trained at, so a long turn is read as far as the base reads it."""
+    from ..embed.manifest import get_model_spec
+
+    return int(get_model_spec(provenance["base_model"]).max_seq_length)
+
+
 def tuned_identity(provenance: dict[str, Any], backend: str) -> dict[str, Any]:
     """The identity of vectors from a tuned model: the base model's name, the tuned weights' hash."""
     return {"name": provenance["base_model"], "backend": backend, "weights_sha256": provenance["weights_sha256"],
             "dim": int(provenance.get("dim", 384)), "normalize": True,
             "tuned": f"{provenance['kind']}-{provenance['key']}",
-            "base_weights_sha256": provenance["base_weights_sha256"]}
+            "base_weights_sha256": provenance["base_weights_sha256"],
+            "max_tokens": inference_max_tokens(provenance)}
 
 
 def _onnx_class() -> Any:
@@ -333,7 +352,7 @@ def _onnx_class() -> Any:
 
             tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
             tokenizer.no_padding()
-            tokenizer.enable_truncation(max_length=int(self.provenance.get("params", {}).get("max_seq_length", 128)))
+            tokenizer.enable_truncation(max_length=inference_max_tokens(self.provenance))
             options = ort.SessionOptions()
             options.intra_op_num_threads = self.threads or physical_cores()
             options.inter_op_num_threads = 1
