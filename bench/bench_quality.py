@@ -101,10 +101,14 @@ def dev_sets():
     return cb, texts, quotes, theme_gold
 
 
-def demo_set():
+def gold_corpus_set(corpus: str = "demo", *, uncoded: bool = False):
+    """``corpora/<corpus>/gold.csv`` as (codebook, quotes, gold label sets), or ``None`` when absent.
+
+    Rows with no code (non-codable turns) are left out, or kept with an empty set when ``uncoded``.
+    """
     from qcode.codebook import load_codebook
 
-    gold_file = ROOT / "corpora" / "demo" / "gold.csv"
+    gold_file = ROOT / "corpora" / corpus / "gold.csv"
     if not gold_file.exists():
         return None
     cb = load_codebook("mcn-sst")
@@ -112,11 +116,15 @@ def demo_set():
     texts, gold = [], []
     with gold_file.open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
-            labels = {ids.index(c.strip()) for c in row["codes"].split(";") if c.strip() in ids}
-            if labels:
+            labels = {ids.index(c.strip()) for c in (row["codes"] or "").split(";") if c.strip() in ids}
+            if labels or uncoded:
                 texts.append(row["quote"])
                 gold.append(labels)
     return cb, texts, gold
+
+
+def demo_set():
+    return gold_corpus_set("demo")
 
 
 def hub(scores: np.ndarray, gold: list[set[int]]) -> tuple[float, float]:
@@ -127,16 +135,18 @@ def hub(scores: np.ndarray, gold: list[set[int]]) -> tuple[float, float]:
     return float(counts.max() / len(pred)), float(np.mean([top in g for g in gold]))
 
 
-def demo_questions(texts: list[str]) -> list[str | None]:
-    """For each demo gold quote, the interviewer question before the turn that holds it."""
+def corpus_context(texts: list[str], corpus: str = "demo") -> tuple[list[str | None], list[str | None]]:
+    """For each gold quote of ``corpora/<corpus>``: the interviewer question before the turn that holds
+    it, and the same participant's previous turn, the neighbour (``None`` where there is none)."""
     from qcode.document import Segment
     from qcode.ingest import read_corpus
     from qcode.suggest.context import preceding_question
 
-    docs = list(read_corpus(ROOT / "corpora" / "demo"))
-    out: list[str | None] = []
+    docs = list(read_corpus(ROOT / "corpora" / corpus))
+    questions: list[str | None] = []
+    previous: list[str | None] = []
     for text in texts:
-        found = None
+        found, before = None, None
         for doc in docs:
             at = doc.text.find(text)
             if at < 0:
@@ -146,9 +156,18 @@ def demo_questions(texts: list[str]) -> list[str | None]:
                     seg = Segment("q", doc.id, turn.start, turn.end, text, "turn", turn.speaker, turn.role,
                                   turn_index=i)
                     found = preceding_question(doc, seg)
+                    own = [t for t in doc.turns[:i] if t.speaker == turn.speaker and t.role != "interviewer"]
+                    if own:
+                        before = doc.text[own[-1].start:own[-1].end].strip() or None
             break
-        out.append(found)
-    return out
+        questions.append(found)
+        previous.append(before)
+    return questions, previous
+
+
+def demo_questions(texts: list[str]) -> list[str | None]:
+    """For each demo gold quote, the interviewer question before the turn that holds it."""
+    return corpus_context(texts, "demo")[0]
 
 
 def noncodable_sets() -> tuple[list[str], list[str]]:
@@ -182,15 +201,16 @@ def ablation(write_json: bool = False) -> int:
     sets = []
     cb, texts, quotes, theme_gold = dev_sets()
     roots = [r.name for r in cb.roots()]
-    sets.append(("dev", cb, texts, theme_gold, [{roots.index(q["domain"])} for q in quotes], [None] * len(texts)))
-    demo = demo_set()
-    if demo is not None:
-        dcb, dtexts, dgold = demo
-        sets.append(("demo", dcb, dtexts, dgold, None, demo_questions(dtexts)))
+    none = [None] * len(texts)
+    sets.append(("dev", cb, texts, theme_gold, [{roots.index(q["domain"])} for q in quotes], none, none))
+    for corpus in ("demo", "context-study"):
+        found = gold_corpus_set(corpus)
+        if found is not None:
+            sets.append((corpus, *found, None, *corpus_context(found[1], corpus)))
     scb, stexts, sgold = serdif_set()
-    sets.append(("serdif", scb, stexts, sgold, None, [None] * len(stexts)))
+    sets.append(("serdif", scb, stexts, sgold, None, [None] * len(stexts), [None] * len(stexts)))
     rows = []
-    for name, book, items, gold, domain_gold, questions in sets:
+    for name, book, items, gold, domain_gold, questions, previous in sets:
         leaves = book.leaves()
         dom_of = None
         if book.roots() and any(c.parent for c in leaves):
@@ -224,6 +244,17 @@ def ablation(write_json: bool = False) -> int:
         ctx_scores = ctx.score(items, questions=questions)
         asked = sum(q is not None for q in questions)
         row("+ context", ctx_scores, time.perf_counter() - start, note=f"{asked} of {len(items)} with a question")
+        if any(p is not None for p in previous):
+            start = time.perf_counter()
+            from qcode.suggest.context import embed_with_context, mix_context
+
+            mixed = embed_with_context(ctx.embedder, items, questions, ctx.context_weight)
+            has = np.array([p is not None for p in previous])
+            P = np.zeros_like(mixed)
+            P[has] = ctx.embedder.encode([p for p in previous if p is not None])
+            row("(+ neighbour)", ctx.score_embeddings(mix_context(mixed, P, has, 0.25), items),
+                time.perf_counter() - start, note=f"measured, not used: the participant's previous turn at 0.25 "
+                f"({int(has.sum())} of {len(items)} have one); the steps below build on + context")
         start = time.perf_counter()
         mu, sd = ctx_scores.mean(axis=0), ctx_scores.std(axis=0) + 1e-6
         normed = ctx_scores + 0.05 * (ctx_scores - mu) / sd
@@ -234,15 +265,20 @@ def ablation(write_json: bool = False) -> int:
         row("+ abstention", ab_scores, time.perf_counter() - start, silent,
             note=f"on + context (normalisation is opt-in); margin {ab.abstain_margin}; a gold passage given "
                  "no code counts as a miss")
-    neg, pos = noncodable_sets()
+    labelled = [("demo + written", *noncodable_sets())]
+    study = gold_corpus_set("context-study", uncoded=True)
+    if study is not None:
+        labelled.append(("context-study", [t for t, g in zip(study[1], study[2]) if not g],
+                         [t for t, g in zip(study[1], study[2]) if g]))
     mcn = sets[0][1]
     abst_rows = []
-    for label, model, margin in (("base", base, 0.1), ("tuned", None, 0.0)):
-        s = Suggester(mcn, model=model if model is not None else base, tuned=model is None, context=0.0,
-                      abstain=margin)
-        figures = abstention_figures(s.score_details(neg)[1].tolist(), s.score_details(pos)[1].tolist())
-        abst_rows.append([label, margin, len(neg), len(pos), f"{figures['precision']:.3f}",
-                          f"{figures['recall']:.3f}", f"{figures['codable_silenced']:.3f}"])
+    for set_name, neg, pos in labelled:
+        for label, model, margin in (("base", base, 0.1), ("tuned", None, 0.0)):
+            s = Suggester(mcn, model=model if model is not None else base, tuned=model is None, context=0.0,
+                          abstain=margin)
+            figures = abstention_figures(s.score_details(neg)[1].tolist(), s.score_details(pos)[1].tolist())
+            abst_rows.append([set_name, label, margin, len(neg), len(pos), f"{figures['precision']:.3f}",
+                              f"{figures['recall']:.3f}", f"{figures['codable_silenced']:.3f}"])
     columns = ["set", "n", "step", "top-1", "top-3", "domain", "hub (share / true)", "no code", "s", "note"]
     print(f"model: {base.identity['name']} [{base.identity['backend']}]; each step adds to the one above")
     print("  ".join(f"{c:>10s}" for c in columns[:-1]), " note")
@@ -250,7 +286,8 @@ def ablation(write_json: bool = False) -> int:
         print("  ".join(f"{c!s:>10s}" for c in r[:-1]), "", r[-1])
     print("abstention on the labelled set (non-codable vs codable turns):")
     for r in abst_rows:
-        print("  model {} margin {}: {} non-codable, {} codable: precision {} recall {} codable silenced {}".format(*r))
+        print("  {}: model {} margin {}: {} non-codable, {} codable: precision {} recall {} codable silenced {}"
+              .format(*r))
     if write_json:
         from record import Results, machine_line
 
@@ -264,9 +301,10 @@ def ablation(write_json: bool = False) -> int:
                             "housekeeping talk. s: seconds of the step on this machine with the embedding cache "
                             "warm; training the tuned model is not in '+ tuned' when it was cached (it is trained "
                             "once per codebook version: 586 s for mcn-sst on this machine, load average ~8).")
-        results.table("abstention", "Abstention on the labelled set of bench/noncodable.json and the demo turns",
-                      ["model", "margin", "non-codable", "codable", "precision", "recall", "codable silenced"],
-                      abst_rows, align="lrrrrrr")
+        results.table("abstention", "Abstention on labelled non-codable and codable turns: bench/noncodable.json "
+                      "with the demo turns, and the context-study gold (its turns with no code)",
+                      ["set", "model", "margin", "non-codable", "codable", "precision", "recall",
+                       "codable silenced"], abst_rows, align="llrrrrrr")
         print(f"wrote {results.save()}")
     return 0
 
