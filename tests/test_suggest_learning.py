@@ -138,7 +138,8 @@ def test_learn_saves_versions_with_provenance_and_is_deterministic(fake_embedder
     for key in ("state_sha256", "decisions_sha256", "base_weights_sha256", "seed", "learned_from", "decisions"):
         assert infos[0][key] == infos[1][key], key
     assert infos[0]["learned_from"] == ["ana"] and infos[0]["last_event_id"] == projects[0].last_decision("ana")["event_id"]
-    assert infos[0]["version"] == 1 and infos[0]["learning"] == "blend"
+    # the default asks for "auto", which blends with a model qcode cannot fine-tune (the fake one)
+    assert infos[0]["version"] == 1 and infos[0]["learning"] == "auto" and infos[0]["learned_with"] == "blend"
     texts = projects[0].segments()["text"].tolist()[:20]
     a, b = (o.suggester.suggest(texts) for o in outcomes)
     assert a == b
@@ -149,6 +150,28 @@ def test_learn_saves_versions_with_provenance_and_is_deterministic(fake_embedder
     projects[0].decide("ana", seg, "infrastructure.funding", "reject")
     newer = learn_project(projects[0], coders=["ana"], model=fake_embedder)[0]
     assert newer.version == 2 and not newer.reused
+
+
+def test_auto_learning_fine_tunes_a_packaged_model_from_25_decisions_and_blends_otherwise(fake_embedder, monkeypatch):
+    from qcode.errors import QcodeError
+    from qcode.suggest.ranking import FINE_TUNE_FROM
+
+    fake = Suggester("mcn-sst", model=fake_embedder)
+    assert fake.learning == "auto" and fake.learning_for(10_000) == "blend"       # not a packaged model
+    assert Suggester("mcn-sst", model=fake_embedder, learning="fine-tune").learning_for(0) == "fine-tune"
+    with pytest.raises(QcodeError, match="learning must be"):
+        Suggester("mcn-sst", model=fake_embedder, learning="setfit")
+    monkeypatch.setattr(Suggester, "_packaged", staticmethod(lambda embedder: "all-MiniLM-L6-v2"))
+    packaged = Suggester("mcn-sst", model=fake_embedder)
+    assert packaged.learning_for(FINE_TUNE_FROM - 1) == "blend"
+    import importlib.util
+
+    has_torch = all(importlib.util.find_spec(m) for m in ("torch", "sentence_transformers"))
+    assert packaged.learning_for(FINE_TUNE_FROM) == ("fine-tune" if has_torch else "blend")
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    assert packaged.learning_for(FINE_TUNE_FROM) == "blend"                     # no torch: blend, no error
+    fake.learn(["The grant runs out."], ["infrastructure.funding"], [True])
+    assert fake.learned_with == "blend" and fake.identity()["learning"] == "blend"
 
 
 @pytest.mark.slow

@@ -18,8 +18,9 @@ def learn(
                                     "coder of the project, one model each."),
     learn_from: Optional[str] = typer.Option(None, "--learn-from", help="Comma-separated coders whose decisions "
                                              "train ONE shared model (a first pass, not blind)."),
-    learning: str = typer.Option("blend", "--learning", help="blend (examples + a classifier per code, seconds) or "
-                                 "fine-tune (the embedding model itself, SetFit-style; minutes, needs torch)."),
+    learning: str = typer.Option("auto", "--learning", help="auto (fine-tune from 25 decisions where torch is "
+                                 "installed, else blend), blend (examples + a classifier per code, seconds) or "
+                                 "fine-tune (the embedding model itself, SetFit-style; about a minute, needs torch)."),
     seed: int = typer.Option(0, "--seed", help="Training seed: the same decisions and seed give the same model."),
     model: str = typer.Option("all-MiniLM-L6-v2", "--model", help="Base embedding model from models/manifest.json."),
     backend: str = typer.Option("auto", "--backend", help="Embedding backend: auto, onnx, sentence-transformers."),
@@ -49,7 +50,7 @@ def learn(
             typer.echo(f"{who}: nothing saved")
             continue
         state = "unchanged, kept" if outcome.reused else "saved"
-        typer.echo(f"{who}: {outcome.decisions} decisions, {learning} model v{outcome.version} {state} "
+        typer.echo(f"{who}: {outcome.decisions} decisions, {outcome.suggester.learned_with} model v{outcome.version} {state} "
                    f"({outcome.folder}, {outcome.seconds:.1f} s)")
         if outcome.more_needed:
             short = sorted(outcome.more_needed.items())

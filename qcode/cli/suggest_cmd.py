@@ -38,8 +38,9 @@ def suggest(
     learn_from: Optional[str] = typer.Option(None, "--learn-from", help="With --project: ONE run trained on these "
                                              "coders' decisions (comma-separated; a first pass, not for blind "
                                              "coding)."),
-    learning: str = typer.Option("blend", "--learning", help="How --learn uses decisions: blend (examples and a "
-                                 "classifier per code) or fine-tune (the embedding model too; minutes, needs torch)."),
+    learning: str = typer.Option("auto", "--learning", help="How --learn uses decisions: auto (fine-tune from 25 "
+                                 "decisions where torch is installed, else blend), blend (examples and a classifier "
+                                 "per code) or fine-tune (the embedding model too; about a minute, needs torch)."),
     tune: bool = typer.Option(True, "--tune/--no-tune", help="Use the model tuned once to the codebook's own text "
                               "where the codebook has enough of it (default; cached; torch needed the first time)."),
     context: bool = typer.Option(True, "--context/--no-context", help="Mix the interviewer's preceding question into "

@@ -34,10 +34,10 @@ from typing import Any
 from ..codebook.model import Codebook
 from ..errors import ModelError
 from .coders import LearningScope, scoped_labels
+from .ranking import LEARNING_KINDS
 
 FORMAT = "qcode-learned-model/1"
 MODELS_DIR = "models"
-LEARNING_KINDS = ("blend", "fine-tune")
 
 
 @dataclass
@@ -120,7 +120,7 @@ def decisions_key(texts: Sequence[str], code_ids: Sequence[str], accepted: Seque
 
 
 def learn_scope(project: Any, codebook: Codebook, scope: LearningScope,
-                make_suggester: Callable[..., Any], *, learning: str = "blend", seed: int = 0,
+                make_suggester: Callable[..., Any], *, learning: str = "auto", seed: int = 0,
                 save: bool = True, retrain: bool = False) -> LearnOutcome:
     """Train (or reuse) the model of ``scope`` on its standing decisions in ``project``.
 
@@ -190,8 +190,7 @@ def learn_scope(project: Any, codebook: Codebook, scope: LearningScope,
             outcome.seconds = time.perf_counter() - start
             return outcome
     suggester = make_suggester(learning=learning, seed=seed)
-    if learning == "fine-tune":
-        suggester.body_root = scope_folder(project.path, scope) / "bodies"
+    suggester.body_root = scope_folder(project.path, scope) / "bodies"
     suggester.learn(texts, code_ids, accepted, learned_from=scope.coders, last_event_id=last_id)
     outcome.suggester, outcome.decisions = suggester, len(texts)
     outcome.more_needed = dict(getattr(suggester, "more_needed", {}) or {})
@@ -199,7 +198,8 @@ def learn_scope(project: Any, codebook: Codebook, scope: LearningScope,
         number = (saved[-1][0] if saved else 0) + 1
         folder = scope_folder(project.path, scope) / f"v{number:04d}"
         _save_version(folder, suggester, {
-            "format": FORMAT, "version": number, "learning": learning, "learned_from": list(scope.coders),
+            "format": FORMAT, "version": number, "learning": learning, "learned_with": suggester.learned_with,
+            "learned_from": list(scope.coders),
             "scope": scope.key, "base_model": base.embedder.identity.get("name"), "base_weights_sha256": base_sha,
             "codebook": {"name": codebook.name, "version": codebook.version}, "last_event_id": last_id,
             "decisions": len(texts), "accepted": sum(accepted), "decisions_sha256": key, "seed": seed,
@@ -254,7 +254,7 @@ def suggester_factory(codebook: Codebook, *, model: Any = None, backend: str = "
 
 
 def learn_project(project: Any, *, coders: Sequence[str] = (), learn_from: Sequence[str] = (),
-                  learning: str = "blend", seed: int = 0, model: Any = None, backend: str = "auto",
+                  learning: str = "auto", seed: int = 0, model: Any = None, backend: str = "auto",
                   tuned: bool | str = "auto", retrain: bool = True, codebook: Codebook | None = None,
                   **suggester_kwargs: Any) -> list[LearnOutcome]:
     """Train and save the model of each scope (``qcode learn``): per coder, or one for ``learn_from``."""
@@ -270,7 +270,7 @@ def learn_project(project: Any, *, coders: Sequence[str] = (), learn_from: Seque
 
 
 def suggest_learned(path: str | Path, project: Any, options: Any = None, *, codebook: Codebook | str | None = None,
-                    coders: Sequence[str] = (), learn_from: Sequence[str] = (), learning: str = "blend",
+                    coders: Sequence[str] = (), learn_from: Sequence[str] = (), learning: str = "auto",
                     seed: int = 0, model: Any = None, backend: str = "auto", tuned: bool | str = "auto",
                     context: bool | float | str = "auto", abstain: bool | float | str = "auto",
                     out: str | Path | None = None, **run_kwargs: Any) -> list[tuple[LearnOutcome | None, Any]]:

@@ -62,6 +62,11 @@ from . import abstain as _abstain
 from . import calibration as _calibration
 from . import context as _context
 
+#: How :meth:`Suggester.learn` may use decisions ("auto": fine-tune from FINE_TUNE_FROM decisions, else blend).
+LEARNING_KINDS = ("auto", "blend", "fine-tune")
+#: Decisions from which learning="auto" fine-tunes (the first point of the measured learning curve).
+FINE_TUNE_FROM = 25
+
 
 def _edge(module: str) -> Any:
     """A module at the edge (codebook files, model loading, atomic writes), imported when a convenience needs it.
@@ -169,12 +174,16 @@ class Suggester:
         every code.
     params : RankingParams, optional
         Weights of the score.
-    learning : "blend" or "fine-tune"
+    learning : "auto", "blend" or "fine-tune"
         How :meth:`learn` uses decisions: examples, counter-examples and a
         classifier per code on the embeddings ("blend", seconds), or that on
         top of the embedding model fine-tuned on the decisions ("fine-tune",
-        SetFit-style, minutes, needs torch; measured +0.11 top-1 over the blend
-        after 200 decisions on SERDIF).
+        SetFit-style, about a minute on 2 cores, needs torch). "auto" (the
+        default) fine-tunes a packaged model once there are at least
+        ``FINE_TUNE_FROM`` (25) decisions and torch is installed, and blends
+        otherwise: fine-tuning beat the blend at every point measured from 25
+        decisions on SERDIF (+0.11 top-1 after 200, see ``bench/bench_learning.py``).
+        :attr:`learned_with` says which one the last :meth:`learn` used.
     tuned : True, False or "auto"
         Use the packaged model fine-tuned once on the codebook's own text
         (cached; torch is needed the first time only, suggesting runs on ONNX).
@@ -206,7 +215,7 @@ class Suggester:
     """
 
     def __init__(self, codebook: Codebook | str, model: Any = None, *, codes: str = "leaves",
-                 params: RankingParams | None = None, learning: str = "blend", tuned: bool | str = "auto",
+                 params: RankingParams | None = None, learning: str = "auto", tuned: bool | str = "auto",
                  context: bool | float | str = "auto", abstain: bool | float | str = "auto", seed: int = 0,
                  backend: str = "auto", fine_tune_params: Any = None) -> None:
         self.codebook = codebook if isinstance(codebook, Codebook) else _edge("qcode.codebook.io").load_codebook(codebook)
@@ -220,11 +229,12 @@ class Suggester:
         self._tfidf: tuple[Any, Any] | None = None
         self._learned = _Learned()
         self._classifiers: dict[str, Any] = {}
-        if learning not in ("blend", "fine-tune"):
-            raise QcodeError(f"learning must be 'blend' or 'fine-tune', not {learning!r}")
+        if learning not in LEARNING_KINDS:
+            raise QcodeError(f"learning must be 'auto', 'blend' or 'fine-tune', not {learning!r}")
         if tuned not in (True, False, "auto"):
             raise QcodeError(f"tuned must be True, False or 'auto', not {tuned!r}")
         self.learning = learning
+        self.learned_with = "blend" if learning == "auto" else learning
         self.tuned = tuned
         self.context = context
         self.abstain = abstain
@@ -344,7 +354,7 @@ class Suggester:
             "learned_decisions": sum(len(v) for v in self._learned.accepted.values())
             + sum(len(v) for v in self._learned.rejected.values()),
             "learned_from": None if self.learned_from is None else list(self.learned_from),
-            "learning": self.learning,
+            "learning": self.learned_with,
             "context_weight": self.context_weight,
             "abstain_margin": self.abstain_margin,
             "calibration": self.calibrator.record(),
@@ -622,7 +632,8 @@ class Suggester:
             self.last_event_id = int(last_event_id)
         self._index = None
         self._tfidf = None
-        if self.learning == "fine-tune" and len(texts):
+        self.learned_with = self.learning_for(self._decision_count())
+        if self.learned_with == "fine-tune" and len(texts):
             self._fine_tune_body()
         self._fit_classifiers()
         if self._calibrates:
@@ -646,6 +657,19 @@ class Suggester:
         labels = labels[labels["code_id"].isin([c.id for c in self.codebook.codes])]
         return self.learn(labels["text"].tolist(), labels["code_id"].tolist(), labels["accepted"].tolist(),
                           learned_from=names)
+
+    def _decision_count(self) -> int:
+        return sum(len(v) for v in self._learned.accepted.values()) + sum(len(v) for v in self._learned.rejected.values())
+
+    def learning_for(self, decisions: int) -> str:
+        """The learning :meth:`learn` uses for ``decisions`` decisions: ``learning`` unless it is "auto",
+        which fine-tunes a packaged model from ``FINE_TUNE_FROM`` decisions when torch is installed."""
+        if self.learning != "auto":
+            return self.learning
+        if decisions < FINE_TUNE_FROM or self._packaged(self.embedder) is None:
+            return "blend"
+        ready = all(importlib.util.find_spec(m) is not None for m in ("torch", "sentence_transformers"))
+        return "fine-tune" if ready else "blend"
 
     def _decisions(self) -> tuple[list[str], list[str], list[bool]]:
         rows = [(t, c, True) for c, ts in self._learned.accepted.items() for t in ts]
@@ -708,7 +732,7 @@ class Suggester:
         for k in (0, 1):
             held = set(folds[k])
             helper = Suggester(self.codebook, model=self.embedder, codes=self.codes, params=self.params,
-                               context=0.0, abstain=False)
+                               context=0.0, abstain=False, learning="blend")
             helper._calibrates = False
             keep = [i for i, t in enumerate(texts) if t not in held]
             helper.learn([texts[i] for i in keep], [code_ids[i] for i in keep], [accepted[i] for i in keep])
@@ -718,9 +742,9 @@ class Suggester:
 
     def learning_params(self) -> dict[str, Any]:
         """The parameters of what :meth:`learn` trains (saved with a learned model)."""
-        out: dict[str, Any] = {"ranking": self.params.to_dict(), "learning": self.learning, "seed": self.seed,
+        out: dict[str, Any] = {"ranking": self.params.to_dict(), "learning": self.learned_with, "seed": self.seed,
                                "tuned": _identity_of(self.embedder).get("tuned")}
-        if self.learning == "fine-tune":
+        if self.learned_with == "fine-tune":
             out["fine_tune"] = self._fine_tune_params().to_dict()
         return out
 
