@@ -111,6 +111,9 @@ def test_ana_and_ben_through_suggest_learn(fake_embedder, tmp_path):
     learned = {tuple(p["learned_from"]): rid for rid, p in runs.items() if "learned_from" in p}
     assert set(learned) == {(), ("ana",)}
     ana_run, shared_run = learned[("ana",)], learned[()]
+    # the run names the saved model version it used; the codebook-only run names none
+    assert runs[ana_run]["learned_model"]["scope"] == "coders:ana" and runs[ana_run]["learned_model"]["version"] == 1
+    assert "learned_model" not in runs[shared_run]
     assert sum(_top1(project, ana_run)[s] == c for s, c in ana_codes.items()) > len(ana_codes) // 2
     # ben (no decisions) sees the codebook-only run in blind mode, in the terminal as on the web
     assert blind_run(project, "ben") == shared_run

@@ -185,6 +185,7 @@ def learn_scope(project: Any, codebook: Codebook, scope: LearningScope,
                 and info.get("seed") == seed and info.get("codebook", {}).get("version") == codebook.version):
             suggester = make_suggester(learning=learning, seed=seed)
             suggester.load_learned(folder, info)
+            suggester.learned_version = {"scope": scope.key, "version": number, "state_sha256": info.get("state_sha256")}
             outcome.suggester, outcome.version, outcome.folder, outcome.reused = suggester, number, folder, True
             outcome.decisions = len(texts)
             outcome.seconds = time.perf_counter() - start
@@ -206,6 +207,8 @@ def learn_scope(project: Any, codebook: Codebook, scope: LearningScope,
             "params": suggester.learning_params(), "calibration": {**suggester.calibrator.record(), "temperature": suggester.calibrator.temperature},
             "body": suggester.body_folder_name(scope_folder(project.path, scope)),
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+        suggester.learned_version = {"scope": scope.key, "version": number,
+                                     "state_sha256": read_version(folder).get("state_sha256")}
         outcome.version, outcome.folder = number, folder
     outcome.seconds = time.perf_counter() - start
     return outcome

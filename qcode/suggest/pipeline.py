@@ -91,6 +91,7 @@ def run_record(suggester: Suggester, params: SuggestOptions | dict[str, Any]) ->
         "abstain_margin": ident["abstain_margin"],
         "calibration": ident["calibration"],
         "normalise": ident["normalise"],
+        **({"learned_model": ident["learned_model"]} if "learned_model" in ident else {}),
         "parameters": params,
         "python": platform.python_version(),
     }

@@ -245,6 +245,7 @@ class Suggester:
         self.learned_from: tuple[str, ...] | None = ()
         self.last_event_id: int | None = None
         self.body_root: Path | None = None
+        self.learned_version: dict[str, Any] | None = None
         self.more_needed: dict[str, int] = {}
         self._body: Any = None
         self._null: np.ndarray | None = None
@@ -359,6 +360,7 @@ class Suggester:
             "abstain_margin": self.abstain_margin,
             "calibration": self.calibrator.record(),
             "normalise": None if self._normaliser is None else self._normaliser[2],
+            **({"learned_model": dict(self.learned_version)} if self.learned_version else {}),
         }
 
     def _embed(self, texts: Sequence[str], progress=None) -> np.ndarray:
