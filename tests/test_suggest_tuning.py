@@ -75,6 +75,29 @@ def test_damaged_provenance_is_a_one_line_model_error(tmp_path):
         read_provenance(tmp_path)
 
 
+def test_weights_are_hashed_once_then_again_only_when_a_file_changes(tmp_path, monkeypatch):
+    import hashlib
+    import os
+
+    import qcode.suggest.tuning as tuning
+
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"weights v1")
+    (tmp_path / "provenance.json").write_text(json.dumps({
+        "format": "qcode-tuned-model/1", "weights_sha256": hashlib.sha256(b"weights v1").hexdigest()}))
+    hashed: list[str] = []
+    real = tuning._sha256_file
+    monkeypatch.setattr(tuning, "_sha256_file", lambda path: hashed.append(path.name) or real(path))
+    read_provenance(tmp_path)
+    read_provenance(tmp_path)
+    assert hashed == ["model.safetensors"]                      # the second load trusted the stamp
+    weights.write_bytes(b"weights v2")                           # same size, new bytes, new mtime
+    os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 1_000_000))
+    with pytest.raises(ModelError, match="missing or damaged"):
+        read_provenance(tmp_path)
+    assert hashed == ["model.safetensors"] * 2
+
+
 @pytest.mark.slow
 def test_codebook_tuning_is_cached_deterministic_and_moves_examples_towards_their_code(tmp_path):
     import numpy as np

@@ -256,12 +256,53 @@ def read_provenance(folder: Path) -> dict[str, Any]:
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         raise ModelError(f"{path}: not a qcode tuned model ({FORMAT} expected)")
     weights = next(iter(sorted(Path(folder).glob("*.safetensors"))), None)
-    if weights is None or _sha256_file(weights) != info.get("weights_sha256"):
-        raise ModelError(f"{folder}: tuned weights missing or damaged (sha256 differs from provenance.json)")
     graph = Path(folder) / ONNX_FILE
-    if info.get("onnx_sha256") and (not graph.is_file() or _sha256_file(graph) != info["onnx_sha256"]):
-        raise ModelError(f"{folder}: tuned ONNX graph missing or damaged (sha256 differs from provenance.json)")
+    checks = [(weights, info.get("weights_sha256"), "weights")]
+    if info.get("onnx_sha256"):
+        checks.append((graph, info["onnx_sha256"], "ONNX graph"))
+    stamp = _stamp(checks)
+    if stamp is not None and _read_stamp(folder) == stamp:
+        return info
+    for path, expected, what in checks:
+        if path is None or not path.is_file() or _sha256_file(path) != expected:
+            raise ModelError(f"{folder}: tuned {what} missing or damaged (sha256 differs from provenance.json)")
+    if stamp is not None:
+        _write_stamp(folder, stamp)
     return info
+
+
+#: Beside a tuned model: the size and mtime of each file when its sha256 last matched provenance.json,
+#: so that a warm run does not re-read 170 MB to find them unchanged (a file written since is hashed again).
+STAMP_FILE = ".verified.json"
+
+
+def _stamp(checks: list[tuple[Path | None, Any, str]]) -> dict[str, Any] | None:
+    out: dict[str, Any] = {}
+    for path, expected, _ in checks:
+        if path is None:
+            return None
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        out[path.name] = [stat.st_size, stat.st_mtime_ns, expected]
+    return out
+
+
+def _read_stamp(folder: Path) -> Any:
+    try:
+        return json.loads((Path(folder) / STAMP_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _write_stamp(folder: Path, stamp: dict[str, Any]) -> None:
+    from .._io import atomic_write_text
+
+    try:
+        atomic_write_text(Path(folder) / STAMP_FILE, json.dumps(stamp, sort_keys=True))
+    except OSError:  # a read-only cache: hash on every load instead
+        pass
 
 
 class TunedEmbedder:
