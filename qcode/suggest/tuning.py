@@ -257,7 +257,7 @@ def read_provenance(folder: Path) -> dict[str, Any]:
         raise ModelError(f"{path}: not a qcode tuned model ({FORMAT} expected)")
     weights = next(iter(sorted(Path(folder).glob("*.safetensors"))), None)
     graph = Path(folder) / ONNX_FILE
-    checks = [(weights, info.get("weights_sha256"), "weights")]
+    checks: list[tuple[Path | None, Any, str]] = [(weights, info.get("weights_sha256"), "weights")]
     if info.get("onnx_sha256"):
         checks.append((graph, info["onnx_sha256"], "ONNX graph"))
     stamp = _stamp(checks)
