@@ -263,8 +263,8 @@ def read_provenance(folder: Path) -> dict[str, Any]:
     stamp = _stamp(checks)
     if stamp is not None and _read_stamp(folder) == stamp:
         return info
-    for path, expected, what in checks:
-        if path is None or not path.is_file() or _sha256_file(path) != expected:
+    for file, expected, what in checks:
+        if file is None or not file.is_file() or _sha256_file(file) != expected:
             raise ModelError(f"{folder}: tuned {what} missing or damaged (sha256 differs from provenance.json)")
     if stamp is not None:
         _write_stamp(folder, stamp)
