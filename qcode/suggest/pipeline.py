@@ -124,12 +124,22 @@ def corpus_digest(root: str | Path, files: Iterable[str | Path]) -> str:
     return total.hexdigest()
 
 
-def iter_segments(documents: Iterable[Document], unit: str, max_tokens: int = 256) -> Iterator[tuple[Document, list[Segment]]]:
-    """Segment each document as it arrives."""
+def iter_segments(documents: Iterable[Document], unit: str, max_tokens: int = 256,
+                  cache: Any = "default") -> Iterator[tuple[Document, list[Segment]]]:
+    """Segment each document as it arrives (from the segment cache when it holds the document:
+    :mod:`.segment_cache`; ``cache=None`` segments every document)."""
     from ..segmentation import segment
 
+    if cache == "default":
+        from .segment_cache import SegmentCache
+
+        cache = SegmentCache.default()
     for doc in documents:
-        yield doc, segment(doc, unit=unit, max_tokens=max_tokens)
+        if cache is None:
+            yield doc, segment(doc, unit=unit, max_tokens=max_tokens)
+        else:
+            yield doc, cache.get_or_make(doc, unit, max_tokens,
+                                         lambda doc=doc: segment(doc, unit=unit, max_tokens=max_tokens))
 
 
 def _model_label(identity: dict[str, Any]) -> str:
