@@ -129,7 +129,8 @@ def main() -> int:
                             "the bar is a ratio within 10% of the base")
         results.table("study", f"qcode suggest on {args.docs} generated transcripts, defaults vs --no-tune",
                       ["run", "wall s", "model", "rows"], runs, align="lrlr",
-                      notes="warm: the embedding cache holds every turn; the bar is a warm re-run under 3 s")
+                      notes="warm: the embedding and segment caches hold every turn; the bar is a warm re-run under "
+                            "3 s. The segment cache is shared by the runs, so only the first cold run segments")
         print(f"wrote {results.save()}")
     return 0
 
