@@ -139,7 +139,7 @@ def learn_scope(project: Any, codebook: Codebook, scope: LearningScope,
     outcome = LearnOutcome(scope, base)
 
     def fallback(message: str) -> LearnOutcome:
-        outcome.warnings.append(f"{message}; {who}'s suggestions come from the codebook alone (base model)")
+        outcome.warnings.append(f"{message}; {who}'s suggestions come from the codebook alone (no learned model)")
         outcome.suggester = make_suggester(learning=learning, seed=seed)
         outcome.fallback = True
         outcome.seconds = time.perf_counter() - start
