@@ -152,3 +152,9 @@ def test_the_clean_clone_case_with_the_real_model_through_the_cli(tmp_path):
     torch_here = importlib.util.find_spec("torch") is not None
     assert info["learned_with"] == ("fine-tune" if torch_here else "blend")
     assert (info["body"] is not None) == torch_here
+    assert params[anas]["learning"] == info["learned_with"]
+    # a later run that reuses the saved model records the same learning (it was "blend" before a fix)
+    from qcode.suggest.learning import learn_scope, suggester_factory
+
+    again = learn_scope(project, project.codebook, LearningScope(("ana",)), suggester_factory(project.codebook))
+    assert again.reused and again.suggester.identity()["learning"] == info["learned_with"]

@@ -224,10 +224,17 @@ def test_cli_learn_and_suggest_learn(fake_models, tmp_path):
     assert "ana: " in result.output and "v1 saved" in result.output
     result = runner.invoke(app, ["learn", str(project.path), "--coder", "ben"])
     assert result.exit_code == 0 and "no accept/reject decisions by ben" in result.output
-    result = runner.invoke(app, ["suggest", str(DEMO), "--project", str(project.path), "--learn", "-q"])
+    result = runner.invoke(app, ["suggest", str(DEMO), "--project", str(project.path), "--learn"])
     assert result.exit_code == 0, result.output
     params = [p for p in project.runs()["params"] if "learned_from" in p]
     assert sorted(tuple(p["learned_from"]) for p in params[-2:]) == [(), ("ana",)]
+    # both runs are named, the codebook-only one too, with the learning each used
+    assert "the codebook alone, for coders with no decisions yet" in result.output
+    assert "learned from ana (" in result.output and "blend model v1" in result.output
+    result = runner.invoke(app, ["suggest", str(DEMO), "--project", str(project.path), "--learning", "fintune",
+                                 "-q"])
+    assert result.exit_code != 0
+    assert "--learning must be one of auto, blend, fine-tune, not 'fintune'" in str(result.exception)
     result = runner.invoke(app, ["suggest", str(DEMO), "--project", str(project.path), "--learn-from", "ana",
                                  "--out", str(tmp_path / "first-pass.csv"), "-q"])
     assert result.exit_code == 0, result.output
@@ -236,6 +243,36 @@ def test_cli_learn_and_suggest_learn(fake_models, tmp_path):
     result = runner.invoke(app, ["suggest", str(DEMO), "--project", str(project.path), "--learn",
                                  "--out", str(tmp_path / "x.csv")])
     assert result.exit_code != 0 and "--learn-from" in str(result.exception or result.output)
+
+
+def test_suggest_with_a_project_keeps_the_projects_own_codebook(fake_models, tmp_path):
+    """Without --codebook, `qcode suggest --project P` ranks against P's codebook, not the shipped default."""
+    from typer.testing import CliRunner
+
+    from qcode.cli.app import app
+    from qcode.project import init_project, open_project
+
+    own = tmp_path / "mini.yaml"
+    own.write_text("name: mini\ncodes:\n"
+                   "  - id: money\n    name: Money\n    definition: Funding, budgets and bids.\n"
+                   "  - id: travel\n    name: Travel\n    definition: Distance, roads and journeys.\n",
+                   encoding="utf-8")
+    init_project(tmp_path / "p", codebook=str(own))
+    result = CliRunner().invoke(app, ["suggest", str(P07), "--project", str(tmp_path / "p"), "-q"])
+    assert result.exit_code == 0, result.output
+    project = open_project(tmp_path / "p")
+    assert project.codebook.name == "mini"
+    assert set(project.suggestions()["code_id"]) <= {"money", "travel"}
+
+
+def test_min_probability_drops_the_best_code_too(fake_embedder):
+    s = Suggester("mcn-sst", model=fake_embedder, abstain=False)
+    texts = ["We never know if the money will be there next year.", "The roads close in winter."]
+    best = [ranked[0].probability for ranked in s.suggest(texts, top_k=3)]
+    cut = max(best) + 1e-3
+    assert s.suggest(texts, top_k=3, min_probability=cut) == [[], []]
+    kept = s.suggest(texts, top_k=3, min_probability=min(best))
+    assert all(all(x.probability >= min(best) for x in ranked) for ranked in kept) and any(kept)
 
 
 def test_active_order_is_refused_in_blind_mode(fake_embedder, tmp_path):

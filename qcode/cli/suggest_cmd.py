@@ -14,14 +14,16 @@ from .app import app
 @app.command("suggest")
 def suggest(
     path: Path = typer.Argument(..., help="A folder of transcripts (read recursively) or one file."),
-    codebook: str = typer.Option("mcn-sst", "--codebook", "-c", help="Shipped codebook name or a .yaml/.json/.qdc file."),
+    codebook: Optional[str] = typer.Option(None, "--codebook", "-c", help="Shipped codebook name or a .yaml/.json/.qdc "
+                                           "file (default: the project's codebook with --project, else mcn-sst)."),
     unit: str = typer.Option("turn", "--unit", "-u", help="Segment unit: turn, sentence, paragraph or document."),
     top_k: Optional[int] = typer.Option(None, "--top-k", "-k", min=1, help="Suggestions per segment (default 3; "
                                         "with --multi-label: no limit)."),
     threshold: Optional[float] = typer.Option(None, "--threshold", help="Drop suggestions scoring below this. Scores "
-                                              "are similarities, not probabilities: with the default model a "
-                                              "segment's best score is usually 0.3-0.5, and the run's summary "
-                                              "shows the spread (see docs/concepts/suggesting.md)."),
+                                              "are similarities, not probabilities: with the default (codebook-tuned) "
+                                              "model a segment's best score is often 0.5-0.75, with the base model "
+                                              "0.3-0.5; the run's summary shows the spread (see "
+                                              "docs/concepts/suggesting.md)."),
     multi_label: bool = typer.Option(False, "--multi-label", help="With --threshold: keep every code above it (maybe none)."),
     include_interviewer: bool = typer.Option(False, "--include-interviewer", help="Also suggest codes for interviewer/facilitator turns."),
     interviewer: list[str] = typer.Option([], "--interviewer", help="A speaker name to treat as an interviewer (repeatable)."),
@@ -48,9 +50,10 @@ def suggest(
     abstain: bool = typer.Option(True, "--abstain/--no-abstain", help="Give no code to greetings, thanks, consent and "
                                  "procedural talk (default; turn off if your codebook codes such talk)."),
     min_probability: Optional[float] = typer.Option(None, "--min-probability", min=0.0, max=1.0,
-                                                    help="Drop suggestions less likely than this. Calibrated on "
-                                                    "the coder's decisions once there are 30 (--learn): 0.7 keeps "
-                                                    "suggestions right about 70% of the time."),
+                                                    help="Drop suggestions less likely than this, the best one "
+                                                    "too (a segment may get no code). Calibrated on the coder's "
+                                                    "decisions once there are 30 (--learn): 0.7 keeps suggestions "
+                                                    "right about 70% of the time."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
     engine: str = typer.Option("local", "--engine", help="local (this process) or dask (a Dask cluster; "
                                "pip install 'qcode[dask]')."),
@@ -65,8 +68,8 @@ def suggest(
 
     With --project the documents, segments, codebook version and the run (model
     name and weights hash, parameters) are recorded in the project; --learn first
-    learns from the accept/reject decisions coders have made there, and saves
-    the learned state as suggester-state.json in the project folder.
+    learns from the accept/reject decisions coders have made there (one model per
+    coder, saved under PROJECT/models/, as `qcode learn` does).
     """
     import sys
     import warnings
@@ -77,6 +80,10 @@ def suggest(
     from ..suggest import SuggestOptions, suggest_corpus
 
     warnings.simplefilter("ignore", IngestWarning)  # skipped files are reported once, below
+    from ..suggest.ranking import LEARNING_KINDS
+
+    if learning not in LEARNING_KINDS:
+        raise InputError(f"--learning must be one of {', '.join(LEARNING_KINDS)}, not {learning!r}")
     if multi_label and threshold is None:
         raise InputError("--multi-label needs --threshold SCORE (it keeps every code scoring at least that)")
     if out is None and project is None:
@@ -102,6 +109,14 @@ def suggest(
         from ..project import open_project
 
         proj = open_project(project)
+    book: Any = codebook or "mcn-sst"
+    if codebook is None and proj is not None:  # the project's own codebook, not the shipped default
+        from ..errors import ProjectError
+
+        try:
+            book = proj.codebook
+        except ProjectError:  # a project made without a codebook takes the default, as before
+            pass
     show = not quiet and sys.stderr.isatty()
     progress_ctx = _progress() if show else None
     if progress_ctx is not None:  # one-time set-up steps (the ONNX graph build) say so, on their own line
@@ -152,12 +167,12 @@ def suggest(
                         task = progress_ctx.add_task("shards", total=None)
                     progress_ctx.update(task, completed=done, total=total)
 
-            result = suggest_dask(path, codebook, options, out=out, project=proj, model=model, backend=backend,
+            result = suggest_dask(path, book, options, out=out, project=proj, model=model, backend=backend,
                                   on_shard=on_shard)
         elif learn or named:
             from ..suggest.learning import suggest_learned
 
-            learned = suggest_learned(path, proj, options, codebook=codebook, learn_from=named, learning=learning,
+            learned = suggest_learned(path, proj, options, codebook=book, learn_from=named, learning=learning,
                                       model=model, backend=backend, out=out, on_start=on_start,
                                       on_document=on_document, on_queued=on_queued, on_embedded=on_embedded,
                                       **choices)
@@ -165,7 +180,7 @@ def suggest(
         else:
             from ..suggest import Suggester
 
-            ranker = Suggester(codebook, model=model, backend=backend, **choices)
+            ranker = Suggester(book, model=model, backend=backend, **choices)
             result = suggest_corpus(path, ranker, options, out=out, project=proj, on_start=on_start,
                                     on_document=on_document, on_queued=on_queued, on_embedded=on_embedded)
     if ranker is not None and ranker.tuning_note and not quiet:
@@ -173,12 +188,16 @@ def suggest(
     if learn or named:
         for outcome, run in learned:
             if outcome is None:
+                if run is not None and not quiet:
+                    typer.echo(f"run {run.project_run}: the codebook alone, for coders with no decisions yet",
+                               err=True)
                 continue
             for warning in outcome.warnings:
                 typer.echo(f"warning: {warning}", err=True)
             if run is not None and not quiet:
                 typer.echo(f"run {run.project_run}: learned from {' + '.join(outcome.scope.coders)} "
-                           f"({outcome.decisions} decisions, {learning} model v{outcome.version})", err=True)
+                           f"({outcome.decisions} decisions, {outcome.suggester.learned_with} model "
+                           f"v{outcome.version})", err=True)
     if result.learned_decisions is not None and not quiet:
         typer.echo(f"learned from {result.learned_decisions} standing accept/reject decisions in {project}", err=True)
     _report_left_out(result.left_out_files)
@@ -256,7 +275,9 @@ def _summary(result, console=None) -> None:
     table.add_row("documents", str(result.documents))
     table.add_row("files skipped", _skipped_line(result))
     table.add_row("segments", str(result.segments))
-    table.add_row("suggested (interviewer turns left out)", f"{result.suggested_segments} ({result.skipped_interviewer})")
+    coded = result.suggested_segments - result.without_suggestion - getattr(result, "abstained", 0)
+    table.add_row("ranked (interviewer turns left out)", f"{result.suggested_segments} ({result.skipped_interviewer})")
+    table.add_row("given at least one code", str(coded))
     if result.without_suggestion:
         table.add_row("no code above threshold", str(result.without_suggestion))
     if getattr(result, "abstained", 0):

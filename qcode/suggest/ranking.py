@@ -230,7 +230,7 @@ class Suggester:
         self._learned = _Learned()
         self._classifiers: dict[str, Any] = {}
         if learning not in LEARNING_KINDS:
-            raise QcodeError(f"learning must be 'auto', 'blend' or 'fine-tune', not {learning!r}")
+            raise QcodeError(f"learning must be one of {', '.join(LEARNING_KINDS)}, not {learning!r}")
         if tuned not in (True, False, "auto"):
             raise QcodeError(f"tuned must be True, False or 'auto', not {tuned!r}")
         self.learning = learning
@@ -547,11 +547,12 @@ class Suggester:
              abstained: Sequence[bool] | np.ndarray | None = None) -> list[list[Suggestion]]:
         """Turn a score matrix into ranked :class:`Suggestion` lists.
 
-        ``top_k=None`` keeps every code. With ``threshold`` (on scores) or
-        ``min_probability`` (on the calibrated probabilities), codes below it are
-        dropped; ``multi_label=False`` still keeps the best code of each row
-        when all fall below (so every segment gets a suggestion),
+        ``top_k=None`` keeps every code. With ``threshold`` (on scores), codes
+        below it are dropped; ``multi_label=False`` still keeps the best code of
+        each row when all fall below (so every segment gets a suggestion),
         ``multi_label=True`` returns every code above it (possibly none).
+        ``min_probability`` (on the calibrated probabilities) drops every code
+        below it, the best one too, so that what is kept is as likely as asked.
         Rows marked in ``abstained`` get no suggestion.
         """
         targets = self.target_codes
@@ -571,7 +572,7 @@ class Suggester:
                 p = round(float(probs[i, j]), 6)
                 if threshold is not None and s < threshold and (multi_label or picked):
                     break
-                if min_probability is not None and p < min_probability and (multi_label or picked):
+                if min_probability is not None and p < min_probability:
                     break
                 code = targets[j]
                 root = roots[code.id]
@@ -769,6 +770,7 @@ class Suggester:
             self._null = None
         self.load_state(folder / "state.json")
         self.learned_from = tuple(info.get("learned_from") or ())
+        self.learned_with = str(info.get("learned_with") or info.get("learning") or self.learned_with)
         self.last_event_id = info.get("last_event_id")
         cal = info.get("calibration") or {}
         self.calibrator = _calibration.Calibrator(float(cal.get("temperature", _calibration.DEFAULT_TEMPERATURE)),
