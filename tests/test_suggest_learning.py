@@ -362,3 +362,22 @@ def test_web_review_orders_active_only_when_not_blind(fake_embedder, tmp_path):
     document = ReviewService(project.path, order="document", blind=False).queue(Viewer("ben", blind=False))
     assert sorted(it.segment_id for it in queue) == sorted(it.segment_id for it in document)
     assert [it.segment_id for it in queue] != [it.segment_id for it in document]
+
+
+def test_the_summary_counts_segments_given_a_code_apart_from_those_given_none(fake_models, tmp_path):
+    import csv
+    import re
+
+    from typer.testing import CliRunner
+
+    from qcode.cli.app import app
+
+    out = tmp_path / "s.csv"
+    result = CliRunner().invoke(app, ["suggest", str(P07), "--out", str(out), "--min-probability", "0.2"],
+                                env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8") as handle:
+        coded = {row["segment_id"] for row in csv.DictReader(handle)}
+    ranked = int(re.search(r"ranked \(interviewer turns left out\)\s*│\s*(\d+)", result.output).group(1))
+    given = int(re.search(r"given at least one code\s*│\s*(\d+)", result.output).group(1))
+    assert given == len(coded) < ranked
