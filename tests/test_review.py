@@ -162,7 +162,9 @@ def test_uncertain_order_shows_smallest_margin_first(project):
     first = queue[0]
     assert first.doc_id == "site-b/interview-02.txt"  # 0.49 vs 0.47 in the sample run
 
-    child = review(project, "--coder", "bob", "--order", "uncertain")
+    refused = review(project, "--coder", "bob", "--order", "uncertain")
+    refused.expect("tells a blind coder the model's confidence")
+    child = review(project, "--coder", "bob", "--order", "uncertain", "--no-blind")
     child.expect(rf"characters {first.start}-{first.end}")
     child.expect(r"single phone number")
     child.send("a")

@@ -142,8 +142,8 @@ def review(
     coder: str = typer.Option(..., "--coder", help="Who is reviewing (a new name starts a new coder)."),
     order: str = typer.Option("document", "--order", help="document (reading order), uncertain (smallest "
                                                           "margin between the top two scores first) or active "
-                                                          "(the decisions that teach the model most first; "
-                                                          "not with --blind)."),
+                                                          "(the decisions that teach the model most first); "
+                                                          "uncertain and active only with --no-blind."),
     blind: bool = typer.Option(True, "--blind/--no-blind", help="Hide other coders' decisions (default: hidden)."),
     hide_scores: bool = typer.Option(False, "--hide-scores", help="Do not show suggestion scores."),
     run: Optional[int] = typer.Option(None, "--run", help="Suggestion run to review (default: the latest)."),
@@ -153,7 +153,7 @@ def review(
 ) -> None:
     """Review suggestions segment by segment in the terminal (keys: a 1-9 r s u c n ? q).
 
-    Example: qcode review my-study --coder bob --order uncertain --hide-scores
+    Example: qcode review my-study --coder bob --hide-scores
     """
     from ..project import open_project
     from ..review.terminal import run_review

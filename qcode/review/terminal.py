@@ -22,7 +22,7 @@ review can also be scripted.
 >>> import tempfile
 >>> from qcode.project.sample import build_sample_project
 >>> project = build_sample_project(tempfile.mkdtemp() + "/study")
->>> session = ReviewSession(project, "bob", order="uncertain")
+>>> session = ReviewSession(project, "bob", order="uncertain", blind=False)
 >>> "Suggested codes" in session.render()
 True
 """

@@ -50,9 +50,10 @@ def active_order(suggestions: Sequence[Sequence[tuple[str, float]]]) -> list[int
 
 
 def check_order(order: str, blind: bool) -> None:
-    """Refuse ``--order active`` in blind mode (the order would reveal the model's confidence)."""
-    if order == "active" and blind:
-        raise InputError("--order active puts the segments the model is least sure of first, which tells a blind "
+    """Refuse ``--order active`` and ``--order uncertain`` in blind mode (the order would reveal the model's
+    confidence, as the web review refuses them too)."""
+    if order in ("active", "uncertain") and blind:
+        raise InputError(f"--order {order} puts the segments the model is least sure of first, which tells a blind "
                          "coder the model's confidence; use it with --no-blind (a first pass), or --order document")
 
 
