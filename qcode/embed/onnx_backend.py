@@ -39,6 +39,24 @@ BUILDER_VERSION = 3  # bump when the exported graph changes, to rebuild cached g
 _TOKENIZE_CHUNK = 4096  # texts tokenised (and length-sorted) at a time, to keep memory flat
 
 
+def open_graph(graph: str | Path, tokenizer_file: str | Path, max_length: int, threads: int | None = None) -> tuple[Any, Any]:
+    """An ONNX Runtime session on ``graph`` (CPU, sequential, ``threads`` or the physical cores) and its
+    tokenizer (no padding, truncation at ``max_length`` word pieces)."""
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length=max_length)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or physical_cores()
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"]), tokenizer
+
+
 def graph_folder(spec: ModelSpec) -> Path:
     """Where the ONNX graphs of ``spec`` are cached (keyed by its weights hash)."""
     return user_cache_dir() / "models" / f"{spec.name}-{spec.weights_sha256[:16]}"
@@ -214,9 +232,9 @@ class OnnxEmbedder(Embedder):
         """Build or find the graph, check the tokenizer's hash, open the session (once)."""
         if self._session is not None:
             return
-        try:
-            import onnxruntime as ort
-            from tokenizers import Tokenizer
+        try:  # asked here for the one-line error; open_graph uses them
+            import onnxruntime  # noqa: F401
+            import tokenizers  # noqa: F401
         except ImportError as exc:
             raise ModelError(f"backend {self.backend!r} needs {exc.name}; install it with `pip install onnxruntime tokenizers`") from None
         record = ensure_graph(self.spec, "int8" if self.quantized else "fp32")
@@ -225,17 +243,8 @@ class OnnxEmbedder(Embedder):
         expected = self.spec.sha256.get("tokenizer.json")
         if expected is not None and sha256_file(tokenizer_file) != expected:
             self.spec.verify(folder)  # raises the one-line mismatch error
-        tokenizer = Tokenizer.from_file(str(tokenizer_file))
-        tokenizer.no_padding()
-        tokenizer.enable_truncation(max_length=self.spec.max_seq_length)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads or physical_cores()
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(record["path"], options, providers=["CPUExecutionProvider"])
-        self._tokenizer = tokenizer
+        self._session, self._tokenizer = open_graph(record["path"], tokenizer_file, self.spec.max_seq_length,
+                                                    self.threads)
         self.graph_record = record
 
     def encode(self, texts: Sequence[str], *, progress: Progress | None = None) -> np.ndarray:

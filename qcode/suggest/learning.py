@@ -185,7 +185,7 @@ def learn_scope(project: Any, codebook: Codebook, scope: LearningScope,
                 and info.get("seed") == seed and info.get("codebook", {}).get("version") == codebook.version):
             suggester = make_suggester(learning=learning, seed=seed)
             suggester.load_learned(folder, info)
-            suggester.learned_version = {"scope": scope.key, "version": number, "state_sha256": info.get("state_sha256")}
+            suggester.learned_version = _version_record(scope, number, info)
             outcome.suggester, outcome.version, outcome.folder, outcome.reused = suggester, number, folder, True
             outcome.decisions = len(texts)
             outcome.seconds = time.perf_counter() - start
@@ -198,7 +198,7 @@ def learn_scope(project: Any, codebook: Codebook, scope: LearningScope,
     if save:
         number = (saved[-1][0] if saved else 0) + 1
         folder = scope_folder(project.path, scope) / f"v{number:04d}"
-        _save_version(folder, suggester, {
+        provenance = {
             "format": FORMAT, "version": number, "learning": learning, "learned_with": suggester.learned_with,
             "learned_from": list(scope.coders),
             "scope": scope.key, "base_model": base.embedder.identity.get("name"), "base_weights_sha256": base_sha,
@@ -206,12 +206,17 @@ def learn_scope(project: Any, codebook: Codebook, scope: LearningScope,
             "decisions": len(texts), "accepted": sum(accepted), "decisions_sha256": key, "seed": seed,
             "params": suggester.learning_params(), "calibration": {**suggester.calibrator.record(), "temperature": suggester.calibrator.temperature},
             "body": suggester.body_folder_name(scope_folder(project.path, scope)),
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
-        suggester.learned_version = {"scope": scope.key, "version": number,
-                                     "state_sha256": read_version(folder).get("state_sha256")}
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        _save_version(folder, suggester, provenance)  # adds the state's sha256 to provenance
+        suggester.learned_version = _version_record(scope, number, provenance)
         outcome.version, outcome.folder = number, folder
     outcome.seconds = time.perf_counter() - start
     return outcome
+
+
+def _version_record(scope: LearningScope, number: int, provenance: dict[str, Any]) -> dict[str, Any]:
+    """What a run records of the saved model it used (``learned_model``)."""
+    return {"scope": scope.key, "version": number, "state_sha256": provenance.get("state_sha256")}
 
 
 def _save_version(folder: Path, suggester: Any, provenance: dict[str, Any]) -> None:

@@ -352,8 +352,7 @@ class Suggester:
             "codes": self.codes,
             "params": self.params.to_dict(),
             "learned_state": hashlib.sha256(learned.encode("utf-8")).hexdigest()[:16],
-            "learned_decisions": sum(len(v) for v in self._learned.accepted.values())
-            + sum(len(v) for v in self._learned.rejected.values()),
+            "learned_decisions": self._decision_count(),
             "learned_from": None if self.learned_from is None else list(self.learned_from),
             "learning": self.learned_with,
             "context_weight": self.context_weight,

@@ -386,23 +386,10 @@ def _onnx_class() -> Any:
         def load(self) -> None:
             if self._session is not None:
                 return
-            import onnxruntime as ort
-            from tokenizers import Tokenizer
+            from ..embed.onnx_backend import open_graph
 
-            from ..embed.base import physical_cores
-
-            tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
-            tokenizer.no_padding()
-            tokenizer.enable_truncation(max_length=inference_max_tokens(self.provenance))
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = self.threads or physical_cores()
-            options.inter_op_num_threads = 1
-            options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            options.log_severity_level = 3
-            self._session = ort.InferenceSession(str(self.folder / ONNX_FILE), options,
-                                                 providers=["CPUExecutionProvider"])
-            self._tokenizer = tokenizer
+            self._session, self._tokenizer = open_graph(self.folder / ONNX_FILE, self.folder / "tokenizer.json",
+                                                        inference_max_tokens(self.provenance), self.threads)
 
     return TunedOnnxEmbedder
 
