@@ -86,9 +86,6 @@ def translate(exc: sqlite3.Error, where: Path | str) -> ProjectError:
     return ProjectError(f"{where}: database error: {_one_line(message)}")
 
 
-_translate = translate
-
-
 def _no_space_at(where: Path | str) -> bool:
     """True when the file system holding ``where`` has (next to) no space left."""
     import shutil

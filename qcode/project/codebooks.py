@@ -42,7 +42,6 @@ class CodebookStore(DocumentStore):
         """The current codebook, or None when the project has none yet."""
         return self.codebook if self._meta("codebook_version") is not None else None
 
-    _codebook_or_none = codebook_or_none
 
     def _migrations(self) -> dict[str, str | None]:
         rows = self._query("SELECT from_code, to_code FROM code_migrations ORDER BY migration_id")

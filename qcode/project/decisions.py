@@ -49,7 +49,6 @@ class DecisionStore(RunStore):
             raise ProjectError(f"{self.path}: unknown coder {coder!r} (coders: {known})")
         return coder
 
-    _known_coder = require_coder
 
     def decide(self, coder: str, segment_id: str, code_id: str | None, verdict: str,
                note: str | None = None, run_id: int | None = None, score: float | None = None,
