@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ..codebook.model import Codebook
-from ..errors import DamageWarning, ProjectError
+from ..errors import DamageWarning, ProjectError, UnknownCodeError
 from .base import SALVAGE_HINT, DamagedText, now_utc
 from .codings import derive_codings, log_as_of
 from .runs import RunStore
@@ -183,11 +183,11 @@ class DecisionStore(RunStore):
             raise ProjectError(f"{where}a {verdict!r} decision needs a code")
         if code_id is not None:
             if cb is None:
-                raise ProjectError(f"{where}{self.path}: the project has no codebook yet; set one before deciding")
+                raise UnknownCodeError(f"{where}{self.path}: the project has no codebook yet; set one before deciding")
             if code_id not in cb:
                 found = cb.find(str(code_id))
                 hint = f" (did you mean {found.id!r}?)" if found is not None else ""
-                raise ProjectError(f"{where}codebook {cb.name!r} has no code {code_id!r}{hint}")
+                raise UnknownCodeError(f"{where}codebook {cb.name!r} has no code {code_id!r}{hint}")
         run_id, score = event.get("run_id"), event.get("score")
         segment_id = event.get("segment_id")
         if segment_id is not None:
@@ -201,7 +201,7 @@ class DecisionStore(RunStore):
             target = self._span_target(event, where, doc_texts)
             seg_row = None
         if run_id is not None:
-            run_id = self._check_run(run_id)
+            run_id = self.check_run(run_id)
             if score is None and code_id is not None and seg_row is not None:
                 suggested = self._query("SELECT score FROM suggestions WHERE run_id = ? AND seg_row = ? AND code_id = ?",
                                         (run_id, seg_row, code_id))
@@ -290,6 +290,13 @@ class DecisionStore(RunStore):
         if event_id is None:
             return None
         return dict(self._query("SELECT * FROM events WHERE event_id = ?", (event_id,))[0])
+
+    def live_decisions(self, coder: str) -> list[dict[str, Any]]:
+        """The coder's decisions in effect (neither undone nor undos), oldest first, as dicts of the events table."""
+        rows = self._query(
+            "SELECT e.* FROM events e WHERE e.coder = ? AND e.verdict != 'undo' AND NOT EXISTS "
+            "(SELECT 1 FROM events u WHERE u.undoes = e.event_id) ORDER BY e.event_id", (coder,))
+        return [dict(r) for r in rows]
 
     def latest_event_id(self, coder: str) -> int | None:
         """The id of the coder's newest event of any kind (undos included), or None: one index lookup.

@@ -181,7 +181,7 @@ class ReviewSession:
         self.hide_scores = hide_scores
         self.order = order
         self.codebook = project.codebook
-        self.run = project.latest_run() if run is None else project._check_run(run)
+        self.run = project.latest_run() if run is None else project.check_run(run)
         if blind and self.run is not None:
             self.run = blind_run(project, self.coder, self.run if run is not None else None)
         suggestions = project.suggestions(self.run) if self.run is not None else project.suggestions()

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ProjectError
+from ..errors import ProjectError, StoreUnavailableError
 
 ORDERS = ("document", "random", "active")
 STATES = ("all", "new", "skipped", "reviewed")
@@ -324,7 +324,7 @@ class ReviewService:
         self._checked = 0.0
         project = self.project()
         if project.readonly:
-            raise ProjectError(f"{self.path}: the project is read-only; qcode serve needs to record decisions "
+            raise StoreUnavailableError(f"{self.path}: the project is read-only; qcode serve needs to record decisions "
                                "(check the folder's permissions)")
         self.codebook_name = project.codebook.name  # a project without a codebook cannot be reviewed: say so now
         self.run = None if run is None else self._checked_run(project, run)
