@@ -17,9 +17,10 @@ from starlette.testclient import TestClient
 
 from qcode.errors import ProjectError
 from qcode.project import open_project
+from qcode.suggest.coders import EMPTY_LEARNED_STATE, run_is_independent
 from qcode.web.app import create_app
 from qcode.web.guard import csrf_value
-from qcode.web.review import EMPTY_LEARNED_STATE, ReviewService, run_is_independent
+from qcode.web.service import ReviewService
 from qcode.web.tokens import TOKENS_NAME, TokenStore
 from web_support import HOSTILE_DOC, live_events, sample_project
 

@@ -10,7 +10,7 @@ the templates and headers :mod:`qcode.web.pages`.
 >>> import tempfile
 >>> from qcode.project.sample import build_sample_project
 >>> study = build_sample_project(tempfile.mkdtemp() + "/study").path
->>> from qcode.web.review import ReviewService
+>>> from qcode.web.service import ReviewService
 >>> from qcode.web.tokens import TokenStore
 >>> app = create_app(ReviewService(study), TokenStore(study))
 >>> sorted({route.path for route in app.routes})[:2]
@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from . import handlers as h
 from .guard import Site, guarded
-from .review import ReviewService
+from .service import ReviewService
 from .tokens import Access, TokenStore
 
 

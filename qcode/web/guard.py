@@ -20,7 +20,8 @@ from starlette.responses import JSONResponse, Response
 
 from ..errors import QcodeError
 from .pages import COMMON_HEADERS, Pages
-from .review import RequestError, ReviewService, Viewer
+from .payload import RequestError, Viewer
+from .service import ReviewService
 from .tokens import Access, TokenStore
 
 MAX_BODY_BYTES = 64 * 1024

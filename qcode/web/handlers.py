@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from ..errors import AgreementError
 from .guard import csrf_value, json_body, site_of
 from .pages import COMMON_HEADERS, REPORT_CSP, base_url
-from .review import STATE_LABELS, Filters
+from .payload import STATE_LABELS, Filters
 from .tokens import Access
 
 

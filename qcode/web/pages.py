@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.responses import HTMLResponse
 
-from .review import STATE_LABELS
+from .payload import STATE_LABELS
 from .tokens import Access
 
 STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
