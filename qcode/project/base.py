@@ -14,7 +14,7 @@ in a folder this user cannot write) is opened read-only, as SQLite's
 ``immutable`` database when it cannot keep its shared-memory index there.
 
 >>> translate(sqlite3.OperationalError("database is locked"), "p")
-ProjectError('p: the project database is locked by another process; try again')
+StoreUnavailableError('p: the project database is locked by another process; try again')
 """
 
 from __future__ import annotations
