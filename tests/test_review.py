@@ -258,7 +258,7 @@ def test_review_without_a_run_queues_every_participant_segment(tmp_path):
     project.add_segments(segments)
     child = review(project, "--coder", "bob")
     child.expect(r"0/6 reviewed")
-    child.expect(r"No suggestions for this segment")
+    child.expect(r"No code suggested for this segment")
     child.send("c")
     child.expect(r"code number, id or name")
     child.sendline("Staffing")

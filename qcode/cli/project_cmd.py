@@ -58,6 +58,8 @@ def decide(
     accept: bool = typer.Option(False, "--accept", help="The code applies."),
     reject: bool = typer.Option(False, "--reject", help="The code does not apply."),
     skip: bool = typer.Option(False, "--skip", help="No decision now."),
+    no_code: bool = typer.Option(False, "--no-code", help="Nothing in the codebook fits this segment (no --code; "
+                                 "sets aside codes this coder accepted on it before)."),
     note: Optional[str] = typer.Option(None, "--note", help="A memo kept with the decision."),
     run: Optional[int] = typer.Option(None, "--run", help="The suggestion run this decision answers."),
     allow_partial: bool = typer.Option(False, "--allow-partial", help="With --doc: record a span that cuts a word, "
@@ -73,12 +75,17 @@ def decide(
     from ..errors import ProjectError
     from ..project import open_project
 
-    chosen = [name for name, flag in (("accept", accept), ("reject", reject), ("skip", skip)) if flag]
+    chosen = [name for name, flag in (("accept", accept), ("reject", reject), ("skip", skip),
+                                      ("no_code", no_code)) if flag]
     if len(chosen) != 1:
-        raise ProjectError("give exactly one of --accept, --reject, --skip")
+        raise ProjectError("give exactly one of --accept, --reject, --skip, --no-code")
     verdict = chosen[0]
     if (segment is None) == (doc is None):
         raise ProjectError("give either --segment ID, or --doc ID with --start and --end")
+    if verdict == "no_code" and code is not None:
+        raise ProjectError("--no-code says no code fits: give it without --code")
+    if verdict == "no_code" and segment is None:
+        raise ProjectError("--no-code goes with --segment ID")
     proj = open_project(project)
     code_id = _resolve_code(proj, code) if code is not None else None
     if segment is not None:

@@ -224,12 +224,19 @@ class StoreBase:
         with self.transaction():
             version = int(self._meta("schema_version") or 0)  # another process may have upgraded it meanwhile
             for step in range(version, SCHEMA_VERSION):
-                for statement in UPGRADES[step]:
-                    self._run_ddl(statement)
+                statements = UPGRADES[step]
+                if isinstance(statements, dict):
+                    statements = statements[self.dialect]
+                for statement in statements:
+                    self._run_ddl(statement, translate=not isinstance(UPGRADES[step], dict))
             self._set_meta("schema_version", str(SCHEMA_VERSION))
 
-    def _run_ddl(self, statement: str) -> None:
-        """One schema statement, written in SQLite's spelling (the PostgreSQL store translates it)."""
+    #: the store's kind, which picks the upgrade statements written for it (see :data:`UPGRADES`)
+    dialect = "sqlite"
+
+    def _run_ddl(self, statement: str, translate: bool = True) -> None:
+        """One schema statement, written in SQLite's spelling unless ``translate`` is False (the PostgreSQL
+        store translates it then)."""
         self._conn.execute(statement)
 
     def close(self) -> None:

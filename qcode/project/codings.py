@@ -70,7 +70,7 @@ def derive_codings(decisions: Any, migrations: Mapping[str, str | None], codeboo
                "coder", "time", "event_id", "source", "note", "stale"]
     if keep_rejected:
         columns.insert(columns.index("coder") + 1, "verdict")
-    live = decisions[(~decisions["undone"]) & decisions["verdict"].isin(["accept", "reject"])].copy()
+    live = _standing(decisions)
     if live.empty:
         return pd.DataFrame(columns=columns)
 
@@ -85,9 +85,60 @@ def derive_codings(decisions: Any, migrations: Mapping[str, str | None], codeboo
     return kept[columns].reset_index(drop=True)
 
 
+SPAN = ["coder", "doc_id", "doc_version", "start", "end"]
+
+
+def _standing(decisions: Any) -> Any:
+    """The accepts and rejects in effect (not undone), an accept made before a later "no code" on its
+    span turned into a reject: "no code" sets aside the codes the coder had given the passage."""
+    live = decisions[(~decisions["undone"]) & decisions["verdict"].isin(["accept", "reject", "no_code"])].copy()
+    nocode = live[live["verdict"] == "no_code"]
+    live = live[live["verdict"] != "no_code"]
+    if len(nocode) and len(live):
+        latest = nocode.groupby(SPAN, dropna=False)["event_id"].max().rename("no_code_at").reset_index()
+        live = live.merge(latest, on=SPAN, how="left")
+        set_aside = (live["verdict"] == "accept") & live["no_code_at"].notna() & (live["event_id"] < live["no_code_at"])
+        live.loc[set_aside, "verdict"] = "reject"
+        live = live.drop(columns="no_code_at")
+    return live
+
+
+def no_code_spans(decisions: Any, migrations: Mapping[str, str | None]) -> Any:
+    """Per coder, the passages where no code stands: a "no code" decision not followed by an accept, or
+    rejections and no accept in effect (see :meth:`Project.no_code_passages`)."""
+    import pandas as pd
+
+    columns = ["coder", "doc_id", "doc_version", "segment_id", "start", "end", "text", "how", "rejections",
+               "event_id"]
+    live = decisions[(~decisions["undone"]) & decisions["verdict"].isin(["accept", "reject", "no_code"])]
+    if live.empty:
+        return pd.DataFrame(columns=columns)
+    live = live.copy()
+    live["code_id"] = [resolve_migration(c, migrations) if isinstance(c, str) else None for c in live["code_id"]]
+    rows = []
+    for span, group in live.sort_values("event_id").groupby(SPAN, sort=True, dropna=False):
+        verdicts: dict[str, str] = {}
+        said_none = False
+        for verdict, code in zip(group["verdict"], group["code_id"]):
+            if verdict == "no_code":
+                said_none = True
+                verdicts = {c: "reject" for c in verdicts}
+            elif isinstance(code, str):
+                verdicts[code] = verdict
+                said_none = said_none and verdict != "accept"
+        rejections = sum(1 for v in verdicts.values() if v == "reject")
+        if "accept" in verdicts.values() or not (said_none or rejections):
+            continue
+        last = group.iloc[-1]
+        rows.append((*span[:3], last["segment_id"] if isinstance(last["segment_id"], str) else None,
+                     int(span[3]), int(span[4]), last["text"], "no_code" if said_none else "rejected", rejections,
+                     int(last["event_id"])))
+    return pd.DataFrame(rows, columns=columns)
+
+
 def _code_name(codebook: Codebook | None, code_id: str) -> str:
     code = codebook.get(code_id) if codebook is not None else None
     return code.name if code is not None else code_id
 
 
-__all__ = ["derive_codings", "log_as_of", "resolve_migration"]
+__all__ = ["derive_codings", "log_as_of", "no_code_spans", "resolve_migration"]

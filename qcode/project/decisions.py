@@ -10,14 +10,15 @@ from typing import Any
 from ..codebook.model import Codebook
 from ..errors import ProjectError, UnknownCodeError
 from .base import now_utc
-from .codings import derive_codings, log_as_of
+from .codings import derive_codings, log_as_of, no_code_spans
 from .runs import RunStore
 from .salvage import salvage_log, screen_damaged
 from .schema import SOURCES
 from .validation import check_coder, check_event_key, is_int
 
-#: verdicts a coder can give (``undo`` is recorded through :meth:`Project.undo`)
-DECISION_VERDICTS = ("accept", "reject", "skip")
+#: verdicts a coder can give (``undo`` is recorded through :meth:`Project.undo`); ``no_code``: nothing in
+#: the codebook fits the passage (it carries no code, and sets aside the coder's earlier accepts there)
+DECISION_VERDICTS = ("accept", "reject", "skip", "no_code")
 
 
 class DecisionStore(RunStore):
@@ -52,8 +53,9 @@ class DecisionStore(RunStore):
                source: str | None = None, time: str | None = None, event_key: str | None = None) -> int:
         """Record one decision on a segment; returns its event id once it is durable.
 
-        ``verdict`` is ``"accept"``, ``"reject"`` or ``"skip"`` (``code_id``
-        may be None for a skip). When ``run_id`` is given the decision is on
+        ``verdict`` is ``"accept"``, ``"reject"``, ``"skip"`` or ``"no_code"``
+        (``code_id`` may be None for a skip and is None for "no code": see
+        :meth:`no_code`). When ``run_id`` is given the decision is on
         that run's suggestion and its score is looked up unless given;
         ``source`` defaults to ``"suggestion"`` with a run and ``"manual"``
         without (``"import"`` for decisions imported from elsewhere).
@@ -69,6 +71,37 @@ class DecisionStore(RunStore):
         return self.record_many([{"coder": coder, "segment_id": segment_id, "code_id": code_id,
                                   "verdict": verdict, "note": note, "run_id": run_id, "score": score,
                                   "source": source, "time": time, "event_key": event_key}])[0]
+
+    def no_code(self, coder: str, segment_id: str, note: str | None = None, run_id: int | None = None,
+                event_key: str | None = None) -> int:
+        """Record that no code of the codebook fits a segment ("no code"); returns its event id.
+
+        A decision like any other: one event in the log, undone by :meth:`undo`.
+        It sets aside the coder's accepts on the segment made before it (their
+        codings end); a later accept codes the segment again. Passages a coder
+        said "no code" to, or rejected every suggestion on, are
+        :meth:`no_code_passages`.
+
+        >>> import tempfile
+        >>> from qcode.project.sample import build_sample_project
+        >>> project = build_sample_project(tempfile.mkdtemp() + "/study")
+        >>> seg_id = project.segments().segment_id.iloc[0]
+        >>> project.no_code("alice", seg_id, note="small talk")
+        1
+        >>> project.no_code_passages("alice")[["segment_id", "how"]].values.tolist() == [[seg_id, "no_code"]]
+        True
+        """
+        return self.decide(coder, segment_id, None, "no_code", note=note, run_id=run_id, event_key=event_key)
+
+    def no_code_passages(self, coder: str | None = None) -> Any:
+        """The passages a coder says no code fits: explicit "no code" decisions, and passages on which
+        every code the coder decided on was rejected (none accepted), as they stand now.
+
+        Columns: ``coder, doc_id, doc_version, segment_id, start, end, text, how, rejections,
+        event_id`` (``how``: ``"no_code"`` or ``"rejected"``; ``event_id``: the latest decision
+        there). For learning what gets no suggestion.
+        """
+        return no_code_spans(self.decisions(coder), self._migrations())
 
     def code_span(self, coder: str, doc_id: str, start: int, end: int, code_id: str,
                   verdict: str = "accept", note: str | None = None, source: str = "manual",
@@ -176,8 +209,10 @@ class DecisionStore(RunStore):
         if verdict not in DECISION_VERDICTS:
             raise ProjectError(f"{where}verdict must be one of {', '.join(DECISION_VERDICTS)}, got {verdict!r}")
         code_id = event.get("code_id")
-        if code_id is None and verdict != "skip":
+        if code_id is None and verdict not in ("skip", "no_code"):
             raise ProjectError(f"{where}a {verdict!r} decision needs a code")
+        if code_id is not None and verdict == "no_code":
+            raise ProjectError(f"{where}a 'no_code' decision carries no code, got {code_id!r}")
         if code_id is not None:
             if cb is None:
                 raise UnknownCodeError(f"{where}{self.path}: the project has no codebook yet; set one before deciding")

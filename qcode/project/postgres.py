@@ -130,8 +130,10 @@ class PostgresProject(Project):
         except self._db_errors:
             pass
 
-    def _run_ddl(self, statement: str) -> None:
-        self._conn.script(postgres_ddl(statement))  # type: ignore[attr-defined]
+    dialect = "postgresql"
+
+    def _run_ddl(self, statement: str, translate: bool = True) -> None:
+        self._conn.script(postgres_ddl(statement) if translate else [statement])  # type: ignore[attr-defined]
 
     def close(self) -> None:
         self._conn.close()

@@ -13,16 +13,21 @@ A project database holds:
   ``event_key`` (unique when given) is a client's idempotency key: a retried
   request with the same key finds the event it already made.
 
-Schema history: 1, the first; 2 adds ``events.event_key``. :data:`UPGRADES`
-holds the statements that take a database from one version to the next, run
-in place when an older project is opened for writing.
+Schema history: 1, the first; 2 adds ``events.event_key``; 3 adds the verdict
+``no_code`` (a coder's "nothing in the codebook fits this passage").
+:data:`UPGRADES` holds the statements that take a database from one version to
+the next, run in place when an older project is opened for writing; a step
+whose SQL differs between the stores is a mapping from store (``sqlite``,
+``postgresql``) to its statements.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+import re
 
-VERDICTS = ("accept", "reject", "skip", "undo")
+SCHEMA_VERSION = 3
+
+VERDICTS = ("accept", "reject", "skip", "no_code", "undo")
 SOURCES = ("suggestion", "manual", "import")
 
 SCHEMA = """
@@ -110,7 +115,7 @@ CREATE TABLE IF NOT EXISTS events (
     "end"            INTEGER NOT NULL,
     text             TEXT NOT NULL,
     code_id          TEXT,
-    verdict          TEXT NOT NULL CHECK (verdict IN ('accept', 'reject', 'skip', 'undo')),
+    verdict          TEXT NOT NULL CHECK (verdict IN ('accept', 'reject', 'skip', 'no_code', 'undo')),
     note             TEXT,
     run_id           INTEGER REFERENCES runs (run_id),
     score            REAL,
@@ -136,8 +141,32 @@ BEGIN
 END;
 """
 
+_EVENTS = SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS events"):]
+_EVENTS_COLUMNS = ('event_id, time, coder, doc_id, doc_version, segment_id, start, "end", text, code_id, verdict, '
+                   "note, run_id, score, source, undoes, codebook_version, event_key")
+_TRIGGERS = tuple(t.strip() for t in re.findall(r"CREATE TRIGGER.*?\bEND;", _EVENTS, re.DOTALL))
+_INDEXES = tuple(i.strip() for i in re.findall(r"CREATE (?:UNIQUE )?INDEX[^;]*", _EVENTS))
+
+#: SQLite cannot widen a CHECK constraint in place: the log is copied, row for row with its ids, into a
+#: table made from the current schema, in the one upgrade transaction (SQLite's documented way to change
+#: a table's definition). DROP TABLE fires no DELETE trigger; the table refers to itself under its new
+#: name until the rename, so no foreign key dangles; indexes and append-only triggers are made anew.
+_SQLITE_VERDICT_UPGRADE = (
+    _EVENTS.split(";")[0].replace("CREATE TABLE IF NOT EXISTS events", "CREATE TABLE events_v3", 1)
+    .replace("REFERENCES events (event_id)", "REFERENCES events_v3 (event_id)"),
+    f"INSERT INTO events_v3 ({_EVENTS_COLUMNS}) SELECT {_EVENTS_COLUMNS} FROM events",
+    "DROP TABLE events",
+    "ALTER TABLE events_v3 RENAME TO events",
+    *_INDEXES,
+    *_TRIGGERS,
+)
+
 #: version -> statements that upgrade a database of that version to the next one
-UPGRADES: dict[int, tuple[str, ...]] = {
+UPGRADES: dict[int, tuple[str, ...] | dict[str, tuple[str, ...]]] = {
     1: ("ALTER TABLE events ADD COLUMN event_key TEXT",
         "CREATE UNIQUE INDEX IF NOT EXISTS events_by_key ON events (event_key)"),
+    2: {"sqlite": _SQLITE_VERDICT_UPGRADE,
+        "postgresql": ("ALTER TABLE events DROP CONSTRAINT IF EXISTS events_verdict_check",
+                       "ALTER TABLE events ADD CONSTRAINT events_verdict_check CHECK (verdict IN "
+                       "('accept', 'reject', 'skip', 'no_code', 'undo'))")},
 }

@@ -7,9 +7,10 @@
 * :class:`SegmentState` and :func:`coder_states`: one coder's standing decisions per segment;
 * :func:`press_keys` and :func:`last_press`: the events of one key press, undone together.
 
-A segment with no suggestion is an item whose ``suggestions`` list is empty, and a segment's state
-keeps one verdict per code: a later "no code applies" decision is one more verdict kind, not a new
-queue type.
+A segment with no suggestion (the model abstained, or no code passed the thresholds) is an item whose
+``suggestions`` list is empty: it is queued like any other, shown as "no code suggested", and a coder
+codes it or confirms "no code" (the ``no_code`` verdict, :meth:`qcode.project.Project.no_code`).
+A segment's state keeps one verdict per code, and whether "no code" stands.
 
 >>> item = QueueItem("s-1", "a.txt", 1, 0, 5, "Hello", None, "participant", 0, [("funding", 0.6), ("care", 0.5)])
 >>> round(item.margin, 2)
@@ -105,6 +106,7 @@ class SegmentState:
     verdicts: dict[str, str] = field(default_factory=dict)  # code -> accept/reject, latest wins
     skipped: bool = False
     notes: list[str] = field(default_factory=list)
+    no_code: bool = False  # "no code" stands: said, and no accept since
 
     @property
     def accepted(self) -> list[str]:
@@ -116,7 +118,7 @@ class SegmentState:
 
     @property
     def reviewed(self) -> bool:
-        return bool(self.verdicts)
+        return bool(self.verdicts) or self.no_code
 
     @property
     def status(self) -> str:
@@ -128,9 +130,14 @@ class SegmentState:
             self.notes.append(note)
         if verdict == "skip":
             self.skipped = True
+        elif verdict == "no_code":  # sets aside the codes accepted here before
+            self.no_code = True
+            self.verdicts = {c: "reject" for c in self.verdicts}
         elif isinstance(code_id, str):
             self.verdicts.pop(code_id, None)
             self.verdicts[code_id] = verdict
+            if verdict == "accept":
+                self.no_code = False
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """``qcode review``: keyboard-driven review of suggestions by a (second) coder.
 
-The session walks a queue of segments (those with suggestions in the chosen
-run, or every segment when the project has no run yet), shows each with its
+The session walks a queue of segments (every segment; those the chosen run
+suggested nothing for are marked "no code suggested"), shows each with its
 neighbouring turns, document, speaker and the suggested codes with their
 definitions, and records one decision per key press through
 :meth:`Project.decide` — durable before the next screen is drawn.
@@ -10,6 +10,7 @@ Keys::
 
     a        accept the top suggestion          1-9   accept suggestion n
     r        reject the suggestions not accepted s     skip (decide later)
+    0        no code: nothing in the codebook fits this segment
     u        undo your last decision             c     add another code (from the codebook)
     n        write a note (kept with the next decision on this segment)
     Enter    next segment without deciding       ?     help
@@ -51,6 +52,7 @@ HELP = """Keys
   1-9      accept suggestion number n and go on
   Shift+1-9 (! @ # ...)  accept suggestion n and stay, to give this segment a second code
   r        reject every shown suggestion you have not accepted, then go on
+  0        no code: nothing in the codebook fits (codes you accepted here are set aside), then go on
   s        skip this segment (recorded; skipped segments come back after the undecided ones)
   u        undo your last decision (goes back to it; a note it carried is kept for the next one)
   b or ←   back to the previous segment
@@ -61,7 +63,7 @@ HELP = """Keys
   q        quit: every decision is already saved; `qcode review` resumes here
 """
 
-KEY_LINE = ("[a/1-9] accept  [Shift+1-9] accept, stay  [r] reject  [s] skip  [u] undo  [b/←] back  "
+KEY_LINE = ("[a/1-9] accept  [Shift+1-9] accept, stay  [r] reject  [0] no code  [s] skip  [u] undo  [b/←] back  "
             "[c] add code  [n] note  [Enter] next  [?] help  [q] quit")
 SHIFTED_DIGITS = "!@#$%^&*("  # Shift+1..9 on a US keyboard: accept suggestion n and stay
 LEFT = "\x1b[D"
@@ -71,8 +73,9 @@ def build_queue(segments, suggestions, order: str = "document", top_k: int = 5,
                 include_interviewer: bool = False) -> list[QueueItem]:
     """The review queue from the segments and suggestions frames of a project.
 
-    Segments with suggestions are queued (all segments when ``suggestions``
-    is empty). ``order="uncertain"`` puts the smallest top-1/top-2 margin first;
+    Every segment is queued (interviewer turns only with ``include_interviewer``):
+    one without suggestions (the model abstained, or none passed the thresholds)
+    is shown as "no code suggested". ``order="uncertain"`` puts the smallest top-1/top-2 margin first;
     ``order="active"`` does so taking each top code in turn (:mod:`qcode.suggest.active`).
     """
     if order not in TERMINAL_ORDERS:
@@ -87,8 +90,6 @@ def build_queue(segments, suggestions, order: str = "document", top_k: int = 5,
     for index, row in enumerate(segments.itertuples(index=False)):
         key = (row.segment_id, int(row.doc_version))
         if row.role == "interviewer" and not include_interviewer:
-            continue
-        if len(suggestions) and key not in by_segment:
             continue
         ranked = sorted(by_segment.get(key, []), key=lambda t: (t[2], -t[1]))[:top_k]
         items.append(QueueItem(row.segment_id, row.doc_id, key[1], int(row.start), int(row.end), row.text,
@@ -263,6 +264,13 @@ class ReviewSession:
         self.message = f"rejected {', '.join(self._name(c) for c in rejected) or 'nothing'}"
         self._advance()
 
+    def no_code(self) -> None:
+        """Say that no code of the codebook fits this segment (one decision, undone by u), and go on."""
+        item = self._here()
+        self._record(None, "no_code", from_run=bool(item.suggestions))
+        self.message = "no code"
+        self._advance()
+
     def skip(self) -> None:
         self._record(None, "skip", from_run=False)
         self.message = "skipped"
@@ -316,8 +324,13 @@ class ReviewSession:
         else:
             code = self.codebook.find(answer)
         if code is None:
-            self.message = f"no code {answer!r} in codebook {self.codebook.name!r}"
-            return
+            found = pick_code(leaves, answer)
+            if isinstance(found, list):
+                self.message = (f"{answer!r} fits {len(found)} codes: {', '.join(c.name for c in found[:6])}"
+                                f"{' ...' if len(found) > 6 else ''}; type more of it" if found else
+                                f"no code {answer!r} in codebook {self.codebook.name!r}")
+                return
+            code = found
         suggested = {c for c, _ in self._here().suggestions}
         self._record(code.id, "accept", from_run=code.id in suggested)
         self.message = f"added {code.name}"
@@ -392,7 +405,7 @@ class ReviewSession:
                     definitions.append(len(lines))
                     lines.append(f"       {_short(code.definition, width - 8)}")
         else:
-            lines.append("No suggestions for this segment: press c to code it, s to skip.")
+            lines.append("No code suggested for this segment: press c to code it, 0 to confirm no code, s to skip.")
         mine = self.my_live_events()
         here = [e for e in mine if e["segment_id"] == item.segment_id]
         if here:
@@ -466,6 +479,30 @@ class KeyReader:
         out.flush()
         line = self.stream.readline()
         return line.rstrip("\r\n")
+
+
+def pick_code(leaves: list[Any], answer: str) -> Any:
+    """The one code whose id or name ``answer`` names, ignoring case, or starts (a unique prefix); else
+    the list of codes it fits (empty: none), for the prompt to ask again.
+
+    >>> from qcode.codebook import load_codebook
+    >>> leaves = load_codebook("mcn-sst").leaves()
+    >>> pick_code(leaves, "FUNDING").id, pick_code(leaves, "shared v").id
+    ('infrastructure.funding', 'goals.shared-vision')
+    >>> len(pick_code(leaves, "p")) > 1, pick_code(leaves, "zzz")
+    (True, [])
+    """
+    wanted = " ".join(answer.split()).casefold()
+    for whole in (True, False):
+        fits = [c for c in leaves if any((k.casefold() == wanted) if whole else k.casefold().startswith(wanted)
+                                         for k in (c.id, c.id.rsplit(".", 1)[-1], c.name))]
+        if len(fits) == 1 or (whole and fits):
+            return fits[0] if len(fits) == 1 else fits
+    if not fits:  # a word of the name, as a last resort: "funding" in "Service funding"
+        fits = [c for c in leaves if any(w.startswith(wanted) for w in c.name.casefold().split())]
+        if len(fits) == 1:
+            return fits[0]
+    return fits
 
 
 def _code_list(codebook: Any) -> str:
@@ -569,6 +606,8 @@ def _act(session: ReviewSession, key: str, keys: KeyReader, out: TextIO, clear: 
         session.accept(int(key))
     elif key and key in SHIFTED_DIGITS:
         session.accept(SHIFTED_DIGITS.index(key) + 1, stay=True)
+    elif key == "0":
+        session.no_code()
     elif key in actions:
         actions[key]()
     elif key == "c":

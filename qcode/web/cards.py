@@ -107,7 +107,7 @@ def build_card(project: Any, viewer: Viewer, corpus: Snapshot, run_id: int | Non
         "before": [turn(it) for it in same_doc[max(0, at - CONTEXT_BEFORE):at]],
         "after": [turn(it) for it in same_doc[at + 1:at + 1 + CONTEXT_AFTER]],
         "suggestions": suggested, "extra": extra,
-        "status": state.status, "skipped": state.skipped, "notes": list(state.notes),
+        "status": state.status, "skipped": state.skipped, "notes": list(state.notes), "no_code": state.no_code,
         "others": [] if viewer.blind else others(project, viewer.coder, current),
     })
     return card
@@ -124,7 +124,7 @@ def others(project: Any, coder: str, item: QueueItem) -> list[dict[str, Any]]:
         if state is None:
             continue
         codebook = project.codebook
-        out.append({"coder": name, "status": state.status,
+        out.append({"coder": name, "status": "no code" if state.no_code else state.status,
                     "accepted": [codebook.get(c).name if codebook.get(c) is not None else c
                                  for c in state.accepted],
                     "notes": state.notes})

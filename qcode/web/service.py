@@ -192,9 +192,9 @@ class ReviewService:
         if found is not None:
             return found
         suggestions = self._suggestions(corpus, run_id)
+        # every segment is queued: one the run suggested nothing for (abstained, or under the thresholds)
+        # is shown as "no code suggested", for the coder to code or to confirm "no code"
         items = [it for it in corpus.items if self.include_interviewer or it.role != "interviewer"]
-        if suggestions:
-            items = [it for it in items if (it.segment_id, it.doc_version) in suggestions]
         order = self.order if self.order != "active" or (not viewer.blind and suggestions) else "document"
         items = order_queue(items, order, seed=f"{self.path.resolve()}\x1f{viewer.coder}",
                             suggestions_of=lambda it: suggestions.get(it.key, []))
@@ -270,7 +270,8 @@ class ReviewService:
                           filters, codebook)
 
     def decide(self, viewer: Viewer, payload: Mapping[str, Any]) -> dict[str, Any]:
-        """One key press that decides: ``accept`` a code, ``reject`` codes, or ``skip``; returns the next card.
+        """One key press that decides: ``accept`` a code, ``reject`` codes, ``skip``, or ``no_code`` (nothing in
+        the codebook fits); returns the next card.
 
         ``payload``: ``key`` (client-made, unique per key press), ``action``,
         ``segment_id``, ``code_id`` (accept), ``code_ids`` (reject: default
@@ -323,8 +324,12 @@ class ReviewService:
                                "source": "suggestion" if c in shown_codes else "manual"})
         elif action == "skip":
             events.append({**base, "code_id": None, "verdict": "skip", "note": note, "source": "manual"})
+        elif action == "no_code":
+            events.append({**base, "code_id": None, "verdict": "no_code", "note": note,
+                           "run_id": run_id if shown_codes else None,
+                           "source": "suggestion" if shown_codes else "manual"})
         else:
-            raise RequestError(f"action must be accept, reject or skip, got {action!r}")
+            raise RequestError(f"action must be accept, reject, skip or no_code, got {action!r}")
         ids = self.record(events, key)
         stay = bool(payload.get("stay")) and action == "accept"
         card = self._locate(viewer, segment_id, "here" if stay else "next", filters, codebook_now)

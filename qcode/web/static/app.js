@@ -297,6 +297,7 @@
       if (act === "top") accept(1, false);
       else if (act === "reject") decide("reject", {}, "Rejected the suggestions");
       else if (act === "skip") decide("skip", {}, "Skipped");
+      else if (act === "nocode") decide("no_code", {}, "No code");
       else if (act === "back") go("prev");
       else if (act === "next") go("next");
       else if (act === "undo") undo();
@@ -315,6 +316,7 @@
       if (!help.hidden && (e.key === "Escape" || e.key === "?")) { e.preventDefault(); toggleHelp(false); return; }
       const digit = /^(?:Digit|Numpad)([1-9])$/.exec(e.code || "");
       if (digit) { e.preventDefault(); accept(Number(digit[1]), e.shiftKey); return; }
+      if (/^(?:Digit|Numpad)0$/.test(e.code || "") || e.key === "0") { e.preventDefault(); decide("no_code", {}, "No code"); return; }
       switch (e.key) {
         case "a": e.preventDefault(); accept(1, false); break;
         case "x": case "r": e.preventDefault(); decide("reject", {}, "Rejected the suggestions"); break;
