@@ -122,7 +122,7 @@ def no_code_spans(decisions: Any, migrations: Mapping[str, str | None]) -> Any:
         for verdict, code in zip(group["verdict"], group["code_id"]):
             if verdict == "no_code":
                 said_none = True
-                verdicts = {c: "reject" for c in verdicts}
+                verdicts = dict.fromkeys(verdicts, "reject")
             elif isinstance(code, str):
                 verdicts[code] = verdict
                 said_none = said_none and verdict != "accept"

@@ -132,7 +132,7 @@ class SegmentState:
             self.skipped = True
         elif verdict == "no_code":  # sets aside the codes accepted here before
             self.no_code = True
-            self.verdicts = {c: "reject" for c in self.verdicts}
+            self.verdicts = dict.fromkeys(self.verdicts, "reject")
         elif isinstance(code_id, str):
             self.verdicts.pop(code_id, None)
             self.verdicts[code_id] = verdict
