@@ -166,3 +166,37 @@ def test_shift_digit_accepts_a_second_code_and_stays(project):
     codings = open_project(project.path).codings("bob")
     assert sorted(codings["code_id"]) == ["funding", "staffing"]
     assert codings["segment_id"].nunique() == 1
+
+
+@pytest.mark.slow
+def test_a_segment_with_no_suggestion_is_queued_and_0_says_no_code(project):
+    """Issue 22 high 1 in a real terminal: the abstained segment is shown, 0 records "no code", u undoes it,
+    and the c prompt takes a part of a code's name in any case."""
+    segments = project.segments()
+    silent = segments.segment_id.iloc[4]
+    rows = [(r.segment_id, r.code_id, r.score, r.rank) for r in project.suggestions().itertuples()
+            if r.segment_id != silent]
+    project.add_run({"model": "hand-made", "abstained": 1}, rows)
+    child = review(project, "--coder", "bob", "--no-blind")
+    frame(child)
+    child.send("1")
+    frame(child)
+    child.send("1")
+    lines = frame(child)
+    assert any("No code suggested for this segment" in line for line in lines)
+    child.send("0")
+    frame(child)
+    child.send("u")
+    lines = frame(child)
+    assert any("undid: no_code" in line for line in lines)
+    child.send("c")
+    child.expect("code number, id or name")
+    child.sendline("COORD")
+    lines = frame(child)
+    assert any("added Coordination" in line for line in lines)
+    quit_review(child)
+    log = open_project(project.path).decisions("bob")
+    assert log[log["segment_id"] == silent][["verdict", "undone"]].values.tolist() == [
+        ["no_code", True], ["undo", False], ["accept", False]]
+    assert open_project(project.path).codings("bob").query("segment_id == @silent")["code_id"].tolist() == [
+        "coordination"]

@@ -351,3 +351,28 @@ def test_a_locked_project_is_said_and_retried_and_a_wrong_link_is_a_readable_pag
         assert answer.status == 403 and wrong.text_content("h1") == "For the project lead"
     finally:
         server.stop()
+
+
+def test_a_segment_with_no_suggestion_is_queued_and_0_says_no_code(browser, project):
+    """Issue 22 high 1: an abstained segment reaches the page; 0 records "no code", Backspace undoes it."""
+    s = segs(project)
+    silent = s[2].segment_id
+    rows = [(r.segment_id, r.code_id, r.score, r.rank) for r in project.suggestions().itertuples()
+            if r.segment_id != silent]
+    project.add_run({"model": "hand-made", "note": "abstains on one segment"}, rows)
+    with live_server(project.path) as running:
+        page = open_page(browser, running.url(running.coder("ana")))
+        assert "0 of 8" in page.text_content("#progress")         # the silent segment is counted
+        press(page, "1")
+        press(page, "1")
+        assert current(page) == silent
+        assert "No code suggested" in page.text_content("#card")
+        press(page, "0")
+        assert decided(project)[2:] == [(silent, None, "no_code")]
+        assert current(page) == s[3].segment_id
+        press(page, "Backspace")
+        assert len(decided(project)) == 2 and current(page) == silent
+        before = acks(page)
+        page.click("button[data-act=nocode]")                     # the button does the same
+        page.wait_for_function("(n) => Number(document.body.dataset.acks || 0) > n", arg=before)
+        assert decided(project)[2:] == [(silent, None, "no_code")]
