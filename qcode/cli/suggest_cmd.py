@@ -178,9 +178,9 @@ def suggest(
                                       **choices)
             result = [run for _, run in learned if run is not None][-1]
         else:
-            from ..suggest import Suggester
+            from ..suggest import make_suggester
 
-            ranker = Suggester(book, model=model, backend=backend, **choices)
+            ranker = make_suggester(book, model=model, backend=backend, **choices)
             result = suggest_corpus(path, ranker, options, out=out, project=proj, on_start=on_start,
                                     on_document=on_document, on_queued=on_queued, on_embedded=on_embedded)
     if ranker is not None and ranker.tuning_note and not quiet:
@@ -198,8 +198,6 @@ def suggest(
                 typer.echo(f"run {run.project_run}: learned from {' + '.join(outcome.scope.coders)} "
                            f"({outcome.decisions} decisions, {outcome.suggester.learned_with} model "
                            f"v{outcome.version})", err=True)
-    if result.learned_decisions is not None and not quiet:
-        typer.echo(f"learned from {result.learned_decisions} standing accept/reject decisions in {project}", err=True)
     _report_left_out(result.left_out_files)
     for file, reason in result.skipped_files:
         reason = str(reason)

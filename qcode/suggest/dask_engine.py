@@ -573,7 +573,6 @@ def suggest_dask(
     project: Any = None,
     model: Any = None,
     backend: str = "auto",
-    learn: bool = False,
     scheduler: str | None = None,
     workers: int | None = None,
     client: Any = None,
@@ -607,8 +606,6 @@ def suggest_dask(
         raise InputError("nothing to write: give out= (a table file) and/or project=")
     if out is not None:
         table_format(out)
-    if learn and project is None:
-        raise InputError("learning needs a project (the decisions to learn from live there): give --project PROJECT")
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
@@ -616,9 +613,6 @@ def suggest_dask(
     from .pipeline import _suggester
 
     suggester = _suggester(codebook, model, backend)  # built exactly as the single-process run builds it
-    if learn:
-        suggester.learn_from(project)
-        suggester.save_state(Path(project.path) / "suggester-state.json")
     if is_table:
         from ..ingest.tables import choose_columns
 
@@ -636,8 +630,7 @@ def suggest_dask(
     run_id = run_id_for(record, digest)
     record["run_id"] = run_id
     record["corpus_sha256"] = digest
-    run = SuggestRun(run_id=run_id, record=record, options=opts,
-                     learned_decisions=int(suggester.identity()["learned_decisions"]) if learn else None)
+    run = SuggestRun(run_id=run_id, record=record, options=opts)
     if project is not None:
         record["codebook_version"] = project.set_codebook(suggester.codebook)
         run.project_report = {"new": [], "unchanged": [], "changed": []}
@@ -713,7 +706,7 @@ def _portable(suggester: Suggester) -> Suggester:
     import cloudpickle  # type: ignore[import-untyped]
 
     clone = copy.copy(suggester)
-    clone._embedder = None
+    clone.source = suggester.source.portable()
     try:
         cloudpickle.dumps(clone)
     except Exception as exc:
