@@ -566,7 +566,7 @@ class _Progress:
 
 def suggest_dask(
     path: str | Path,
-    codebook: Suggester | Codebook | str = "mcn-sst",
+    codebook: Suggester | Codebook | str | None = None,
     options: SuggestOptions | None = None,
     *,
     out: str | Path | None = None,
@@ -610,9 +610,9 @@ def suggest_dask(
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
     is_table = path.is_file() and path.suffix.lower() in TABLE_SUFFIXES
-    from .pipeline import _suggester
+    from .pipeline import suggester_for
 
-    suggester = _suggester(codebook, model, backend)  # built exactly as the single-process run builds it
+    suggester = suggester_for(codebook, model, backend, project)  # built exactly as the single-process run builds it
     if is_table:
         from ..ingest.tables import choose_columns
 

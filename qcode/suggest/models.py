@@ -18,7 +18,7 @@ from ..codebook.io import load_codebook
 from ..codebook.model import Codebook
 from ..embed import load_embedder
 from ..embed.manifest import get_model_spec
-from ..errors import QcodeError
+from ..errors import ProjectError, QcodeError
 from . import finetune as _finetune
 from . import tuning as _tuning
 from .coders import LearningScope
@@ -121,6 +121,23 @@ class PackagedModelSource(ModelSource):
         return _tuning.load_tuned_embedder(folder, backend=self.backend)
 
 
+#: The codebook of a run that names none and has no project (or a project without one).
+DEFAULT_CODEBOOK = "mcn-sst"
+
+
+def choose_codebook(codebook: Codebook | str | None, project: Any = None) -> Codebook | str:
+    """The codebook a run ranks against: ``codebook`` if given, else the project's own, else ``mcn-sst``."""
+    if codebook is not None:
+        return codebook
+    if project is not None:
+        try:
+            book: Codebook = project.codebook
+            return book
+        except ProjectError:  # a project made without a codebook takes the default
+            pass
+    return DEFAULT_CODEBOOK
+
+
 def make_suggester(codebook: Codebook | str, model: Any = None, *, backend: str = "auto",
                    tuned: bool | str = "auto", **options: Any) -> Suggester:
     """A :class:`~qcode.suggest.Suggester` for a codebook and model given by name or loaded.
@@ -152,4 +169,4 @@ def make_suggester(codebook: Codebook | str, model: Any = None, *, backend: str 
     return Suggester(book, PackagedModelSource(book, model, backend=backend, tuned=tuned), **options)
 
 
-__all__ = ["PackagedModelSource", "make_suggester", "packaged_name"]
+__all__ = ["DEFAULT_CODEBOOK", "PackagedModelSource", "choose_codebook", "make_suggester", "packaged_name"]

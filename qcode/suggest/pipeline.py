@@ -22,7 +22,7 @@ from ..codebook.model import Codebook
 from ..document import INTERVIEWER, Document, Segment
 from ..errors import InputError
 from .context import preceding_question
-from .models import make_suggester
+from .models import choose_codebook, make_suggester
 from .options import SuggestOptions
 from .ranking import Suggester, Suggestion
 from .spread import ScoreSpread, threshold_warning
@@ -171,7 +171,7 @@ def rank_batch(suggester: Suggester, batch: list[Segment], questions: list[str |
 
 def suggest_corpus(
     path: str | Path,
-    codebook: Suggester | Codebook | str = "mcn-sst",
+    codebook: Suggester | Codebook | str | None = None,
     options: SuggestOptions | None = None,
     *,
     out: str | Path | None = None,
@@ -191,7 +191,8 @@ def suggest_corpus(
     ----------
     path : a folder (read recursively) or a single file.
     codebook : a :class:`~qcode.codebook.Codebook`, a shipped codebook name or file, or a
-        ready :class:`~qcode.suggest.Suggester` to rank with.
+        ready :class:`~qcode.suggest.Suggester` to rank with; ``None``: the project's own
+        codebook, or ``mcn-sst`` without a project (:func:`~qcode.suggest.models.choose_codebook`).
     options : a :class:`SuggestOptions` (unit, top_k, threshold, ...); single options may also
         be given as keywords (``unit="sentence"``), which override those in ``options``.
     out : output file (``.csv``, ``.jsonl``, ``.parquet`` or ``.xlsx``: see :mod:`qcode.formats`),
@@ -223,7 +224,7 @@ def suggest_corpus(
         opts = opts.replace(**option_values)
     if out is not None:
         table_format(out)  # an unknown suffix fails before any work
-    suggester = _suggester(codebook, model, backend)
+    suggester = suggester_for(codebook, model, backend, project)
     batch_segments = opts.batch_segments
     started = time.perf_counter()
     corpus = read_corpus(path, id_column=opts.id_column, text_column=opts.text_column,
@@ -336,9 +337,10 @@ def suggest_corpus(
     return pending_run
 
 
-def _suggester(codebook: Suggester | Codebook | str, model: Any, backend: str) -> Suggester:
+def suggester_for(codebook: Suggester | Codebook | str | None, model: Any, backend: str, project: Any) -> Suggester:
+    """The suggester a run ranks with: ``codebook`` itself when it is one, else one built by :func:`make_suggester`."""
     if isinstance(codebook, Suggester):
         if model is not None:
             raise InputError("give the model to the Suggester, not to suggest_corpus, when passing a Suggester")
         return codebook
-    return make_suggester(codebook, model=model, backend=backend)
+    return make_suggester(choose_codebook(codebook, project), model=model, backend=backend)

@@ -5,7 +5,7 @@ prototypes, index, scores, ranking), the learned layer (:mod:`.learned`: example
 classifiers, calibration; the fine-tuned body through its model source) and the model
 source (:class:`ModelSource`; :func:`qcode.suggest.make_suggester` resolves codebook
 names, model names and the codebook-tuned model, :mod:`.models`). Saving and loading
-what was learned is :mod:`.state`. The measured defaults are on :doc:`/benchmarks`.
+what was learned is :mod:`.state`. The measured defaults are on the benchmarks page (docs/benchmarks.md).
 
 Example
 -------
@@ -108,8 +108,8 @@ class Suggester:
         top of the embedding model fine-tuned on the decisions ("fine-tune",
         SetFit-style, needs torch). "auto" (the default) fine-tunes a packaged
         model once there are at least ``FINE_TUNE_FROM`` (25) decisions and
-        torch is installed, and blends otherwise (measured on
-        :doc:`/benchmarks`). :attr:`learned_with` says which one the last
+        torch is installed, and blends otherwise (measured: see
+        docs/benchmarks.md). :attr:`learned_with` says which one the last
         :meth:`learn` used.
     context : "auto", bool or float
         Weight of the interviewer's preceding question mixed into a
@@ -268,7 +268,7 @@ class Suggester:
 
         A code that scores high on everything (a hub) then needs more to win. The
         reference statistics are fixed here, so a segment's score still does not
-        depend on its batch. Not a default (measured on :doc:`/benchmarks`);
+        depend on its batch. Not a default (measured: see docs/benchmarks.md);
         ``weight=0`` turns it off again.
         """
         self._normaliser = None

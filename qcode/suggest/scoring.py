@@ -3,7 +3,7 @@
 A code is represented by several embedded texts (its description, each criterion and
 example, the passages coders accepted for it); a segment's score for a code mixes its
 similarity to them with a lexical TF-IDF similarity and, where coders rejected passages,
-counter-evidence. :doc:`/benchmarks` has the measurements behind the weights.
+counter-evidence. The measurements behind the weights are on the benchmarks page (docs/benchmarks.md).
 
 Nothing here reads or writes files or loads a model: the embeddings come in as arrays
 (or through an ``embed`` callable), so every function can be tested on its own.
