@@ -111,7 +111,7 @@ def main() -> int:
             confidence = probs[np.arange(len(test)), top]
             right = [int(top[k]) in gold[i] for k, i in enumerate(test)]
             at = confidence >= 0.7
-            rows.append([f"after {n} decisions ({learner.learned_with}), its own calibration",
+            rows.append([f"after {n} decisions ({learner.learning_used}), its own calibration",
                          f"{learner.calibrator.temperature:.3f}", f"{confidence.mean():.3f}", f"{np.mean(right):.3f}",
                          f"{expected_calibration_error(confidence, right):.3f}",
                          f"{np.mean(np.array(right)[at]):.2f} (n {int(at.sum())})" if at.any() else "- (n 0)"])

@@ -13,7 +13,7 @@ import pytest
 from qcode.document import Document, Segment, Turn, segment_id
 from qcode.errors import InputError
 from qcode.suggest import make_suggester
-from qcode.suggest.coders import LearningScope, learn_in_scope, scope_for, scoped_labels
+from qcode.suggest.coders import LearningScope, scope_for, scoped_labels
 
 LINES = [
     "We never know if the money will be there next year.",
@@ -66,15 +66,15 @@ def test_ana_accepting_third_choices_does_not_reach_bens_blind_suggestions(fake_
     # ben, blind: his scope holds only his own (no) decisions, so his suggestions equal the codebook-only ones
     scope = scope_for("ben", blind=True)
     assert scope.coders == ("ben",)
-    ben = learn_in_scope(make_suggester("mcn-sst", model=fake_embedder), project, scope)
+    ben = make_suggester("mcn-sst", model=fake_embedder).learn_decisions(project, coders=scope.coders)
     assert ben.identity()["learned_decisions"] == 0
     np.testing.assert_array_equal(ben.score(texts), base.score(texts))
     with pytest.raises(InputError, match="blind mode"):
         scope_for("ben", learn_from=["ana"], blind=True)
 
     # ana's own blind model learns from ana; a named first-pass scope (not blind) may use ana for ben
-    assert learn_in_scope(make_suggester("mcn-sst", model=fake_embedder), project,
-                          scope_for("ana")).identity()["learned_decisions"] == len(segs)
+    ana = make_suggester("mcn-sst", model=fake_embedder).learn_decisions(project, coders=scope_for("ana").coders)
+    assert ana.identity()["learned_decisions"] == len(segs)
     first_pass = scope_for("ben", learn_from=["ana"], blind=False)
     assert first_pass.record() == {"learned_from_coders": ["ana"]}
     assert len(scoped_labels(project, first_pass)) == len(segs)

@@ -100,13 +100,13 @@ def test_probabilities_are_calibrated_from_30_decisions_and_min_probability_filt
 def test_ana_and_ben_through_suggest_learn(fake_embedder, tmp_path):
     """ana accepts the model's third choice everywhere; after --learn ben's blind suggestions are unchanged."""
     from qcode.review.terminal import blind_run
-    from qcode.suggest.learning import suggest_learned
+    from qcode.suggest.learning import suggest_by_scope
 
     project = _demo_project(tmp_path, fake_embedder)
     before = _top1(project, project.latest_run())
     ana_codes = _ana_takes_third_choices(project)
     assert sum(before[s] == c for s, c in ana_codes.items()) == 0
-    results = suggest_learned(DEMO, project, model=fake_embedder)
+    results = suggest_by_scope(DEMO, project, model=fake_embedder)
     runs = {int(r.run_id): r.params for r in project.runs().itertuples(index=False)}
     learned = {tuple(p["learned_from"]): rid for rid, p in runs.items() if "learned_from" in p}
     assert set(learned) == {(), ("ana",)}
@@ -176,7 +176,7 @@ def test_auto_learning_fine_tunes_a_packaged_model_from_25_decisions_and_blends_
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
     assert packaged.learning_for(FINE_TUNE_FROM) == "blend"                     # no torch: blend, no error
     fake.learn(["The grant runs out."], ["infrastructure.funding"], [True])
-    assert fake.learned_with == "blend" and fake.identity()["learning"] == "blend"
+    assert fake.learning_used == "blend" and fake.identity()["learning"] == "blend"
 
 
 @pytest.mark.slow

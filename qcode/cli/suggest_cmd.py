@@ -127,7 +127,7 @@ def suggest(
             typer.echo(f"warning: {warning}", err=True)
         if run is not None and not quiet:
             typer.echo(f"run {run.project_run}: learned from {' + '.join(learned.scope.coders)} "
-                       f"({learned.decisions} decisions, {learned.suggester.learned_with} model "
+                       f"({learned.decisions} decisions, {learned.suggester.learning_used} model "
                        f"v{learned.version})", err=True)
     _report_left_out(result.left_out_files)
     for file, reason in result.skipped_files:

@@ -205,7 +205,7 @@ def learn_scope(project: Any, codebook: Codebook, scope: LearningScope,
         number = (saved[-1][0] if saved else 0) + 1
         folder = scope_folder(project.path, scope) / f"v{number:04d}"
         provenance = {
-            "format": FORMAT, "version": number, "learning": learning, "learned_with": suggester.learned_with,
+            "format": FORMAT, "version": number, "learning": learning, "learned_with": suggester.learning_used,
             "learned_from": list(scope.coders),
             "scope": scope.key, "base_model": base.embedder.identity.get("name"), "base_weights_sha256": base_sha,
             "codebook": {"name": codebook.name, "version": codebook.version}, "last_event_id": last_id,
@@ -284,7 +284,7 @@ def learn_project(project: Any, *, coders: Sequence[str] = (), learn_from: Seque
             for scope in scopes]
 
 
-def suggest_learned(path: str | Path, project: Any, options: Any = None, *, codebook: Codebook | str | None = None,
+def suggest_by_scope(path: str | Path, project: Any, options: Any = None, *, codebook: Codebook | str | None = None,
                     coders: Sequence[str] = (), learn_from: Sequence[str] = (), learning: str = "auto",
                     seed: int = 0, model: Any = None, backend: str = "auto", tuned: bool | str = "auto",
                     context: bool | float | str = "auto", abstain: bool | float | str = "auto",
@@ -321,4 +321,4 @@ def suggest_learned(path: str | Path, project: Any, options: Any = None, *, code
     return results
 
 
-__all__ += ["learn_project", "scopes_for", "suggest_learned", "suggester_factory"]
+__all__ += ["learn_project", "scopes_for", "suggest_by_scope", "suggester_factory"]

@@ -109,7 +109,7 @@ class Suggester:
         SetFit-style, needs torch). "auto" (the default) fine-tunes a packaged
         model once there are at least ``FINE_TUNE_FROM`` (25) decisions and
         torch is installed, and blends otherwise (measured: see
-        docs/benchmarks.md). :attr:`learned_with` says which one the last
+        docs/benchmarks.md). :attr:`learning_used` says which one the last
         :meth:`learn` used.
     context : "auto", bool or float
         Weight of the interviewer's preceding question mixed into a
@@ -153,7 +153,7 @@ class Suggester:
         if learning not in LEARNING_KINDS:
             raise QcodeError(f"learning must be one of {', '.join(LEARNING_KINDS)}, not {learning!r}")
         self.learning = learning
-        self.learned_with = "blend" if learning == "auto" else learning
+        self.learning_used = "blend" if learning == "auto" else learning
         self.context = context
         self.abstain = abstain
         self.seed = int(seed)
@@ -223,7 +223,7 @@ class Suggester:
             "learned_state": hashlib.sha256(learned.encode("utf-8")).hexdigest()[:16],
             "learned_decisions": self.examples.count(),
             "learned_from": None if self.learned_from is None else list(self.learned_from),
-            "learning": self.learned_with,
+            "learning": self.learning_used,
             "context_weight": self.context_weight,
             "abstain_margin": self.abstain_margin,
             "calibration": self.calibrator.record(),
@@ -386,8 +386,8 @@ class Suggester:
             self.last_event_id = int(last_event_id)
         self._index = None
         self._tfidf = None
-        self.learned_with = self.learning_for(self.examples.count())
-        if self.learned_with == "fine-tune" and len(texts):
+        self.learning_used = self.learning_for(self.examples.count())
+        if self.learning_used == "fine-tune" and len(texts):
             self._body = None
             base = self.embedder
             self._body, self.more_needed = self.source.fine_tune(self, base)
@@ -446,9 +446,9 @@ class Suggester:
 
     def learning_params(self) -> dict[str, Any]:
         """The parameters of what :meth:`learn` trains (saved with a learned model)."""
-        out: dict[str, Any] = {"ranking": self.params.to_dict(), "learning": self.learned_with, "seed": self.seed,
+        out: dict[str, Any] = {"ranking": self.params.to_dict(), "learning": self.learning_used, "seed": self.seed,
                                "tuned": identity_of(self.embedder).get("tuned")}
-        if self.learned_with == "fine-tune":
+        if self.learning_used == "fine-tune":
             out["fine_tune"] = self.fine_tune_settings().to_dict()
         return out
 
@@ -487,7 +487,7 @@ class Suggester:
             self._null = None
         self.restore(learned)
         self.learned_from = tuple(info.get("learned_from") or ())
-        self.learned_with = str(info.get("learned_with") or info.get("learning") or self.learned_with)
+        self.learning_used = str(info.get("learned_with") or info.get("learning") or self.learning_used)
         self.last_event_id = info.get("last_event_id")
         self.calibrator = _learned.calibrator_from(info.get("calibration"))
         return self

@@ -8,7 +8,7 @@ returns. The rules live here, once:
   (:func:`qcode.suggest.models.choose_codebook`, which every engine uses);
 * the engine: ``options.engine`` ("local" or "dask"); a learned run (``learn`` or
   ``learn_from``) runs on the local engine, one run per learning scope
-  (:func:`qcode.suggest.learning.suggest_learned`).
+  (:func:`qcode.suggest.learning.suggest_by_scope`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 from ..codebook.model import Codebook
 from ..document import Document
 from ..errors import InputError
-from .learning import LearnOutcome, suggest_learned
+from .learning import LearnOutcome, suggest_by_scope
 from .models import choose_codebook, make_suggester
 from .options import SuggestOptions
 from .pipeline import SuggestRun, suggest_corpus
@@ -93,7 +93,7 @@ def run_suggest(
     progress: dict[str, Any] = {"on_start": on_start, "on_document": on_document, "on_queued": on_queued,
                                 "on_embedded": on_embedded}
     if learn or learn_from:
-        learned = suggest_learned(path, project, opts, codebook=book, learn_from=learn_from, learning=learning,
+        learned = suggest_by_scope(path, project, opts, codebook=book, learn_from=learn_from, learning=learning,
                                   model=model, backend=backend, out=out, tuned=tuned, context=context,
                                   abstain=abstain, **progress)
         return SuggestOutcome([run for _, run in learned if run is not None][-1], learned)
