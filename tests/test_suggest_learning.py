@@ -14,7 +14,14 @@ from conftest import DEMO
 from qcode.codebook import Codebook, load_codebook
 from qcode.suggest import make_suggester
 from qcode.suggest.coders import LearningScope, run_is_independent
-from qcode.suggest.learning import learn_project, learn_scope, read_version, suggester_factory, versions
+from qcode.suggest.learning import (
+    body_folder_name,
+    learn_project,
+    learn_scope,
+    read_version,
+    suggester_factory,
+    versions,
+)
 
 P07 = DEMO / "interview_p07.txt"
 
@@ -308,7 +315,7 @@ def test_fine_tune_saves_an_onnx_body_in_the_project_and_the_same_decisions_give
                       fine_tune_params=FineTuneParams(steps=2, per_code=2))
         s.body_root = tmp_path / name
         s.learn(texts, codes, [True] * 4, coders=["ana"])
-        folder = tmp_path / name / s.body_folder_name(tmp_path / name)
+        folder = tmp_path / name / body_folder_name(s, tmp_path / name)
         assert (folder / ONNX_FILE).is_file() and s.embedder.identity["backend"] == "onnx"
         assert s.embedder.identity["weights_sha256"] != base.identity["weights_sha256"]
         made.append(s)
@@ -333,7 +340,7 @@ def test_fine_tuning_continues_from_the_codebook_tuned_model_and_says_so(tmp_pat
     s.body_root = tmp_path / "bodies"
     s.learn(["The grant runs out in March.", "We bid for the money every April."],
             ["infrastructure.funding"] * 2, [True, True], coders=["ana"])
-    body = read_provenance(tmp_path / "bodies" / s.body_folder_name(tmp_path / "bodies"))
+    body = read_provenance(tmp_path / "bodies" / body_folder_name(s, tmp_path / "bodies"))
     assert body["started_from"] == {"tuned": f"codebook-{codebook_tuned['key']}",
                                     "weights_sha256": codebook_tuned["weights_sha256"]}
     assert body["weights_sha256"] != codebook_tuned["weights_sha256"]

@@ -9,7 +9,7 @@ driven by the model source of :mod:`.models`). Pure: no files, no model loading.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -122,10 +122,6 @@ def codebook_tuned_folder(embedder: Any) -> Path | None:
     if isinstance(provenance, dict) and provenance.get("kind") == "codebook" and folder is not None:
         return Path(folder)
     return None
-
-
-def check_lengths(texts: Sequence[Any], code_ids: Sequence[Any], accepted: Sequence[Any]) -> bool:
-    return len(texts) == len(code_ids) == len(accepted)
 
 
 __all__ = ["FINE_TUNE_FROM", "LEARNING_KINDS", "blend_classifiers", "calibrate", "calibrator_from",

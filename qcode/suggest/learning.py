@@ -211,13 +211,24 @@ def learn_scope(project: Any, codebook: Codebook, scope: LearningScope,
             "codebook": {"name": codebook.name, "version": codebook.version}, "last_event_id": last_id,
             "decisions": len(texts), "accepted": sum(accepted), "decisions_sha256": key, "seed": seed,
             "params": suggester.learning_params(), "calibration": {**suggester.calibrator.record(), "temperature": suggester.calibrator.temperature},
-            "body": suggester.body_folder_name(scope_folder(project.path, scope)),
+            "body": body_folder_name(suggester, scope_folder(project.path, scope)),
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         _save_version(folder, suggester, provenance)  # adds the state's sha256 to provenance
         suggester.learned_version = _version_record(scope, number, provenance)
         outcome.version, outcome.folder = number, folder
     outcome.seconds = time.perf_counter() - start
     return outcome
+
+
+def body_folder_name(suggester: Suggester, root: Path) -> str | None:
+    """Where ``suggester``'s fine-tuned body lives, relative to ``root`` when inside it (None: no body)."""
+    if suggester.body is None:
+        return None
+    folder = Path(getattr(suggester.body, "inner", suggester.body).folder)
+    try:
+        return folder.resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return str(folder)
 
 
 def _version_record(scope: LearningScope, number: int, provenance: dict[str, Any]) -> dict[str, Any]:
@@ -241,7 +252,7 @@ def _save_version(folder: Path, suggester: Suggester, provenance: dict[str, Any]
     tmp.rename(folder)
 
 
-__all__ = ["FORMAT", "LEARNING_KINDS", "LearnOutcome", "MODELS_DIR", "decisions_key", "last_event_id",
+__all__ = ["FORMAT", "LEARNING_KINDS", "LearnOutcome", "MODELS_DIR", "body_folder_name", "decisions_key", "last_event_id",
            "learn_scope", "read_version", "scope_folder", "versions"]
 
 

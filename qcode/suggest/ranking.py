@@ -106,11 +106,9 @@ class Suggester:
         How :meth:`learn` uses decisions: examples, counter-examples and a
         classifier per code on the embeddings ("blend", seconds), or that on
         top of the embedding model fine-tuned on the decisions ("fine-tune",
-        SetFit-style, needs torch). "auto" (the default) fine-tunes a packaged
-        model once there are at least ``FINE_TUNE_FROM`` (25) decisions and
-        torch is installed, and blends otherwise (measured: see
-        docs/benchmarks.md). :attr:`learning_used` says which one the last
-        :meth:`learn` used.
+        SetFit-style, needs torch). "auto" (the default) fine-tunes a packaged model from
+        ``FINE_TUNE_FROM`` (25) decisions where torch is installed, and blends otherwise
+        (measured: docs/benchmarks.md); :attr:`learning_used` says which the last :meth:`learn` used.
     context : "auto", bool or float
         Weight of the interviewer's preceding question mixed into a
         participant's turn (0.5 when on; "auto": on for the packaged model).
@@ -176,6 +174,11 @@ class Suggester:
         if self._body is not None:
             return self._body
         return self.source.embedder()
+
+    @property
+    def body(self) -> Any:
+        """The embedding model fine-tuned on the decisions (``learning="fine-tune"``), or None."""
+        return self._body
 
     @property
     def tuning_note(self) -> str | None:
@@ -370,7 +373,7 @@ class Suggester:
         their own decisions. Without it the coders are unknown and such a run
         counts as trained by others. Returns ``self``.
         """
-        if not _learned.check_lengths(texts, code_ids, accepted):
+        if not len(texts) == len(code_ids) == len(accepted):
             raise QcodeError(f"learn() needs lists of equal length, got texts={len(texts)}, "
                              f"code_ids={len(code_ids)}, accepted={len(accepted)}")
         for text, code_id, ok in zip(texts, code_ids, accepted):
@@ -451,16 +454,6 @@ class Suggester:
         if self.learning_used == "fine-tune":
             out["fine_tune"] = self.fine_tune_settings().to_dict()
         return out
-
-    def body_folder_name(self, root: Path) -> str | None:
-        """Where the fine-tuned body lives, relative to ``root`` when inside it (None: no body)."""
-        if self._body is None:
-            return None
-        folder = Path(getattr(self._body, "inner", self._body).folder)
-        try:
-            return folder.resolve().relative_to(Path(root).resolve()).as_posix()
-        except ValueError:
-            return str(folder)
 
     # -- state -----------------------------------------------------------------
     def state(self) -> dict[str, Any]:
