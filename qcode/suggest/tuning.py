@@ -569,7 +569,7 @@ def tune_for_codebook(codebook: Codebook, params: TuningParams | None = None, *,
 
 def build_tuned(codebook: Codebook | str, *, base_model: str = "all-MiniLM-L6-v2", params: TuningParams | None = None,
                 root: Path | None = None, progress: Progress | None = None) -> TuningReport:
-    """Build (or find cached) the model ``Suggester(tuned="auto")`` uses for ``codebook``, ahead of suggesting.
+    """Build (or find cached) the model ``make_suggester(tuned="auto")`` uses for ``codebook``, ahead of suggesting.
 
     ``qcode codebook tune`` and ``scripts/install.sh`` call this. A codebook that "auto"
     would not tune (too little text) is not tuned: ``report.reason`` says why.
