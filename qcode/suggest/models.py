@@ -14,9 +14,9 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
+from .. import embed as _embed
 from ..codebook.io import load_codebook
 from ..codebook.model import Codebook
-from ..embed import load_embedder
 from ..embed.manifest import get_model_spec
 from ..errors import ProjectError, QcodeError
 from . import finetune as _finetune
@@ -60,8 +60,9 @@ class PackagedModelSource(ModelSource):
     def embedder(self) -> Any:
         if self._embedder is None:
             model = self.model
-            base = load_embedder(backend=self.backend) if model is None else (
-                load_embedder(model, backend=self.backend) if isinstance(model, str) else model)
+            # looked up at call time, so that a stand-in set on qcode.embed (tests) is the one used
+            base = _embed.load_embedder(backend=self.backend) if model is None else (
+                _embed.load_embedder(model, backend=self.backend) if isinstance(model, str) else model)
             self._embedder = self._codebook_tuned(base)
         return self._embedder
 
