@@ -39,7 +39,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,9 +64,10 @@ class FormatError(InputError):
 class AtomicTableWriter:
     """Base of the streaming writers: rows to a temporary file, published by :meth:`commit`."""
 
-    def __init__(self, path: Path, columns: list[str]) -> None:
+    def __init__(self, path: Path, columns: list[str], types: Mapping[str, str] | None = None) -> None:
         self.path = path
         self.columns = columns
+        self.types = dict(types or {})  # column -> Arrow type name, for typed formats; other columns are text
         self._lock_fd: int | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -192,6 +193,8 @@ class ParquetWriter(AtomicTableWriter):
         rows = list(rows)
         if not rows:
             return
+        if self._schema is None and self.types:  # typed up front: a first batch of empty cells fixes no type
+            self._schema = pa.schema([(c, pa.type_for_alias(self.types.get(c, "string"))) for c in self.columns])
         table = pa.Table.from_pylist([{c: r.get(c) for c in self.columns} for r in rows], schema=self._schema)
         if self._writer is None:
             self._schema = table.schema
@@ -523,10 +526,12 @@ def table_format(path_or_suffix: str | Path, *, reading: bool = False) -> TableF
     return found
 
 
-def open_table_writer(path: str | Path, columns: list[str]) -> AtomicTableWriter:
-    """A streaming, atomically published writer for ``path``, chosen by its suffix."""
+def open_table_writer(path: str | Path, columns: list[str],
+                      types: Mapping[str, str] | None = None) -> AtomicTableWriter:
+    """A streaming, atomically published writer for ``path``, chosen by its suffix (``types``: column ->
+    Arrow type name such as ``"int64"``, for formats that store types; other columns are text)."""
     path = Path(path)
-    return table_format(path).writer(path, columns)
+    return table_format(path).writer(path, columns, types)
 
 
 def rows_to_bytes(header: Header, rows: Rows, path_or_suffix: str | Path, *, sheet: str = "Sheet1") -> bytes:

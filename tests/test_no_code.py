@@ -201,3 +201,31 @@ def test_postgres_store_takes_no_code_and_upgrades_a_version_2_project(pg_url):
     assert event == 2 and upgraded.codings().empty
     assert upgraded.no_code_passages()["how"].tolist() == ["no_code"]
     assert upgraded.integrity_check() == "ok"
+
+
+@pytest.mark.parametrize("suffix", ["csv", "jsonl", "parquet", "xlsx"])
+def test_suggestions_file_lists_a_segment_with_no_suggestion_once_marked(tmp_path, suffix):
+    """A no-code row first (no score) then a scored row: every format keeps both, the types stay numeric."""
+    import pandas as pd
+
+    from qcode.document import Segment
+    from qcode.formats import open_table_writer
+    from qcode.suggest.pipeline import NO_CODE_SUGGESTED, SUGGESTION_COLUMNS, SUGGESTION_TYPES, suggestion_rows
+    from qcode.suggest.scoring import Suggestion
+
+    seg = Segment("s-1", "a.txt", 0, 5, "Hello", "turn", "P1", "participant", 0)
+    rows = suggestion_rows("r-1", seg, [], "m")
+    assert len(rows) == 1 and rows[0]["code_id"] == "" and rows[0]["code_name"] == NO_CODE_SUGGESTED
+    assert list(rows[0]) == SUGGESTION_COLUMNS
+    scored = suggestion_rows("r-1", seg, [Suggestion("funding", "Funding", 0.5, 1, probability=0.7)], "m")
+    out = tmp_path / f"s.{suffix}"
+    writer = open_table_writer(out, SUGGESTION_COLUMNS, SUGGESTION_TYPES)
+    writer.write_rows(rows)
+    writer.write_rows(scored)
+    writer.commit()
+    if suffix == "parquet":
+        frame = pd.read_parquet(out)
+        assert str(frame["score"].dtype) == "float64" and str(frame["rank"].dtype) == "int64"
+        assert frame["code_name"].tolist() == [NO_CODE_SUGGESTED, "Funding"]
+    elif suffix != "xlsx":
+        assert NO_CODE_SUGGESTED in out.read_text(encoding="utf-8")

@@ -52,6 +52,7 @@ from .dask_shards import (
 from .options import SuggestOptions
 from .pipeline import (
     SUGGESTION_COLUMNS,
+    SUGGESTION_TYPES,
     SuggestRun,
     _model_label,
     corpus_digest,
@@ -440,7 +441,7 @@ def _assemble(run: SuggestRun, summaries: list[dict[str, Any]], work: Path, out:
             raise InputError(str(skipped[0][1]))
         first = f"; first: {skipped[0][1]}" if skipped else ""
         raise InputError(f"{path}: no readable documents ({len(skipped)} files skipped{first})")
-    writer = open_table_writer(out, SUGGESTION_COLUMNS) if out is not None else None
+    writer = open_table_writer(out, SUGGESTION_COLUMNS, SUGGESTION_TYPES) if out is not None else None
     try:
         for summary in summaries:
             base = work / shard_name(int(summary["index"]))

@@ -23,11 +23,11 @@ from ..document import INTERVIEWER, Document, Segment
 from ..errors import InputError, QcodeError
 from ..ingest.tables import row_document
 from .options import SuggestOptions
-from .pipeline import SUGGESTION_COLUMNS, iter_segments, rank_batch, suggestion_rows
+from .pipeline import SUGGESTION_COLUMNS, SUGGESTION_TYPES, iter_segments, rank_batch, suggestion_rows
 from .ranking import Suggester
 from .spread import ScoreSpread
 
-_SCHEMA_FIELDS = {"start": "int64", "end": "int64", "rank": "int64", "score": "float64", "probability": "float64"}
+_SCHEMA_FIELDS = SUGGESTION_TYPES
 
 
 class ClusterError(QcodeError):

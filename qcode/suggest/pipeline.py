@@ -32,6 +32,8 @@ SUGGESTION_COLUMNS = [
     "run_id", "doc_id", "segment_id", "start", "end", "speaker", "role", "unit", "text",
     "code_id", "code_name", "parent_id", "parent_name", "score", "rank", "model", "probability",
 ]
+#: the columns of a suggestions table that are not text
+SUGGESTION_TYPES = {"start": "int64", "end": "int64", "rank": "int64", "score": "float64", "probability": "float64"}
 
 
 
@@ -146,8 +148,22 @@ def _model_label(identity: dict[str, Any]) -> str:
     return f"{identity.get('name')}@{sha}" if sha else str(identity.get("name"))
 
 
+#: the ``code_name`` of the one row a segment with no suggestion gets (its ``code_id`` is empty)
+NO_CODE_SUGGESTED = "(no code suggested)"
+
+
 def suggestion_rows(run_id: str, segment: Segment, suggestions: list[Suggestion], model: str) -> list[dict[str, Any]]:
-    """One output row per (segment, suggestion)."""
+    """One output row per (segment, suggestion); a segment with none (the model abstained, or no code
+    passed the thresholds) gets one row with an empty ``code_id``, ``code_name`` :data:`NO_CODE_SUGGESTED`,
+    ``rank`` 0 and no score, so that the file lists every segment a coder may still code."""
+    if not suggestions:
+        return [{
+            "run_id": run_id, "doc_id": segment.doc_id, "segment_id": segment.id,
+            "start": segment.start, "end": segment.end, "speaker": segment.speaker or "",
+            "role": segment.role, "unit": segment.unit, "text": segment.text,
+            "code_id": "", "code_name": NO_CODE_SUGGESTED, "parent_id": "", "parent_name": "", "score": None,
+            "rank": 0, "model": model, "probability": None,
+        }]
     return [{
         "run_id": run_id, "doc_id": segment.doc_id, "segment_id": segment.id,
         "start": segment.start, "end": segment.end, "speaker": segment.speaker or "",
@@ -242,7 +258,7 @@ def suggest_corpus(
     if project is not None:  # refuse an incompatible codebook before doing any work
         record["codebook_version"] = project.set_codebook(suggester.codebook)
         pending_run.project_report = project_report
-    writer = open_table_writer(out, SUGGESTION_COLUMNS) if out is not None else None
+    writer = open_table_writer(out, SUGGESTION_COLUMNS, SUGGESTION_TYPES) if out is not None else None
     project_rows: list[tuple[str, str, float, int]] = []
     project_docs: list[Document] = []
     project_segments: list[Segment] = []
