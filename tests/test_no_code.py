@@ -229,3 +229,27 @@ def test_suggestions_file_lists_a_segment_with_no_suggestion_once_marked(tmp_pat
         assert frame["code_name"].tolist() == [NO_CODE_SUGGESTED, "Funding"]
     elif suffix != "xlsx":
         assert NO_CODE_SUGGESTED in out.read_text(encoding="utf-8")
+
+
+def test_export_suggestions_of_a_chosen_run_says_which_run(project, tmp_path):
+    """Issue 22 item 10: --run picks the run; the line names the run written and whether it is the latest."""
+    runner = CliRunner()
+    out = tmp_path / "s.csv"
+    latest = runner.invoke(app, ["export", str(project.path), "--what", "suggestions", "--out", str(out)])
+    assert latest.exit_code == 0, latest.output
+    assert "of run 2 (the latest of 2 runs)" in latest.output
+    first = runner.invoke(app, ["export", str(project.path), "--what", "suggestions", "--run", "1", "--out",
+                                str(out)])
+    assert first.exit_code == 0, first.output
+    assert "wrote 18 suggestions rows of run 1 (not the latest of 2 runs)" in first.output
+    assert set(pd_read(out)["run_id"]) == {1}
+    bad = runner.invoke(app, ["export", str(project.path), "--what", "suggestions", "--run", "9", "--out", str(out)])
+    assert bad.exit_code != 0 and "9" in str(bad.exception)
+    wrong = runner.invoke(app, ["export", str(project.path), "--what", "codings", "--run", "1", "--out", str(out)])
+    assert wrong.exit_code != 0 and "--what suggestions" in str(wrong.exception)
+
+
+def pd_read(path):
+    import pandas as pd
+
+    return pd.read_csv(path)

@@ -177,20 +177,23 @@ def export(
     project: Path = typer.Argument(..., help="The project folder."),
     out: Path = typer.Option(..., "--out", "-o", help="Output file: .csv, .jsonl, .parquet (or .qdpx)."),
     what: str = typer.Option("codings", "--what", help="decisions (the full log), codings (current codings), "
-                             "segments (ids, offsets, text) or suggestions (the latest run)."),
+                             "segments (ids, offsets, text) or suggestions (the latest run, or --run)."),
     coder: Optional[str] = typer.Option(None, "--coder", help="Only this coder's rows."),
     shape: Optional[str] = typer.Option(None, "--shape", help="Codings as a spreadsheet: long (one row a coded "
                                         "passage) or wide (one 0/1 column per code); .xlsx defaults to long."),
+    run: Optional[int] = typer.Option(None, "--run", help="With --what suggestions: the run to export (default: "
+                                      "the latest; `qcode status` lists them)."),
 ) -> None:
     """Export the decision log or the current codings; the file is written atomically.
 
     Example: qcode export my-study --what codings --out codings.csv
     Example: qcode export my-study --out codings.xlsx --shape wide
+    Example: qcode export my-study --what suggestions --run 2 --out run2.csv
     """
     from ..project import open_project
     from ..project.bridge import export_file
 
-    summary = export_file(open_project(project), out, what=what, coder=coder, shape=shape)
+    summary = export_file(open_project(project), out, what=what, coder=coder, shape=shape, run=run)
     for warning in summary.get("warnings", []):
         typer.echo(f"warning: {warning}", err=True)
     if summary["kind"] == "qdpx":
@@ -198,8 +201,24 @@ def export(
         typer.echo(f"wrote {out}" + (f" ({counts})" if counts else ""))
     elif summary["kind"] == "spreadsheet":
         typer.echo(f"wrote the current codings ({summary['shape']} shape) to {out}")
+    elif what == "suggestions":
+        typer.echo(_suggestions_written(summary, out))
     else:
         typer.echo(f"wrote {summary['rows']} {what} rows to {out}")
+
+
+def _suggestions_written(summary: dict, out: Path) -> str:
+    """'wrote 18 suggestions rows of run 2 (of runs 1-3; learned from ana) to s.csv'."""
+    from ..safetext import for_terminal
+
+    if summary["run"] is None:
+        return f"wrote 0 suggestions rows to {out} (the project has no suggestion run yet)"
+    runs = summary["runs"]
+    which = "the latest" if summary["run"] == runs[-1] else "not the latest"
+    learned = summary["run_params"].get("learned_from") or []
+    trained = f"; learned from {', '.join(map(str, learned))}" if learned else ""
+    return for_terminal(f"wrote {summary['rows']} suggestions rows of run {summary['run']} ({which} of "
+                        f"{len(runs)} run{'s' if len(runs) != 1 else ''}{trained}) to {out}", one_line=True)
 
 
 @app.command("status")

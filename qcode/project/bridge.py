@@ -360,17 +360,20 @@ def frame_to_bytes(frame: Any, suffix: str) -> bytes:
                            f"use one of {', '.join(TABLE_FORMATS)}") from None
 
 
-def export_frame(project: Project, what: str, coder: str | None = None) -> Any:
-    """The table ``qcode export --what`` writes: decisions, codings, segments or the latest suggestions."""
+def export_frame(project: Project, what: str, coder: str | None = None, run: int | None = None) -> Any:
+    """The table ``qcode export --what`` writes: decisions, codings, segments or the suggestions of ``run``
+    (default: the latest run)."""
     if what in ("segments", "suggestions") and coder is not None:
         raise ProjectError(f"--coder filters decisions and codings, not {what}")
+    if run is not None and what != "suggestions":
+        raise ProjectError(f"--run picks the suggestion run to export; it goes with --what suggestions, not {what}")
     if what == "decisions":
         return project.decisions(coder=coder)
     if what == "codings":
         return project.codings(coder=coder)
     if what == "segments":
         return project.segments()
-    return project.suggestions()
+    return project.suggestions(run)
 
 
 def export_table(project: Project, what: str, out: str | Path, coder: str | None = None) -> Path:
@@ -383,26 +386,28 @@ def export_table(project: Project, what: str, out: str | Path, coder: str | None
     return out
 
 
-def _export_table(project: Project, what: str, out: Path, coder: str | None) -> Any:
+def _export_table(project: Project, what: str, out: Path, coder: str | None, run: int | None = None) -> Any:
     if what not in WHAT:
         raise ProjectError(f"--what must be one of {', '.join(WHAT)}, got {what!r}")
     if out.suffix.lower() not in TABLE_FORMATS:
         raise ProjectError(f"{out}: unknown export format {out.suffix or '(none)'!r}; use one of "
                            f"{', '.join(TABLE_FORMATS)} for a table, .xlsx for a spreadsheet of the codings, "
                            ".qdpx for a REFI-QDA project")
-    frame = export_frame(project, what, coder)
+    frame = export_frame(project, what, coder, run)
     atomic_write_bytes(out, frame_to_bytes(frame, out.suffix))  # an OSError comes as one line (qcode._io)
     return frame
 
 
 def export_file(project: Project, out: str | Path, what: str = "codings", coder: str | None = None,
-                shape: str | None = None) -> dict[str, Any]:
+                shape: str | None = None, run: int | None = None) -> dict[str, Any]:
     """``qcode export``: write ``out`` in the format its extension names; return what was written.
 
     ``.qdpx`` is a REFI-QDA project (summary of sources, codes, users, codings
     and warnings); ``.xlsx`` or any ``shape`` is a spreadsheet of the current
     codings (``long`` or ``wide``); ``.csv``/``.jsonl``/``.parquet`` hold the
-    table ``what`` names (``rows``: how many).
+    table ``what`` names (``rows``: how many). ``run`` picks the run of
+    ``what="suggestions"`` (default: the latest); the summary's ``run`` and
+    ``run_params`` name the run written.
     """
     out = Path(out)
     suffix = out.suffix.lower()
@@ -414,8 +419,15 @@ def export_file(project: Project, out: str | Path, what: str = "codings", coder:
                                ".parquet for the decision log)")
         export_codings_table(project, out, shape=shape or "long", coder=coder)
         return {"file": str(out), "kind": "spreadsheet", "shape": shape or "long", "warnings": []}
-    frame = _export_table(project, what, out, coder)
-    return {"file": str(out), "kind": "table", "what": what, "rows": len(frame), "warnings": []}
+    if what == "suggestions":
+        run = project.latest_run() if run is None else project.check_run(run)
+    frame = _export_table(project, what, out, coder, run)
+    summary = {"file": str(out), "kind": "table", "what": what, "rows": len(frame), "warnings": []}
+    if what == "suggestions":
+        runs = project.runs()
+        params = {int(r.run_id): dict(r.params) for r in runs.itertuples(index=False)}
+        summary.update(run=run, run_params=params.get(run, {}) if run is not None else {}, runs=sorted(params))
+    return summary
 
 
 __all__ = ["IMPORT_SUFFIXES", "TABLE_FORMATS", "WHAT", "current_codings", "export_codings_table", "export_file",
