@@ -78,7 +78,6 @@ def suggest(
     from ..ingest import IngestWarning
     from ..suggest import SuggestOptions
     from ..suggest.learned import LEARNING_KINDS
-    from ..suggest.runner import run_suggest
     from ..suggest.tuning import tuning_progress
 
     warnings.simplefilter("ignore", IngestWarning)  # skipped files are reported once, below
@@ -107,13 +106,53 @@ def suggest(
         proj = open_project(project)
     show = not quiet and sys.stderr.isatty()
     progress = _Progress(_progress() if show else None)
-    with (progress.bar or _null()), tuning_progress(progress.on_tuning):
-        outcome = run_suggest(path, options, codebook=codebook, project=proj, out=out, model=model, backend=backend,
-                              learn=learn, learn_from=named, learning=learning, tuned="auto" if tune else False,
-                              context="auto" if context else False, abstain="auto" if abstain else False,
-                              on_start=progress.on_start, on_document=progress.on_document,
-                              on_queued=progress.on_queued, on_embedded=progress.on_embedded,
-                              on_shard=progress.on_shard)
+    before = _project_state(proj)
+    try:
+        with (progress.bar or _null()), tuning_progress(progress.on_tuning):
+            outcome = _run(path, options, codebook, proj, out, model, backend, learn, named, learning, tune,
+                           context, abstain, progress)
+    except KeyboardInterrupt:
+        typer.echo(_interrupted(proj, before, out, learn or bool(named)), err=True)
+        raise typer.Exit(130) from None
+    _report(outcome, quiet, project)
+
+
+def _run(path, options, codebook, proj, out, model, backend, learn, named, learning, tune, context, abstain,
+         progress) -> Any:
+    from ..suggest.runner import run_suggest
+
+    return run_suggest(path, options, codebook=codebook, project=proj, out=out, model=model, backend=backend,
+                       learn=learn, learn_from=named, learning=learning, tuned="auto" if tune else False,
+                       context="auto" if context else False, abstain="auto" if abstain else False,
+                       on_start=progress.on_start, on_document=progress.on_document,
+                       on_queued=progress.on_queued, on_embedded=progress.on_embedded,
+                       on_shard=progress.on_shard)
+
+
+def _project_state(proj: Any) -> tuple[int | None, int]:
+    """The latest run and the number of documents, before the command (to say what an interruption kept)."""
+    if proj is None:
+        return None, 0
+    return proj.latest_run(), int(proj.status().get("documents", 0))
+
+
+def _interrupted(proj: Any, before: tuple[int | None, int], out: Path | None, learned: bool) -> str:
+    """One line: Ctrl-C stopped the command, and what it kept."""
+    kept = []
+    if out is not None:
+        kept.append(f"no {out} written")
+    if proj is not None:
+        after = _project_state(proj)
+        made = after[0] != before[0]
+        runs = ("the runs of this --learn were removed (all or nothing)" if learned else
+                "no suggestion run recorded") if not made else f"run {after[0]} recorded"
+        docs = after[1] - before[1]
+        kept.append(runs + (f"; {docs} document(s) read so far stay in {proj.path}" if docs else ""))
+    return "interrupted: " + ("; ".join(kept) or "nothing written")
+
+
+def _report(outcome: Any, quiet: bool, project: Any) -> None:
+    """Print what the run did: learned runs, files left out or skipped, warnings, the summary."""
     result = outcome.run
     if outcome.tuning_note and not quiet:
         typer.echo(f"note: {outcome.tuning_note}", err=True)

@@ -83,6 +83,21 @@ class RunStore(CodebookStore):
         frame["params"] = [json.loads(p) for p in frame["params"]]
         return frame
 
+    def discard_runs_after(self, run_id: int | None) -> list[int]:
+        """Remove the runs made after ``run_id`` (every run when None) that no decision answers, with their
+        suggestions, in one transaction; returns the ids removed. For a set of runs that must land whole
+        (``qcode suggest --learn`` interrupted): runs are derived data, made again by the same command;
+        a run a coder has already decided on is kept."""
+        with self.transaction():
+            rows = self._query("SELECT run_id FROM runs WHERE run_id > ? AND run_id NOT IN "
+                               "(SELECT run_id FROM events WHERE run_id IS NOT NULL) ORDER BY run_id",
+                               (-1 if run_id is None else int(run_id),))
+            gone = [int(r[0]) for r in rows]
+            for rid in gone:
+                self._conn.execute("DELETE FROM suggestions WHERE run_id = ?", (rid,))
+                self._conn.execute("DELETE FROM runs WHERE run_id = ?", (rid,))
+        return gone
+
     def latest_run(self) -> int | None:
         """The id of the most recent suggestion run, or None."""
         row = self._query("SELECT MAX(run_id) FROM runs")

@@ -8,7 +8,8 @@ returns. The rules live here, once:
   (:func:`qcode.suggest.models.choose_codebook`, which every engine uses);
 * the engine: ``options.engine`` ("local" or "dask"); a learned run (``learn`` or
   ``learn_from``) runs on the local engine, one run per learning scope
-  (:func:`qcode.suggest.learning.suggest_by_scope`).
+  (:func:`qcode.suggest.learning.suggest_by_scope`), all or nothing: when one of
+  them fails or is interrupted, the runs already made by the call are removed.
 """
 
 from __future__ import annotations
@@ -93,9 +94,14 @@ def run_suggest(
     progress: dict[str, Any] = {"on_start": on_start, "on_document": on_document, "on_queued": on_queued,
                                 "on_embedded": on_embedded}
     if learn or learn_from:
-        learned = suggest_by_scope(path, project, opts, codebook=book, learn_from=learn_from, learning=learning,
-                                  model=model, backend=backend, out=out, tuned=tuned, context=context,
-                                  abstain=abstain, **progress)
+        before = project.latest_run()
+        try:
+            learned = suggest_by_scope(path, project, opts, codebook=book, learn_from=learn_from, learning=learning,
+                                      model=model, backend=backend, out=out, tuned=tuned, context=context,
+                                      abstain=abstain, **progress)
+        except BaseException:  # interrupted or failed: the set of runs lands whole or not at all
+            project.discard_runs_after(before)
+            raise
         return SuggestOutcome([run for _, run in learned if run is not None][-1], learned)
     ranker = make_suggester(book, model=model, backend=backend, tuned=tuned, context=context, abstain=abstain)
     run = suggest_corpus(path, ranker, opts, out=out, project=project, **progress)
