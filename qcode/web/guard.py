@@ -99,6 +99,28 @@ def guarded(handler: Handler, api: bool = False, lead_only: bool = False) -> Cal
     return endpoint
 
 
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, read as it streams in and refused (413) as soon as it passes ``limit`` bytes:
+    a declared ``Content-Length`` over the limit is refused before any of it is read, and a body
+    that says nothing of its length is never held beyond ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    too_big = RequestError(f"request body is larger than {limit} bytes", 413)
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise too_big
+        except ValueError:
+            raise RequestError("Content-Length is not a number") from None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_big
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def json_body(request: Request, access: Access) -> dict[str, Any]:
     """The JSON object of a deciding request, once its content type, CSRF header, origin and size are right."""
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
@@ -111,16 +133,16 @@ async def json_body(request: Request, access: Access) -> dict[str, Any]:
         raise RequestError("cross-site request refused; nothing was recorded", 403)
     if request.headers.get("sec-fetch-site") not in (None, "same-origin", "none"):
         raise RequestError("cross-site request refused; nothing was recorded", 403)
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise RequestError(f"request body is larger than {MAX_BODY_BYTES} bytes", 413)
+    body = await read_body(request, MAX_BODY_BYTES)
     try:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise RequestError(f"request body is not valid JSON ({exc})") from None
+    except RecursionError:  # nesting deeper than the parser goes: the client's fault, not a server error
+        raise RequestError("request body is JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise RequestError("request body must be a JSON object")
     return data
 
 
-__all__ = ["MAX_BODY_BYTES", "Site", "csrf_value", "guarded", "json_body", "site_of"]
+__all__ = ["MAX_BODY_BYTES", "Site", "csrf_value", "guarded", "json_body", "read_body", "site_of"]

@@ -79,6 +79,9 @@ def adjudicate(service: LeadSource, payload: Mapping[str, Any]) -> dict[str, Any
     if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
         raise RequestError("codes must be a list of code ids")
     project = service.project()
+    replay = _recorded_press(project, key, service.adjudicator, segment_id)
+    if replay is not None:  # a retry of an adjudication already saved: the same answer, nothing new
+        return replay
     codebook = project.codebook
     for c in codes:
         if c not in codebook:
@@ -103,6 +106,29 @@ def adjudicate(service: LeadSource, payload: Mapping[str, Any]) -> dict[str, Any
         raise RequestError("choose at least one code (or reject them all by choosing none of several)", 422)
     ids = service.record(events, key)
     return {"events": ids, "accepted": chosen, "rejected": sorted(applied - set(chosen))}
+
+
+def _recorded_press(project: Any, key: str, coder: str, segment_id: str) -> dict[str, Any] | None:
+    """The answer an adjudication made with ``key`` gave, from its events in the log; None if none were made.
+
+    The events of one press carry ``key`` or ``key.0``, ``key.1``... (:func:`qcode.review.core.press_keys`).
+    """
+    found = project.event_by_key(key)
+    events = [found] if found is not None else []
+    while found is None:
+        found = project.event_by_key(f"{key}.{len(events)}")
+        if found is not None:
+            events.append(found)
+            found = None
+        else:
+            break
+    if not events:
+        return None
+    if any(e["coder"] != coder or e["segment_id"] != segment_id for e in events):
+        raise RequestError("this request's key was already used for another decision; reload the page", 409)
+    return {"events": [int(e["event_id"]) for e in events],
+            "accepted": [e["code_id"] for e in events if e["verdict"] == "accept"],
+            "rejected": [e["code_id"] for e in events if e["verdict"] == "reject"]}
 
 
 def agreement_html(service: LeadSource, n_boot: int = 500) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import ProjectError
+from .connections import HEADER_TIMEOUT, MAX_CONNECTIONS, protocol_class
 from .service import ReviewService
 from .tokens import Access, TokenStore
 
@@ -163,6 +164,19 @@ def http_stack(http: str = "auto", loop: str = "auto") -> tuple[str, str]:
     return http, loop
 
 
+def server_config(app: Any, http: str = "auto", loop: str = "auto", header_timeout: float = HEADER_TIMEOUT,
+                  max_connections: int = MAX_CONNECTIONS) -> Any:
+    """uvicorn's settings for ``qcode serve``: connections bounded (:mod:`qcode.web.connections`), idle
+    keep-alive closed after 5 s, headers at most 16 KB, never behind a proxy (X-Forwarded-* not trusted)."""
+    import uvicorn
+
+    http, loop = http_stack(http, loop)
+    return uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", server_header=False,
+                          date_header=False, timeout_graceful_shutdown=5, loop=loop, proxy_headers=False,
+                          http=protocol_class(http, header_timeout, max_connections), timeout_keep_alive=5,
+                          h11_max_incomplete_event_size=16 * 1024)
+
+
 def run(plan: Plan, out: TextIO | None = None, on_started: Callable[[], None] | None = None,
         http: str = "auto", loop: str = "auto") -> None:
     """Serve until interrupted (Ctrl-C or SIGTERM); ``http``/``loop`` as :func:`http_stack` chooses them."""
@@ -172,10 +186,7 @@ def run(plan: Plan, out: TextIO | None = None, on_started: Callable[[], None] | 
 
     out = out or sys.stdout
     app = create_app(plan.service, plan.tokens, allowed_hosts=plan.allowed_hosts())
-    http, loop = http_stack(http, loop)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", server_header=False,
-                            date_header=False, timeout_graceful_shutdown=5, http=http, loop=loop,
-                            proxy_headers=False)  # never behind a proxy: X-Forwarded-* is not trusted
+    config = server_config(app, http, loop)
     def announce() -> None:
         for warning in plan.warnings:
             print(warning, file=sys.stderr, flush=True)
@@ -224,4 +235,4 @@ def serve(project: str | Path, **options) -> None:
     run(prepare(project, **options))
 
 
-__all__ = ["serve", "prepare", "run", "http_stack", "describe", "bind", "is_loopback", "exposure_warning", "DEFAULT_PORT"]
+__all__ = ["serve", "prepare", "run", "server_config", "http_stack", "describe", "bind", "is_loopback", "exposure_warning", "DEFAULT_PORT"]

@@ -312,6 +312,7 @@ class ReviewService:
                 codes = [c for c in shown_codes if mine.verdicts.get(c) != "accept"]
             if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
                 raise RequestError("code_ids must be a list of code ids")
+            codes = list(dict.fromkeys(codes))  # a code listed twice is rejected once
             for c in codes:
                 if c not in codebook:
                     raise RequestError(f"codebook {codebook.name!r} has no code {c!r}", 422)
