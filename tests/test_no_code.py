@@ -253,3 +253,38 @@ def pd_read(path):
     import pandas as pd
 
     return pd.read_csv(path)
+
+
+@pytest.mark.slow
+def test_a_postgres_coder_role_cannot_add_other_coders_and_check_sees_a_missing_guard(pg_server, pg_url):
+    """Issue 22 item 16: a coder's role added rows to the coders table at will, and `qcode check` said ok."""
+    import psycopg
+
+    from qcode.project import init_project
+    from qcode.project.integrity import check_project
+    from qcode.project.sample import sample_codebook, sample_documents
+
+    lead = init_project(pg_url, codebook=sample_codebook())
+    docs, segments = sample_documents()
+    lead.add_documents(docs)
+    lead.add_segments(segments)
+    try:
+        pg_server.create_role("carol_pg", "carol_pg-pw")
+    except Exception:
+        pass  # made by an earlier test of this session
+    lead.grant_coder("carol_pg")
+    dbname = pg_url.split("@/")[1].split("?")[0]
+    carol_url = pg_server.url("carol_pg", "carol_pg-pw", dbname)
+    carol = open_project(carol_url)
+    carol.decide("carol_pg", segments[1].id, "funding", "accept")   # a coder adds itself by deciding
+    with pytest.raises(ProjectError, match="connected as carol_pg: .* coder mallory or add that coder"):
+        carol.add_coder("mallory")
+    with psycopg.connect(carol_url, autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.RaiseException, match="or add that coder"):
+            conn.execute("INSERT INTO coders (name, guid, added_at) VALUES ('eve', NULL, 'now')")
+    assert lead.coders() == ["carol_pg"]
+    assert check_project(pg_url).ok
+    with psycopg.connect(pg_url, autocommit=True) as conn:                   # an older project, unguarded
+        conn.execute("DROP TRIGGER coders_identity ON coders")
+    report = check_project(pg_url)
+    assert not report.ok and any("coders_identity" in p for p in report.problems)

@@ -69,6 +69,19 @@ BEGIN
 END $$""",
     "DROP TRIGGER IF EXISTS events_identity ON events",
     "CREATE TRIGGER events_identity BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION qcode_events_identity()",
+    # A coder role adds only itself to the coders table (its first decision does); only the
+    # owner adds others (imports, copies). Without it a coder could register names at will.
+    """CREATE OR REPLACE FUNCTION qcode_coders_identity() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.name IS DISTINCT FROM current_user::text AND NOT pg_has_role(current_user,
+            (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER') THEN
+        RAISE EXCEPTION 'connected as %: cannot record a decision of coder % or add that coder (coders decide, '
+            'and join the project, as themselves)', current_user, NEW.name;
+    END IF;
+    RETURN NEW;
+END $$""",
+    "DROP TRIGGER IF EXISTS coders_identity ON coders",
+    "CREATE TRIGGER coders_identity BEFORE INSERT ON coders FOR EACH ROW EXECUTE FUNCTION qcode_coders_identity()",
 )
 
 

@@ -322,10 +322,13 @@ def _check_postgres(path: str | Path) -> CheckReport:
         missing = [t for t in TABLES if t not in present]
         problems.extend(f"table {t!r} is missing" for t in missing)
         triggers = {r[0] for r in query("SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-                                        "WHERE c.relname = 'events' AND NOT t.tgisinternal")}
+                                        "WHERE c.relname IN ('events', 'coders') AND NOT t.tgisinternal")}
         for name in PG_TRIGGERS:
             if name not in triggers:
                 problems.append(f"the append-only trigger {name!r} is missing: the decision log could be edited")
+        if "coders_identity" not in triggers:
+            problems.append("the trigger 'coders_identity' is missing: a coder's role could add other coders "
+                            "(open the project once for writing as its owner to add it)")
         _common_checks(query, problems, report.counts, missing)
     except errors as exc:
         raise project._error(exc) from None

@@ -151,13 +151,20 @@ class PostgresProject(Project):
                            "WHERE c.oid = 'events'::regclass")
         return bool(rows[0][0])
 
+    def _upgrade(self) -> None:
+        """The schema steps, then the triggers as this qcode writes them (a newer one may guard more tables)."""
+        super()._upgrade()
+        with self.transaction():
+            self._conn.script(PG_TRIGGERS)  # type: ignore[attr-defined]
+
     def integrity_check(self) -> str:
-        """``"ok"`` when the log's triggers are in place and every table the schema names exists."""
-        rows = self._query("SELECT tgname FROM pg_trigger WHERE tgrelid = 'events'::regclass AND NOT tgisinternal")
+        """``"ok"`` when the log's and the coders' triggers are in place."""
+        rows = self._query("SELECT tgname FROM pg_trigger WHERE tgrelid IN ('events'::regclass, 'coders'::regclass) "
+                           "AND NOT tgisinternal")
         names = {r[0] for r in rows}
-        missing = {"events_append_only", "events_no_truncate", "events_identity"} - names
+        missing = {"events_append_only", "events_no_truncate", "events_identity", "coders_identity"} - names
         if missing:
-            return f"missing trigger(s) on events: {', '.join(sorted(missing))}"
+            return f"missing trigger(s): {', '.join(sorted(missing))}"
         return "ok"
 
     def grant_coder(self, role: str) -> None:
