@@ -101,10 +101,37 @@ def project_report(project: Project, coders: Sequence[str] | str | None = None, 
     result = report(codings, coders=chosen, unit=unit, include_uncoded=include_uncoded, n_boot=n_boot, seed=seed,
                     universe=universe, overlap=overlap, doc_texts=doc_texts)
     result.provenance["source"] = str(project.path)
+    _add_coder_notes(result, project)
     codebook = project.codebook_or_none()
     if codebook is not None:
         result.provenance["codebook"] = f"{codebook.name} {codebook.version}"
     return result
+
+
+def _add_coder_notes(result: AgreementReport, project: Project) -> None:
+    """A ``notes`` column on the disagreements: what the compared coders wrote on each disputed passage
+    (notes of their decisions in effect there, any verdict), as ``coder: note`` joined by ``; ``."""
+    table = result.disagreements
+    if table is None or len(table) == 0 or not {"doc_id", "start", "end"} <= set(table.columns):
+        return
+    log = project.decisions()
+    live = log[(~log["undone"]) & (log["verdict"] != "undo") & log["note"].notna() & log["coder"].isin(result.coders)]
+    said: dict[tuple[str, int, int], list[str]] = {}
+    for row in live.itertuples(index=False):
+        line = f"{row.coder}: {' '.join(str(row.note).split())}"
+        bucket = said.setdefault((str(row.doc_id), int(row.start), int(row.end)), [])
+        if line not in bucket:
+            bucket.append(line)
+    notes = []
+    for doc, start, end in zip(table["doc_id"], table["start"], table["end"]):
+        if start is None or end is None or start != start:
+            notes.append("")
+            continue
+        found = [line for (d, s, e), lines in said.items() if d == str(doc) and s < int(end) and int(start) < e
+                 for line in lines]
+        notes.append("; ".join(dict.fromkeys(found)))
+    if any(notes):
+        table["notes"] = notes
 
 
 def source_report(source: str | Path, coders: Sequence[str] | str | None = None, unit: str = "segment",

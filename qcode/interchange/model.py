@@ -48,6 +48,8 @@ class RefiCoding:
     user_guid: str
     guid: str | None = None
     created: str | None = None
+    #: the coder's note on the decision that made the coding (a REFI-QDA ``Note`` the coding refers to)
+    note: str | None = None
 
 
 @dataclass

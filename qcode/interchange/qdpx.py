@@ -324,6 +324,7 @@ def project_to_xml(proj: RefiProject, when: str | None = None):
     by_source: dict[str, list[RefiCoding]] = {}
     for coding in proj.codings:
         by_source.setdefault(norm_guid(coding.source_guid), []).append(coding)
+    notes: list[tuple[str, RefiCoding]] = []
     if proj.sources:
         sources_el = etree.SubElement(root, f"{{{ns}}}Sources")
         for source in proj.sources:
@@ -331,15 +332,25 @@ def project_to_xml(proj: RefiProject, when: str | None = None):
                                       name=clean_xml_text(source.name),
                                       plainTextPath=f"internal://{norm_guid(source.guid)}.txt",
                                       creationDateTime=when)
-            _selections_xml(src_el, source, by_source.get(norm_guid(source.guid), []), when)
+            notes += _selections_xml(src_el, source, by_source.get(norm_guid(source.guid), []), when)
+    if notes:  # coders' notes on their codings, each a Note the coding refers to
+        notes_el = etree.SubElement(root, f"{{{ns}}}Notes")
+        users = proj.user_names()
+        for guid, coding in notes:
+            who = users.get(norm_guid(coding.user_guid), "coder")
+            note_el = etree.SubElement(notes_el, f"{{{ns}}}Note", guid=guid, name=clean_xml_text(f"note by {who}"),
+                                       creatingUser=coding.user_guid, creationDateTime=coding.created or when)
+            etree.SubElement(note_el, f"{{{ns}}}PlainTextContent").text = clean_xml_text(coding.note or "")
     return root
 
 
-def _selections_xml(src_el, source: RefiSource, codings: list[RefiCoding], when: str) -> None:
-    """One ``<PlainTextSelection>`` per (start, end, user), holding one ``<Coding>`` per code."""
+def _selections_xml(src_el, source: RefiSource, codings: list[RefiCoding], when: str) -> list[tuple[str, RefiCoding]]:
+    """One ``<PlainTextSelection>`` per (start, end, user), holding one ``<Coding>`` per code; returns the
+    (note guid, coding) of each coding with a note, which its ``<NoteRef>`` names."""
     from lxml import etree
 
     ns = PROJECT_NS
+    notes: list[tuple[str, RefiCoding]] = []
     groups: dict[tuple[int, int, str], list[RefiCoding]] = {}
     for coding in sorted(codings, key=lambda c: (c.start, c.end, norm_guid(c.user_guid))):
         groups.setdefault((coding.start, coding.end, norm_guid(coding.user_guid)), []).append(coding)
@@ -357,6 +368,11 @@ def _selections_xml(src_el, source: RefiSource, codings: list[RefiCoding], when:
             cod = etree.SubElement(sel, f"{{{ns}}}Coding", guid=stable_guid("coding", sel_guid, coding.code_guid),
                                    creatingUser=coding.user_guid, creationDateTime=coding.created or when)
             etree.SubElement(cod, f"{{{ns}}}CodeRef", targetGUID=coding.code_guid)
+            if coding.note:
+                note_guid = stable_guid("note", sel_guid, coding.code_guid)
+                etree.SubElement(cod, f"{{{ns}}}NoteRef", targetGUID=note_guid)
+                notes.append((note_guid, coding))
+    return notes
 
 
 def check_project(proj: RefiProject) -> None:

@@ -177,7 +177,7 @@ def project_to_refi(project: Project) -> RefiProject:
             continue
         codings.append(RefiCoding(source_guid=source_guid[row.doc_id], start=int(row.start), end=int(row.end),
                                   code_guid=code_guid(cb.name, code), user_guid=user_guid[row.coder],
-                                  created=row.time))
+                                  created=row.time, note=row.note if isinstance(row.note, str) and row.note else None))
     if stale:
         warnings.append(f"left out {stale} codings made on earlier versions of documents that have since changed")
     return RefiProject(name=Path(project.path).name, users=users, codebook=cb, sources=sources, codings=codings,
