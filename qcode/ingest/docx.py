@@ -21,7 +21,8 @@ from ..errors import InputError
 from ..limits import current as current_limits
 from ..office import count_elements, main_part, open_office
 from .normalize import normalize_text, read_file_bytes
-from .speakers import find_labels, looks_like_name, trusted_labels, turns_from_labels
+from .speakers import looks_like_name, resolve_labels, turns_from_labels
+from .text import label_warnings
 
 _TIME_CELL = re.compile(r"[\[(]?(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?[\])]?")
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -115,11 +116,12 @@ def read_docx(path: str | Path, *, doc_id: str, interviewers: Iterable[str] = ()
     if not text.strip():
         raise InputError(f"{path}: empty document (no text in its paragraphs or tables)")
     interviewers = tuple(interviewers)
-    labels = trusted_labels(find_labels(text), interviewers=interviewers, forced=forced)
+    labels, notes = resolve_labels(text, interviewers=interviewers, forced=forced)
     return Document(
         id=doc_id,
         text=text,
         turns=turns_from_labels(text, labels, interviewers),
         source=str(path),
         metadata={"format": "docx", "paragraphs": len(parts)},
+        warnings=label_warnings(text, notes, str(path), unit="paragraph"),
     )

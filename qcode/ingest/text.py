@@ -15,7 +15,7 @@ from ..document import Document
 from ..errors import InputError
 from ..limits import current as current_limits
 from .normalize import normalize_text, read_text_file
-from .speakers import detect_turns
+from .speakers import LabelNote, detect_turns_noted
 
 
 def document_from_text(
@@ -29,14 +29,29 @@ def document_from_text(
 ) -> Document:
     """Build a :class:`Document` from text: normalise it and detect speaker turns."""
     text = normalize_text(text)
+    turns, notes = detect_turns_noted(text, interviewers=interviewers)
     return Document(
         id=doc_id,
         text=text,
-        turns=detect_turns(text, interviewers=interviewers),
+        turns=turns,
         source=source,
         metadata=dict(metadata or {}),
-        warnings=list(warnings or []),
+        warnings=list(warnings or []) + label_warnings(text, notes, source or doc_id),
     )
+
+
+def label_warnings(text: str, notes: list[LabelNote], where: str, *, unit: str = "line") -> list[str]:
+    """``"where:LINE: message"`` for each note on an uncertain speaker label (``unit="paragraph"``: the
+    blank-line separated paragraph instead, as a .docx is joined)."""
+    lines = []
+    sep = "\n\n" if unit == "paragraph" else "\n"
+    number, position = 1, 0
+    for note in sorted(notes, key=lambda item: item.offset):  # counted once through the text, not per note
+        number += text.count(sep, position, note.offset)
+        position = note.offset
+        lines.append(f"{where}: paragraph {number}: {note.message}" if unit == "paragraph"
+                     else f"{where}:{number}: {note.message}")
+    return lines
 
 
 def read_text(path: str | Path, *, doc_id: str, interviewers: Iterable[str] = (), max_bytes: int | None = None) -> Document:
