@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 import typer
 
+from ..project.ref import ProjectRef, project_ref
 from .app import app
 
 
@@ -28,7 +29,9 @@ def suggest(
     include_interviewer: bool = typer.Option(False, "--include-interviewer", help="Also suggest codes for interviewer/facilitator turns."),
     interviewer: list[str] = typer.Option([], "--interviewer", help="A speaker name to treat as an interviewer (repeatable)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file: .csv, .jsonl, .parquet or .xlsx."),
-    project: Optional[Path] = typer.Option(None, "--project", "-p", help="Record the run in this qcode project."),
+    project: Optional[ProjectRef] = typer.Option(None, "--project", "-p", parser=project_ref,
+                                                 help="Record the run in this qcode project (a folder or a "
+                                                      "postgresql:// URL)."),
     model: str = typer.Option("all-MiniLM-L6-v2", "--model", help="Embedding model from models/manifest.json."),
     backend: str = typer.Option("auto", "--backend", help="Embedding backend: auto, onnx, sentence-transformers, onnx-int8."),
     max_tokens: int = typer.Option(256, "--max-tokens", min=16, help="Token budget per segment; longer turns are split."),
@@ -108,7 +111,7 @@ def suggest(
     if project is not None:
         from ..project import open_project
 
-        proj = open_project(project)
+        proj = open_project(project.target)
     book: Any = codebook or "mcn-sst"
     if codebook is None and proj is not None:  # the project's own codebook, not the shipped default
         from ..errors import ProjectError
