@@ -83,3 +83,8 @@ def test_two_turn_document_keeps_an_unsure_label_but_says_so() -> None:
     turns, notes = detect_turns_noted(text)
     assert len(turns) == 1
     assert notes and notes[0].offset == text.index("hospice") and "too few labels" in notes[0].message
+
+
+def test_timestamp_then_bold_markdown_label() -> None:
+    text = "[00:00:10] **Interviewer:** Your role?\n\n[00:01:11] **P4:** Pharmacist.\n\n[00:02:12] **Interviewer:** Ok.\n"
+    assert _said(text) == [("Interviewer", "Your role?"), ("P4", "Pharmacist."), ("Interviewer", "Ok.")]

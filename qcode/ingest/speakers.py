@@ -5,6 +5,7 @@ A *label* is a speaker name at the start of a line, in one of these styles::
     Interviewer: How did the referral go?          colon
     **P12:** It was slow.                           colon, Markdown bold
     [00:01:23] Anna Smith: Then the nurse came.     timestamp first
+    [00:01:23] **Anna:** Then the nurse came.       timestamp first, Markdown bold
     Anna Smith (00:01:23): Then the nurse came.     timestamp after the name
     Anna Smith  0:01:23                             Zoom/Otter: name, 2+ spaces or a tab,
     Then the nurse came.                            time, alone on a line; the turn below it
@@ -43,7 +44,8 @@ _NAME = rf"{_WORD}(?:[ \t]{_WORD}){{0,4}}"
 # (style, pattern); tried in order on each line, first match wins.
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # "[00:01:23] Anna: text" / "00:01:23 Anna: text"
-    ("ts-first", re.compile(rf"[ \t]*[\[(]?(?P<ts>{_TS})[\])]?[ \t]+(?P<name>{_NAME})[ \t]*:(?=\s|$)[ \t]*")),
+    ("ts-first", re.compile(rf"[ \t]*[\[(]?(?P<ts>{_TS})[\])]?[ \t]+(?:\*\*)?(?P<name>{_NAME})[ \t]*(?::\*\*|\*\*:|:)"
+                            rf"(?=\s|$)[ \t]*")),
     # "Anna (00:01:23): text" / "Anna [00:01:23] text" at line end
     ("ts-after", re.compile(rf"[ \t]*(?P<name>{_NAME})[ \t]*[\[(](?P<ts>{_TS})[\])][ \t]*(?::(?=\s|$)[ \t]*|$)")),
     # "Anna Smith  0:01:23" alone on its line (Zoom, Otter): two spaces or a tab before the time,
