@@ -17,10 +17,9 @@ from qcode.ingest.normalize import decode_bytes, normalize_text, read_file_bytes
 from qcode.ingest.speakers import (
     assign_role,
     detect_turns,
-    find_labels,
     looks_like_name,
     parse_timestamp,
-    trusted_labels,
+    resolve_labels,
 )
 
 DATA = Path(__file__).parent / "data" / "ingest"
@@ -551,7 +550,7 @@ def test_any_text_gives_ordered_trimmed_disjoint_turns(lines, newline):
         assert turns  # nothing said is lost as "no turn at all"
         # what is outside every turn is a speaker label, never speech
         inside = {i for t in turns for i in range(t.start, t.end)}
-        labels = trusted_labels(find_labels(text))
+        labels, _ = resolve_labels(text)
         in_label = {i for lab in labels for i in range(lab.line_start, lab.content_start)}
         lost = [i for i, ch in enumerate(text) if not ch.isspace() and i not in inside and i not in in_label]
         assert lost == [], (text, [text[i] for i in lost])

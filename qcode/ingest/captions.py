@@ -27,6 +27,7 @@ from ..document import Document, Turn
 from ..errors import InputError
 from ..limits import current as current_limits
 from .normalize import read_text_file
+from .roles import infer_interviewer
 from .speakers import assign_role, is_known_label, name_key, split_cue_speaker
 
 _VOICE = re.compile(r"<v(?:\.[^\s>]+)*\s+([^>]+)>")
@@ -148,6 +149,8 @@ def read_captions(path: str | Path, *, doc_id: str, interviewers: Iterable[str] 
     doc = document_from_cues(cues, doc_id=doc_id, source=str(path), interviewers=interviewers, fmt=fmt)
     doc.metadata["encoding"] = decoded.encoding
     doc.warnings.extend(decoded.warnings)
+    doc.turns, role_notes = infer_interviewer(doc.text, doc.turns, interviewers, str(path))
+    doc.warnings.extend(role_notes)
     if lost > 0:
         doc.warnings.append(f"{path}: {lost} cue(s) with malformed timings were left out")
     return doc

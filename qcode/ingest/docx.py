@@ -21,6 +21,7 @@ from ..errors import InputError
 from ..limits import current as current_limits
 from ..office import count_elements, main_part, open_office
 from .normalize import normalize_text, read_file_bytes
+from .roles import infer_interviewer
 from .speakers import looks_like_name, resolve_labels, turns_from_labels
 from .text import label_warnings
 
@@ -117,11 +118,12 @@ def read_docx(path: str | Path, *, doc_id: str, interviewers: Iterable[str] = ()
         raise InputError(f"{path}: empty document (no text in its paragraphs or tables)")
     interviewers = tuple(interviewers)
     labels, notes = resolve_labels(text, interviewers=interviewers, forced=forced)
+    turns, role_notes = infer_interviewer(text, turns_from_labels(text, labels, interviewers), interviewers, str(path))
     return Document(
         id=doc_id,
         text=text,
-        turns=turns_from_labels(text, labels, interviewers),
+        turns=turns,
         source=str(path),
         metadata={"format": "docx", "paragraphs": len(parts)},
-        warnings=label_warnings(text, notes, str(path), unit="paragraph"),
+        warnings=label_warnings(text, notes, str(path), unit="paragraph") + role_notes,
     )

@@ -327,7 +327,7 @@ def _loose_label(text: str, line_start: int, line_end: int) -> Label | None:
         after += 2
     name = " ".join(_INVISIBLE.sub("", raw).replace("*", " ").split())
     words = name.split(" ")
-    if not name or len(words) > _LOOSE_MAX_WORDS or any(c in _NOT_IN_NAMES for c in name):
+    if not name or not name[0].isalnum() or len(words) > _LOOSE_MAX_WORDS or any(c in _NOT_IN_NAMES for c in name):
         return None
     if name.endswith(".") or any(w.casefold().strip(".'\u2019") in _SENTENCE_WORDS for w in words):
         return None

@@ -15,6 +15,7 @@ from ..document import Document
 from ..errors import InputError
 from ..limits import current as current_limits
 from .normalize import normalize_text, read_text_file
+from .roles import infer_interviewer
 from .speakers import LabelNote, detect_turns_noted
 
 
@@ -29,14 +30,16 @@ def document_from_text(
 ) -> Document:
     """Build a :class:`Document` from text: normalise it and detect speaker turns."""
     text = normalize_text(text)
+    interviewers = tuple(interviewers)
     turns, notes = detect_turns_noted(text, interviewers=interviewers)
+    turns, role_notes = infer_interviewer(text, turns, interviewers, source or doc_id)
     return Document(
         id=doc_id,
         text=text,
         turns=turns,
         source=source,
         metadata=dict(metadata or {}),
-        warnings=list(warnings or []) + label_warnings(text, notes, source or doc_id),
+        warnings=list(warnings or []) + label_warnings(text, notes, source or doc_id) + role_notes,
     )
 
 
