@@ -90,7 +90,20 @@ def to_csv(report: AgreementReport, path: PathLike | None = None) -> str:
     table.insert(0, "unit_of_analysis", report.unit)
     table.insert(1, "coders", "+".join(report.coders))
     table["kappa_type"] = report.kappa_name
-    return _out(table.to_csv(index=False, lineterminator="\n"), path)
+    return _out(guarded_frame(table).to_csv(index=False, lineterminator="\n"), path)
+
+
+def guarded_frame(table: Any) -> Any:
+    """A copy whose text cells and column names cannot run as spreadsheet formulas (code ids and names
+    such as ``=1+1`` or ``@cmd`` are user text)."""
+    from ..safetext import neutralise_cell
+
+    guarded = table.copy()
+    for column in guarded.columns:
+        if not pd.api.types.is_numeric_dtype(guarded[column]):
+            guarded[column] = guarded[column].map(neutralise_cell)
+    guarded.columns = [neutralise_cell(str(c)) for c in guarded.columns]
+    return guarded
 
 
 # --------------------------------------------------------------------------- Markdown
