@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import unicodedata
 import warnings as _warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -230,14 +231,48 @@ def list_files(path: str | Path, *, recursive: bool = True) -> list[Path]:
     return scan_folder(path, recursive=recursive)[0]
 
 
-def scan_folder(path: str | Path, *, recursive: bool = True,
-                exclude: Iterable[str | Path] = ()) -> tuple[list[Path], list[tuple[Path, str]]]:
+_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
+
+
+def file_problem(path: Path, root: Path | None = None, max_bytes: int | None = None) -> str | None:
+    """Why ``path`` must not be read, checked without opening it; None for a regular file within limits.
+
+    A link that leads outside ``root``, anything but a regular file (a FIFO would block the read, a
+    link to ``/dev/zero`` never ends) and a file over the size limit are named here, before any byte
+    is read or hashed.
+    """
+    from .normalize import default_max_bytes
+
+    try:
+        if root is not None and path.is_symlink():
+            target = path.resolve()
+            if not target.is_relative_to(root.resolve()):
+                return f"a link to {escape_name(str(target))}, outside the folder; qcode does not follow it"
+            return (f"a link to {escape_name(target.relative_to(root.resolve()).as_posix())} in this folder, "
+                    "which is read under its own name")
+        info = os.stat(path)
+    except OSError as exc:
+        return f"cannot read ({exc.strerror or exc})"
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a regular file")
+        return f"{kind}, not a regular file"
+    limit = default_max_bytes() if max_bytes is None else max_bytes
+    if info.st_size > limit:
+        return (f"file is {info.st_size / 2**20:.1f} MB, over the {limit / 2**20:.1f} MB limit (limit file_bytes; "
+                "for a trusted file raise it with max_bytes= or QCODE_MAX_FILE_MB)")
+    return None
+
+
+def scan_folder(path: str | Path, *, recursive: bool = True, exclude: Iterable[str | Path] = (),
+                max_bytes: int | None = None) -> tuple[list[Path], list[tuple[Path, str]]]:
     """The files of a folder a run reads, and those it leaves out with the reason (both sorted).
 
     Left out, and reported: files of a type no reader takes (``notes.pdf``), qcode's
     own outputs (run records, tables whose header is qcode's, an agreement report:
-    see :mod:`qcode.ingest.own_outputs`), project folders (reported once), and the
-    paths in ``exclude`` (a run's own output file). Hidden files, Office lock files
+    see :mod:`qcode.ingest.own_outputs`), project folders (reported once), the
+    paths in ``exclude`` (a run's own output file), and what :func:`file_problem`
+    names (FIFOs, devices, links out of the folder, files over ``max_bytes``). Hidden files, Office lock files
     and ``.qcodeignore`` matches are left out without a report: they were meant to be.
 
     >>> import pathlib, tempfile
@@ -280,7 +315,9 @@ def scan_folder(path: str | Path, *, recursive: bool = True,
             continue
         suffix = p.suffix.lower()
         shown = escape_name(str(p))
-        if (why := own_output_reason(p)) is not None:
+        if suffix in READERS and (problem := file_problem(p, root, max_bytes)) is not None:
+            left_out.append((p, f"{shown}: {problem}"))  # checked before anything reads or hashes it
+        elif (why := own_output_reason(p)) is not None:
             left_out.append((p, f"{shown}: {why}"))
         elif excluded and p.resolve() in excluded:
             left_out.append((p, f"{shown}: the output file of this run (qcode does not read what it writes)"))
@@ -334,7 +371,7 @@ class Corpus:
         self.left_out: list[tuple[Path, str]] = []
         if path.is_dir():
             self.root = path
-            self.files, self.left_out = scan_folder(path, recursive=recursive, exclude=exclude)
+            self.files, self.left_out = scan_folder(path, recursive=recursive, exclude=exclude, max_bytes=max_bytes)
             if not self.files:
                 anything = any(path.iterdir())
                 what = "no supported files (or all are in .qcodeignore)" if anything else "empty folder"
@@ -345,6 +382,8 @@ class Corpus:
         else:
             if path.suffix.lower() not in READERS:
                 raise InputError(f"{path}: unsupported file type {path.suffix or '(no extension)'!r} (supported: {' '.join(READERS)})")
+            if (problem := file_problem(path, max_bytes=max_bytes)) is not None:
+                raise InputError(f"{escape_name(str(path))}: {problem}")
             self.root = path.parent
             self.files = [path]
         self.id_column = id_column
