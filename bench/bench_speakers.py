@@ -212,7 +212,7 @@ def docx_gold(path: Path) -> list[Gold] | None:
     spec = importlib.util.spec_from_file_location("make_docx", maker)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
-    head = [Gold(None, module.TITLE + "\n\n" + module.DETAILS, UNKNOWN)]
+    head = [Gold(None, module.DETAILS, UNKNOWN)]  # the title is a heading: in no turn
     return head + [Gold(s, t, _role(s, _ROLE_NAMES)) for s, t in module.TURNS]
 
 
