@@ -26,7 +26,7 @@ from pathlib import Path
 from ..document import Document, Turn
 from ..errors import InputError
 from ..limits import current as current_limits
-from .normalize import read_text_file
+from .normalize import check_line_lengths, read_text_file
 from .roles import infer_interviewer
 from .speakers import assign_role, is_known_label, name_key, split_cue_speaker
 
@@ -137,6 +137,7 @@ def read_captions(path: str | Path, *, doc_id: str, interviewers: Iterable[str] 
     """Read a ``.vtt`` or ``.srt`` file into a :class:`Document` (one turn per run of same-speaker cues)."""
     fmt = "srt" if Path(path).suffix.lower() == ".srt" else "vtt"
     decoded = read_text_file(path, max_bytes=max_bytes)
+    check_line_lengths(decoded.text, path)  # before the caption parser, which is slow on one huge line
     timings = count_timing_lines(decoded.text)
     limits = current_limits()
     if timings > limits.cues:

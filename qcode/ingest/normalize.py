@@ -34,6 +34,8 @@ DEFAULT_MAX_BYTES = Limits.file_bytes
 
 #: Fraction of control characters above which decoded text is called binary.
 _MAX_CONTROL_FRACTION = 0.05
+#: Text with nothing to read: whitespace and invisible format characters (zero-width, direction marks...).
+_ONLY_INVISIBLE = re.compile("[\\s\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*")
 #: Control characters (Unicode category Cc) other than tab, line feed, vertical tab, form feed, carriage return.
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 
@@ -202,7 +204,24 @@ def decode_bytes(data: bytes, source: str | Path) -> DecodedText:
     text = normalize_text(text)
     if not text.strip():
         raise InputError(f"{source}: empty file (only whitespace)")
+    if _ONLY_INVISIBLE.fullmatch(text):
+        raise InputError(f"{source}: no visible text (only whitespace and invisible characters)")
+    nul = text.find("\x00")
+    if nul >= 0:  # a byte-order mark skips the binary check above; NUL is never text in any format
+        raise InputError(f"{source}:{text.count(chr(10), 0, nul) + 1}: a NUL character, which text never holds "
+                         "(binary data?)")
     return DecodedText(text=text, encoding=encoding, warnings=warnings)
+
+
+def check_line_lengths(text: str, source: str | Path) -> None:
+    """Refuse a text with a line longer than the ``line_chars`` limit, naming the line (every text format)."""
+    limits = current_limits()
+    if len(text) <= limits.line_chars:
+        return
+    for line_number, line in enumerate(text.split("\n"), start=1):  # only long texts pay for this
+        if len(line) > limits.line_chars:
+            raise InputError(f"{source}:{line_number}: a line of {len(line)} characters, longer than "
+                             f"{limits.line_chars} ({limits.hint('line_chars')})")
 
 
 def read_text_file(path: str | Path, *, max_bytes: int | None = None) -> DecodedText:

@@ -12,9 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..document import Document
-from ..errors import InputError
-from ..limits import current as current_limits
-from .normalize import normalize_text, read_text_file
+from .normalize import check_line_lengths, normalize_text, read_text_file
 from .roles import infer_interviewer
 from .speakers import LabelNote, detect_turns_noted
 
@@ -60,12 +58,7 @@ def label_warnings(text: str, notes: list[LabelNote], where: str, *, unit: str =
 def read_text(path: str | Path, *, doc_id: str, interviewers: Iterable[str] = (), max_bytes: int | None = None) -> Document:
     """Read a ``.txt``/``.md`` transcript (see :mod:`qcode.ingest.normalize` for decoding rules)."""
     decoded = read_text_file(path, max_bytes=max_bytes)
-    limits = current_limits()
-    if len(decoded.text) > limits.line_chars:
-        for line_number, line in enumerate(decoded.text.split("\n"), start=1):  # only long texts pay for this
-            if len(line) > limits.line_chars:
-                raise InputError(f"{path}:{line_number}: a line of {len(line)} characters, longer than "
-                                 f"{limits.line_chars} ({limits.hint('line_chars')})")
+    check_line_lengths(decoded.text, path)
     return document_from_text(
         decoded.text,
         doc_id=doc_id,
