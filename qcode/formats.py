@@ -373,9 +373,16 @@ def _read_csv(path: Path, sheet: str | None) -> tuple[list[str], list[list[Any]]
                           "save the sheet as 'CSV UTF-8'") from None
     first_line = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first_line.count)  # Excel in some locales writes ';'
+    from .limits import current as current_limits
+
+    csv.field_size_limit(current_limits().cell_chars)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
+        rows = list(reader)
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise FormatError(f"{path}: row {reader.line_num}: a cell longer than {current_limits().cell_chars} "
+                              f"characters ({current_limits().hint('cell_chars')})") from None
         raise FormatError(f"{path}: not a readable CSV file: {exc}") from None
     if not rows:
         raise FormatError(f"{path}: the file is empty (expected a header row)")

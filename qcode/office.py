@@ -20,6 +20,7 @@ from typing import Any
 from .errors import InputError, QcodeError
 from .limits import Limits
 from .limits import current as current_limits
+from .safetext import plain_xml_error
 from .safezip import SafeZip
 
 _REL_OFFICE_DOCUMENT = "/officeDocument"
@@ -91,6 +92,7 @@ def count_elements(zf: SafeZip, member: str, tags: tuple[str, ...], *, limit: in
         if "depth" in message.lower():
             raise InputError(f"{zf.label}: {member} line {exc.lineno}: XML nested too deep "
                              f"({Limits().hint('xml_depth')})") from None
+        message = plain_xml_error(message)
         raise InputError(f"{zf.label}: {member} line {exc.lineno}: not well-formed XML ({message})") from None
     return count
 

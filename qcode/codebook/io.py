@@ -122,6 +122,8 @@ def read_json_codebook(path: Path) -> Codebook:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CodebookError(f"{path}, line {exc.lineno}: not valid JSON: {exc.msg}") from None
+    except ValueError as exc:  # an integer past Python's digit limit (sys.set_int_max_str_digits)
+        raise CodebookError(f"{path}: not valid JSON: a number too long to read ({str(exc).split(';')[0]})") from None
     except RecursionError:
         raise CodebookError(f"{path}: JSON nested too deep to read ({current_limits().hint('yaml_depth')})") from None
     check_json_depth(data, str(path))

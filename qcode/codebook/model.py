@@ -304,6 +304,18 @@ def _flatten(raw_codes: Any, where: str, parent: str | None, out: list[dict], or
             _flatten(children, where, str(item.get("id")), out, origins, line_of, level + 1, key_lines)
 
 
+def _check_id(raw_id: Any, where: str) -> None:
+    """A code id is text or a whole number, and names one code unambiguously (as a coder name must)."""
+    from ..safetext import escape_name, name_problem
+
+    if isinstance(raw_id, bool) or not isinstance(raw_id, (str, int)):
+        raise CodebookError(f"{where}: code id {raw_id!r} must be text or a whole number")
+    problem = name_problem(str(raw_id))
+    if problem is not None:
+        shown = escape_name(str(raw_id).encode("ascii", "backslashreplace").decode())
+        raise CodebookError(f"{where}: code id {shown!r} {problem}")
+
+
 def codebook_from_dict(data: Any, where: str = "codebook", line_of: dict[int, int] | None = None,
                        default_name: str = "codebook",
                        key_lines: dict[tuple[int, str], int] | None = None) -> Codebook:
@@ -328,6 +340,7 @@ def codebook_from_dict(data: Any, where: str = "codebook", line_of: dict[int, in
         raw_name = item.get("name")
         if raw_id is None or (isinstance(raw_id, str) and not raw_id.strip()):
             raise CodebookError(f"{code_where}: code #{i + 1} ({raw_name!r}) has an empty or missing id")
+        _check_id(raw_id, code_where)
         if raw_name is None:
             raise CodebookError(f"{code_where}: code {raw_id!r} has an empty or missing name")
         definition = item.get("definition") or ""

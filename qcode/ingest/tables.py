@@ -154,6 +154,7 @@ def read_csv(path: str | Path, *, file_id: str, id_column: str | None = None, te
              max_bytes: int | None = None) -> list[Document]:
     """Read a ``.csv``/``.tsv`` of responses (delimiter sniffed among ``, ; tab |``)."""
     decoded = decode_bytes(read_file_bytes(path, max_bytes=max_bytes), path)
+    csv.field_size_limit(current_limits().cell_chars)  # csv's own default, now named and raisable
     reader = csv.reader(io.StringIO(decoded.text, newline=""), strict=True,
                         delimiter=_sniff_delimiter(decoded.text, Path(path).suffix.lower()))
     row_start = 1  # the line a row starts on, to name where an unclosed quote opened
@@ -171,6 +172,9 @@ def read_csv(path: str | Path, *, file_id: str, id_column: str | None = None, te
         if "unexpected end of data" in str(exc):  # strict mode: a quote ran to the end of the file
             raise InputError(f"{path}:{row_start}: a quote that is never closed (it would take in every row "
                              "after it); close it, or double a quote inside a quoted cell (\"\")") from None
+        if "field larger than field limit" in str(exc):
+            raise InputError(f"{path}:{row_start}: a cell longer than {current_limits().cell_chars} characters "
+                             f"({current_limits().hint('cell_chars')})") from None
         raise InputError(f"{path}:{reader.line_num}: malformed CSV ({exc})") from None
     except StopIteration:
         raise InputError(f"{path}: empty file") from None
