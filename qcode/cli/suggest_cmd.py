@@ -35,6 +35,9 @@ def suggest(
     model: str = typer.Option("all-MiniLM-L6-v2", "--model", help="Embedding model from models/manifest.json."),
     backend: str = typer.Option("auto", "--backend", help="Embedding backend: auto, onnx, sentence-transformers, onnx-int8."),
     max_tokens: int = typer.Option(256, "--max-tokens", min=16, help="Token budget per segment; longer turns are split."),
+    encoding: Optional[str] = typer.Option(None, "--encoding", help="Encoding of the text files (e.g. gbk, "
+                                           "shift_jis, cp1252); default: UTF-8/UTF-16 detected, else cp1252 "
+                                           "with a warning."),
     id_column: Optional[str] = typer.Option(None, "--id-column", help="For .csv/.xlsx responses: the id column."),
     text_column: Optional[str] = typer.Option(None, "--text-column", help="For .csv/.xlsx responses: the text column."),
     learn: bool = typer.Option(False, "--learn", help="With --project: learn from the decisions recorded there "
@@ -105,7 +108,7 @@ def suggest(
         unit=unit, top_k=top_k if top_k is not None else (None if multi_label else 3), threshold=threshold,
         multi_label=multi_label, include_interviewer=include_interviewer, interviewers=interviewer,
         max_tokens=max_tokens, id_column=id_column, text_column=text_column, min_probability=min_probability,
-        engine=engine, scheduler=scheduler, workers=workers,
+        engine=engine, scheduler=scheduler, workers=workers, encoding=encoding,
     )
     proj = None
     if project is not None:

@@ -47,6 +47,7 @@ class ReadOptions:
     id_column: str | None = None
     text_column: str | None = None
     max_bytes: int | None = None
+    encoding: str | None = None
 
 
 #: suffix -> reader: ``reader(path, options) -> list[Document]`` (imported on first use)
@@ -67,7 +68,7 @@ def register_reader(*suffixes: str) -> Callable[[Callable[[Path, ReadOptions], l
 def _text(path: Path, o: ReadOptions) -> list[Document]:
     from .text import read_text
 
-    return [read_text(path, doc_id=o.doc_id, interviewers=o.interviewers, max_bytes=o.max_bytes)]
+    return [read_text(path, doc_id=o.doc_id, interviewers=o.interviewers, max_bytes=o.max_bytes, encoding=o.encoding)]
 
 
 @register_reader(".docx")
@@ -81,14 +82,16 @@ def _docx(path: Path, o: ReadOptions) -> list[Document]:
 def _captions(path: Path, o: ReadOptions) -> list[Document]:
     from .captions import read_captions
 
-    return [read_captions(path, doc_id=o.doc_id, interviewers=o.interviewers, max_bytes=o.max_bytes)]
+    return [read_captions(path, doc_id=o.doc_id, interviewers=o.interviewers, max_bytes=o.max_bytes,
+                          encoding=o.encoding)]
 
 
 @register_reader(".csv", ".tsv")
 def _csv(path: Path, o: ReadOptions) -> list[Document]:
     from .tables import read_csv
 
-    return read_csv(path, file_id=o.doc_id, id_column=o.id_column, text_column=o.text_column, max_bytes=o.max_bytes)
+    return read_csv(path, file_id=o.doc_id, id_column=o.id_column, text_column=o.text_column, max_bytes=o.max_bytes,
+                    encoding=o.encoding)
 
 
 @register_reader(".xlsx")
@@ -132,6 +135,7 @@ def read_document(
     text_column: str | None = None,
     interviewers: Iterable[str] = (),
     max_bytes: int | None = None,
+    encoding: str | None = None,
 ) -> list[Document]:
     """Read one file into documents (one for a transcript, one per row of a spreadsheet).
 
@@ -143,6 +147,8 @@ def read_document(
     interviewers : speaker names to treat as interviewers (``["Anna"]``), besides
         the usual labels (Interviewer, Int, I, Q, Facilitator, Moderator, Researcher).
     max_bytes : refuse files larger than this (default 200 MiB, or ``$QCODE_MAX_FILE_MB``).
+    encoding : the encoding of text files (.txt, .md, .vtt, .srt, .csv, .tsv), e.g. ``"gbk"``; default:
+        UTF-8 (with or without a byte-order mark), UTF-16 by its pattern, else cp1252 with a warning.
 
     Returns
     -------
@@ -168,7 +174,7 @@ def read_document(
             raise InputError(f"{path}: is a folder; use read_corpus() for folders")
         raise InputError(f"{path}: unsupported file type {suffix or '(no extension)'!r} (supported: {' '.join(READERS)})")
     options = ReadOptions(doc_id=doc_id, interviewers=interviewers, id_column=id_column, text_column=text_column,
-                          max_bytes=max_bytes)
+                          max_bytes=max_bytes, encoding=encoding)
     if not has_undecodable(str(path)):
         return READERS[suffix](path, options)
     try:  # a name that is not UTF-8 (latin-1 bytes on Linux): read it, show and store the name escaped
@@ -364,6 +370,7 @@ class Corpus:
         interviewers: Iterable[str] = (),
         max_bytes: int | None = None,
         exclude: Iterable[str | Path] = (),
+        encoding: str | None = None,
     ) -> None:
         path = Path(path)
         if not path.exists():
@@ -390,6 +397,9 @@ class Corpus:
         self.text_column = text_column
         self.interviewers = tuple(interviewers)
         self.max_bytes = max_bytes
+        from .normalize import check_encoding
+
+        self.encoding = check_encoding(encoding)  # an unknown name fails here, not once per file
         self.skipped: list[tuple[Path, str]] = []
         self.warnings: list[str] = []
         self.n_documents = 0
@@ -401,7 +411,8 @@ class Corpus:
         for file in self.files:
             try:
                 docs = read_document(file, root=self.root, id_column=self.id_column, text_column=self.text_column,
-                                     interviewers=self.interviewers, max_bytes=self.max_bytes)
+                                     interviewers=self.interviewers, max_bytes=self.max_bytes,
+                                     encoding=self.encoding)
             except InputError as exc:
                 self.skipped.append((file, str(exc)))
                 logger.info("skipped %s", exc)  # the IngestWarning below is the user-visible report
@@ -427,6 +438,7 @@ def read_corpus(
     interviewers: Iterable[str] = (),
     max_bytes: int | None = None,
     exclude: Iterable[str | Path] = (),
+    encoding: str | None = None,
 ) -> Corpus:
     """A streaming :class:`Corpus` over a folder (recursively by default) or a single file.
 
@@ -445,7 +457,7 @@ def read_corpus(
     (5, 5, 0, 0)
     """
     return Corpus(path, id_column=id_column, text_column=text_column, recursive=recursive,
-                  interviewers=interviewers, max_bytes=max_bytes, exclude=exclude)
+                  interviewers=interviewers, max_bytes=max_bytes, exclude=exclude, encoding=encoding)
 
 
 __all__ = ["Corpus", "IGNORE_FILE", "IngestWarning", "READERS", "ReadOptions", "SUPPORTED_SUFFIXES", "register_reader", "document_id", "list_files", "read_corpus", "read_document", "scan_folder"]

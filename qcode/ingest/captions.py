@@ -133,10 +133,11 @@ def document_from_cues(cues: list[Cue], *, doc_id: str, source: str | None, inte
                     metadata={"format": fmt, "cues": len(cues)})
 
 
-def read_captions(path: str | Path, *, doc_id: str, interviewers: Iterable[str] = (), max_bytes: int | None = None) -> Document:
+def read_captions(path: str | Path, *, doc_id: str, interviewers: Iterable[str] = (), max_bytes: int | None = None,
+                  encoding: str | None = None) -> Document:
     """Read a ``.vtt`` or ``.srt`` file into a :class:`Document` (one turn per run of same-speaker cues)."""
     fmt = "srt" if Path(path).suffix.lower() == ".srt" else "vtt"
-    decoded = read_text_file(path, max_bytes=max_bytes)
+    decoded = read_text_file(path, max_bytes=max_bytes, encoding=encoding)
     check_line_lengths(decoded.text, path)  # before the caption parser, which is slow on one huge line
     timings = count_timing_lines(decoded.text)
     limits = current_limits()

@@ -151,7 +151,18 @@ def _first_bad_utf8(data: bytes) -> int:
     return -1
 
 
-def decode_bytes(data: bytes, source: str | Path) -> DecodedText:
+def check_encoding(encoding: str | None) -> str | None:
+    """The codec name for ``encoding`` (``"GBK"`` -> ``"gbk"``), or an InputError naming it; None stays None."""
+    if encoding is None:
+        return None
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise InputError(f"--encoding {encoding!r}: not an encoding Python knows (e.g. utf-8, cp1252, gbk, "
+                         "shift_jis, utf-16)") from None
+
+
+def decode_bytes(data: bytes, source: str | Path, encoding: str | None = None) -> DecodedText:
     """Decode file bytes to normalised text, or raise :class:`InputError` for binary/empty data.
 
     Order: UTF-8 BOM -> UTF-16/32 BOM -> UTF-16 by NUL pattern -> UTF-8 -> cp1252 -> latin-1. A fallback
@@ -160,10 +171,15 @@ def decode_bytes(data: bytes, source: str | Path) -> DecodedText:
 
     >>> decode_bytes("café".encode("cp1252"), "a.txt").encoding
     'cp1252'
+
+    ``encoding`` names the file's encoding and skips the guessing (a GBK or Shift-JIS transcript,
+    which the cp1252 fallback would garble); a byte it cannot decode is an error naming it.
     """
     source = str(source)
     if not data:
         raise InputError(f"{source}: empty file")
+    if encoding is not None:
+        return _decode_named(data, source, check_encoding(encoding) or encoding)
     warnings: list[str] = []
     text: str | None = None
     encoding = "utf-8"
@@ -201,6 +217,24 @@ def decode_bytes(data: bytes, source: str | Path) -> DecodedText:
             )
     if _control_fraction(text) > _MAX_CONTROL_FRACTION:
         raise InputError(f"{source}: binary file (mostly control characters), not text")
+    return _checked(text, source, encoding, warnings)
+
+
+def _decode_named(data: bytes, source: str, encoding: str) -> DecodedText:
+    if encoding == "utf-8" and data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{source}: byte {exc.start} (0x{data[exc.start]:02x}) is not {encoding}; check "
+                         "--encoding") from None
+    if _control_fraction(text) > _MAX_CONTROL_FRACTION:
+        raise InputError(f"{source}: binary file (mostly control characters) when read as {encoding}")
+    return _checked(text, source, encoding, [])
+
+
+def _checked(text: str, source: str, encoding: str, warnings: list[str]) -> DecodedText:
+    """Normalised text, refused when it holds nothing to read or a NUL character."""
     text = normalize_text(text)
     if not text.strip():
         raise InputError(f"{source}: empty file (only whitespace)")
@@ -224,9 +258,9 @@ def check_line_lengths(text: str, source: str | Path) -> None:
                              f"{limits.line_chars} ({limits.hint('line_chars')})")
 
 
-def read_text_file(path: str | Path, *, max_bytes: int | None = None) -> DecodedText:
+def read_text_file(path: str | Path, *, max_bytes: int | None = None, encoding: str | None = None) -> DecodedText:
     """Read, check and decode a text file in one go (see the module docstring)."""
-    return decode_bytes(read_file_bytes(path, max_bytes=max_bytes), path)
+    return decode_bytes(read_file_bytes(path, max_bytes=max_bytes), path, encoding)
 
 
 # -- normalising with an offset map (for positions that point into the text) -----------------

@@ -151,9 +151,9 @@ def _sniff_delimiter(text: str, suffix: str) -> str:
 
 
 def read_csv(path: str | Path, *, file_id: str, id_column: str | None = None, text_column: str | None = None,
-             max_bytes: int | None = None) -> list[Document]:
+             max_bytes: int | None = None, encoding: str | None = None) -> list[Document]:
     """Read a ``.csv``/``.tsv`` of responses (delimiter sniffed among ``, ; tab |``)."""
-    decoded = decode_bytes(read_file_bytes(path, max_bytes=max_bytes), path)
+    decoded = decode_bytes(read_file_bytes(path, max_bytes=max_bytes), path, encoding)
     csv.field_size_limit(current_limits().cell_chars)  # csv's own default, now named and raisable
     reader = csv.reader(io.StringIO(decoded.text, newline=""), strict=True,
                         delimiter=_sniff_delimiter(decoded.text, Path(path).suffix.lower()))

@@ -55,9 +55,10 @@ def label_warnings(text: str, notes: list[LabelNote], where: str, *, unit: str =
     return lines
 
 
-def read_text(path: str | Path, *, doc_id: str, interviewers: Iterable[str] = (), max_bytes: int | None = None) -> Document:
+def read_text(path: str | Path, *, doc_id: str, interviewers: Iterable[str] = (), max_bytes: int | None = None,
+              encoding: str | None = None) -> Document:
     """Read a ``.txt``/``.md`` transcript (see :mod:`qcode.ingest.normalize` for decoding rules)."""
-    decoded = read_text_file(path, max_bytes=max_bytes)
+    decoded = read_text_file(path, max_bytes=max_bytes, encoding=encoding)
     check_line_lengths(decoded.text, path)
     return document_from_text(
         decoded.text,
