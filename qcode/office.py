@@ -178,14 +178,22 @@ def sparse_rows(ws: Any) -> Iterator[tuple[int, dict[int, Any]]]:
             yield number, {cell["column"] - 1: cell["value"] for cell in cells if cell["value"] is not None}
 
 
+#: a header whose last named column lies further right than this keeps only its named columns
+_SPAN_KEPT = 1024
+
+
 def named_columns(rows: Iterable[tuple[int, dict[int, Any]]]) -> Iterator[tuple[Any, ...]]:
-    """Rows as tuples of the columns the first row (the header) names, in order; missing rows are ``()``.
+    """Rows as tuples of the columns up to the header's last named one; missing rows are ``()``.
 
-    Columns without a header are never read (they have no name to be asked for), so the work is
-    bounded by the header, not by how far right a stray cell lies.
+    Columns right of the header are never read (they have no name to be asked for), so the work is
+    bounded by the header, not by how far right a stray cell lies. Columns keep their places (so an
+    error can name column H) unless the header's last name lies past column 1,024: then only the
+    named columns are kept, in order.
 
-    >>> list(named_columns([(1, {0: "id", 3: "text"}), (2, {0: 7, 3: "hi", 16383: "x"}), (4, {3: "yo"})]))
-    [('id', 'text'), (7, 'hi'), (), (None, 'yo')]
+    >>> list(named_columns([(1, {0: "id", 2: "text"}), (2, {0: 7, 2: "hi", 16383: "x"}), (4, {2: "yo"})]))
+    [('id', None, 'text'), (7, None, 'hi'), (), (None, None, 'yo')]
+    >>> list(named_columns([(1, {0: "id", 16383: "far"}), (2, {0: 1, 9: "x", 16383: "y"})]))
+    [('id', 'far'), (1, 'y')]
     """
     keep: list[int] | None = None
     expected = 1
@@ -197,5 +205,7 @@ def named_columns(rows: Iterable[tuple[int, dict[int, Any]]]) -> Iterator[tuple[
             expected += 1
         if keep is None:
             keep = sorted(col for col, value in cells.items() if str(value).strip())
+            if keep and keep[-1] < _SPAN_KEPT:
+                keep = list(range(keep[-1] + 1))
         yield tuple(cells.get(col) for col in keep) if cells else ()
         expected = number + 1

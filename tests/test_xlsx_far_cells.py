@@ -61,9 +61,24 @@ def test_the_codings_import_reads_the_same_way(tmp_path: Path) -> None:
     ws.append(["document", "start", "end", "code", "coder"])
     ws.append(["a.txt", 0, 4, "funding", "ana"])
     ws.cell(row=2, column=LAST_COLUMN, value="stray")
-    ws.cell(row=1, column=8, value="note")  # a named column after a gap keeps its name
+    ws.cell(row=1, column=8, value="note")  # a named column after a gap keeps its place (column H)
     path = tmp_path / "codings.xlsx"
     book.save(path)
     header, rows = read_rows(path)
-    assert header == ["document", "start", "end", "code", "coder", "note"]
-    assert rows == [["a.txt", 0, 4, "funding", "ana", None]]
+    assert header == ["document", "start", "end", "code", "coder", "", "", "note"]
+    assert rows == [["a.txt", 0, 4, "funding", "ana", None, None, None]]
+
+
+def test_a_header_named_in_column_xfd_keeps_only_its_named_columns(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    ws = book.active
+    ws.append(["id", "response"])
+    ws.cell(row=1, column=LAST_COLUMN, value="far")
+    for r in range(2, 50):
+        ws.append([f"r{r}", "text"])
+    path = tmp_path / "wide.xlsx"
+    book.save(path)
+    _, rows = read_xlsx_rows(path, path)
+    assert rows[0] == ("id", "response", "far") and max(len(row) for row in rows) == 3
