@@ -32,13 +32,17 @@ _LAZY = {
     "segment": "qcode.segmentation",
     "segment_corpus": "qcode.segmentation",
     "Suggester": "qcode.suggest",
+    "make_suggester": "qcode.suggest",
     "Suggestion": "qcode.suggest",
     "SuggestOptions": "qcode.suggest",
     "suggest_corpus": "qcode.suggest",
     "load_embedder": "qcode.embed",
     "open_project": "qcode.project",
     "init_project": "qcode.project",
-    "read_qdc": "qcode.interchange.refi", "write_qdc": "qcode.interchange.refi", "import_qdpx": "qcode.interchange.refi", "export_qdpx": "qcode.interchange.refi",
+    "read_qdc": "qcode.interchange.qdc",
+    "write_qdc": "qcode.interchange.qdc",
+    "import_qdpx": "qcode.project.bridge",
+    "export_qdpx": "qcode.project.bridge",
 }
 
 #: subpackages reachable as attributes whatever was imported first

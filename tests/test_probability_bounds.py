@@ -10,7 +10,7 @@ from qcode.suggest.calibration import Calibrator
 
 
 def test_saturated_softmax_is_shown_inside_the_open_interval(fake_embedder) -> None:
-    suggester = Suggester(load_codebook("mcn-sst"), model=fake_embedder, tuned=False, context=False, abstain=False)
+    suggester = Suggester(load_codebook("mcn-sst"), fake_embedder, context=False, abstain=False)
     suggester.calibrator = Calibrator(temperature=1e-4)  # a sharp softmax: 1.0 and 0.0 after rounding
     n = len(suggester.target_codes)
     scores = np.zeros((1, n))
