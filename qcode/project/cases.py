@@ -162,6 +162,21 @@ def case_of_codings(codings: Any, segments: Any, cases: Any) -> Any:
     return pd.Series(out, index=codings.index, name="case", dtype=object)
 
 
+def parse_assignments(items: list[str]) -> dict[str, str | None]:
+    """``ATTR=VALUE`` items as a mapping (``ATTR=`` clears), for the command line.
+
+    >>> parse_assignments(["phase=2", "role = lead nurse", "note="])
+    {'phase': '2', 'role': 'lead nurse', 'note': None}
+    """
+    out: dict[str, str | None] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise InputError(f"{item!r}: expected ATTRIBUTE=VALUE (ATTRIBUTE= clears it)")
+        out[name.strip()] = value.strip() or None
+    return out
+
+
 class CaseStore(DecisionStore):
     """Cases and their attribute history (part of :class:`qcode.project.Project`)."""
 
@@ -302,5 +317,5 @@ class CaseStore(DecisionStore):
         return summary.join(cases.drop(columns=["case", "by"]))
 
 
-__all__ = ["CaseStore", "HISTORY_COLUMNS", "case_of_codings", "case_of_segments", "check_by", "current_attributes",
+__all__ = ["CaseStore", "HISTORY_COLUMNS", "parse_assignments", "case_of_codings", "case_of_segments", "check_by", "current_attributes",
            "cut_as_of"]
