@@ -32,12 +32,14 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ..document import Document
 from ..errors import InputError, ProjectError
+from ..ingest.tables import row_attributes
 from .base import now_utc
 from .caseinput import (
     MANY_VALUES,
@@ -268,6 +270,22 @@ class CaseStore(DecisionStore):
         new, changed = self._write_cases(table.values, by, author, f"import:{Path(path).name}", where=str(path))
         return {"file": str(path), "by": by, "cases": len(table.values), "new_cases": new,
                 "attributes": list(table.attributes), "changed": changed}
+
+    def set_document_attributes(self, docs: Iterable[Document], columns: Sequence[str],
+                                author: str | None = None) -> int:
+        """Give each table row's case (its document, ``FILE#ID``) the cells of ``columns`` as attributes.
+
+        For spreadsheets of responses (``qcode suggest TABLE --attribute-column COL``);
+        the documents must be in the project. Returns how many values changed.
+        """
+        values: dict[str, dict[str, str | None]] = {}
+        for doc in docs:
+            where = f"{doc.source or doc.id}: row {doc.metadata.get('row', '?')}: "
+            values[doc.id] = {check_attribute_name(name, where): attribute_text(value, f"{where}column {name!r}: ")
+                              for name, value in row_attributes(doc, columns).items()}
+        if not values:
+            return 0
+        return self._write_cases(values, "document", self._author(author), "table", where=str(self.path))[1]
 
     def _write_cases(self, values: Mapping[str, Mapping[str, str | None]], by: str, author: str | None,
                      source: str, where: str) -> tuple[int, int]:
