@@ -85,3 +85,21 @@ def test_memo_commands(study, tmp_path):
     assert_one_line_error(qcode("memo", "add", study, "--on", "project", "--author", "a"), "--text or --file")
     assert_one_line_error(qcode("memo", "edit", study, "7", "--text", "x", "--author", "a"), "no memo 7")
     assert len(open_project(study).memo_history()) == 3
+
+
+def test_status_counts_and_check_guards_the_new_tables(study):
+    import sqlite3
+
+    project = open_project(study)
+    project.set_case_attributes("P1", {"site": "a"})
+    project.add_memo("project", None, "note", "alice")
+    project.close()
+    assert "cases      1 (`qcode cases list`), memos 1" in qcode("status", study).stdout
+    assert qcode("check", study).returncode == 0
+    conn = sqlite3.connect(study / "qcode.sqlite")
+    conn.execute("DROP TRIGGER memo_events_no_update")
+    conn.commit()
+    conn.close()
+    result = qcode("check", study)
+    assert result.returncode == 1
+    assert "the append-only trigger 'memo_events_no_update' is missing or changed: the memo history" in result.stdout

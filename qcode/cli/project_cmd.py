@@ -223,6 +223,8 @@ def status(project: Path = typer.Argument(..., help="The project folder.")) -> N
     typer.echo(f"segments   {info['segments']}")
     typer.echo(f"runs       {info['runs']} ({info['suggestions']} suggestions)")
     typer.echo(f"events     {info['events']}")
+    if info.get("cases") or info.get("memos"):
+        typer.echo(f"cases      {info['cases']} (`qcode cases list`), memos {info['memos']}")
     for name, counts in info["coders"].items():
         typer.echo(f"  {name}: {counts['decisions']} decisions, {counts['undos']} undos, "
                    f"{counts['codings']} current codings")
