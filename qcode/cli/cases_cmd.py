@@ -87,10 +87,11 @@ def list_cases(
 
     summary = open_project(project, readonly=True).case_summary(coder=coder)
     if out is not None:
-        from .._io import atomic_write_bytes
-        from ..formats import frame_to_bytes
+        from ..formats import open_table_writer
 
-        atomic_write_bytes(out, frame_to_bytes(summary, out))
+        writer = open_table_writer(out, [str(c) for c in summary.columns])  # published whole, formulas guarded
+        writer.write_rows(summary.astype(object).where(summary.notna(), None).to_dict("records"))
+        writer.commit()
     echo_frame(summary, "no cases yet (`qcode cases import PROJECT FILE` adds them)")
 
 
