@@ -64,6 +64,11 @@ def test_every_project_command_reaches_the_server(pg_url, tmp_path, monkeypatch,
     ok("codebook", "export", pg_url, "--out", tmp_path / "book.qdc")
     ok("export", pg_url, "--out", tmp_path / "study.qdpx")
     ok("import", pg_url, tmp_path / "book.qdc")
+    assert "memo" in ok("memo", "add", pg_url, "--on", "code:funding", "--text", "Grants or budgets?",
+                        "--author", "alice")
+    ok("memo", "list", pg_url)
+    ok("cases", "list", pg_url)
+    ok("cases", "history", pg_url)
     with open_project(pg_url) as proj:
         assert sorted(proj.coders()) == ["alice", "bob"]
         assert len(proj.runs()) == 2
