@@ -1,6 +1,7 @@
 """qcode: NLP-assisted qualitative coding.
 
-ingest -> segment -> codebook -> embed -> suggest -> decisions -> agreement -> interchange
+ingest -> segment -> codebook -> embed -> suggest -> decisions -> agreement -> interchange;
+discover proposes new codes from what the codebook does not explain
 
 Heavy pieces (torch, spaCy, onnxruntime) load lazily, on first use, so that
 ``import qcode`` and ``qcode --help`` stay fast.
@@ -36,6 +37,7 @@ _LAZY = {
     "SuggestOptions": "qcode.suggest",
     "suggest_corpus": "qcode.suggest",
     "load_embedder": "qcode.embed",
+    "discover": "qcode.discovery.sources",
     "open_project": "qcode.project",
     "init_project": "qcode.project",
     "read_qdc": "qcode.interchange.refi", "write_qdc": "qcode.interchange.refi", "import_qdpx": "qcode.interchange.refi", "export_qdpx": "qcode.interchange.refi",

@@ -156,6 +156,7 @@ def main() -> None:
 from . import (  # noqa: E402,F401
     agree_cmd,
     codebook_cmd,
+    discover_cmd,
     interchange_cmd,
     learn_cmd,
     project_cmd,
