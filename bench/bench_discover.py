@@ -14,7 +14,13 @@ are not candidates and do not count). Reported per set and method:
 * ``label``      share of hidden codes whose best-matching candidate's label shares a content word
                  (first five letters) with the hidden code's name or definition;
 * ``cands``      mean number of candidates proposed; ``s``: mean seconds of one discovery run after
-                 embedding (BERTopic: one fit, which does not depend on the hidden code).
+                 embedding, scoring against the codebook included (BERTopic: one fit, which does not
+                 depend on the hidden code).
+
+``qcode`` is the default: k-means over every passage with k = the codes left + 1, clusters that look
+like a code left subtracted as notes. ``--variants`` adds what it was chosen against: clustering only
+the worst-explained half (the residue) first, no subtraction, agglomerative clustering (average
+linkage, cosine distance 0.7) and HDBSCAN (scikit-learn's, ``min_cluster_size`` = min_size).
 
 BERTopic (bench extra) runs on the same embeddings with its own recipe (UMAP to 5 dimensions, HDBSCAN
 with ``min_cluster_size`` = the set's ``min_size``, c-TF-IDF), fixed seed; its label is its top three words.
@@ -25,9 +31,11 @@ passages with an mcn-sst theme, 19 themes each; min_size 2), ``dev`` (the paper'
 each SST domain that has at least 2 of them, with all its themes; min_size 2). ``min_size`` is one rule
 for all sets: max(2, min(5, n // 30)).
 
-Run: ``python bench/bench_discover.py [--variants] [--json]`` (a few minutes on 2 cores; embeddings come
+``--scale`` times one run on 10,000 passages (SERDIF's quotes tiled, embeddings jittered) after embedding.
+
+Run: ``python bench/bench_discover.py [--variants] [--scale] [--json]`` (a few minutes on 2 cores; embeddings come
 from qcode's on-disk cache after the first run). ``--variants`` adds the alternatives measured to choose
-the method (residue shares, clustering methods).
+the method (residue first, no subtraction, other clusterers).
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_quality import ROOT, SHARED, gold_corpus_set, serdif_set  # noqa: E402
+from bench_quality import ROOT, SHARED, gold_corpus_set, serdif_set
 
 STOP = None
 
@@ -165,6 +173,32 @@ def evaluate(cands_for, gold, units, hidden):
 EMBEDDER = None
 
 
+def scale(rows_out: list) -> None:
+    """10,000 passages after embedding: SERDIF's quotes tiled, their embeddings jittered (seeded)."""
+    import resource
+
+    from qcode.discovery import DiscoverParams, discover_candidates
+    from qcode.suggest import Suggester
+
+    cb, texts, docs, _, _ = load_sets()["serdif"]
+    X = EMBEDDER.encode(texts)
+    reps = -(-10_000 // len(texts))
+    rng = np.random.default_rng(0)
+    big = np.tile(X, (reps, 1))[:10_000] + rng.normal(0, 0.02, (10_000, X.shape[1])).astype(np.float32)
+    big /= np.linalg.norm(big, axis=1, keepdims=True)
+    big_texts = (texts * reps)[:10_000]
+    big_docs = (docs * reps)[:10_000]
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    scores = Suggester(cb, model=EMBEDDER, tuned=False, abstain=False, context=False).score_embeddings(big, big_texts)
+    out = discover_candidates(big_texts, big, doc_ids=big_docs, segment_ids=[str(i) for i in range(10_000)],
+                              scores=scores, code_ids=[c.id for c in cb.leaves()], params=DiscoverParams())
+    seconds = time.perf_counter() - t0
+    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    rows_out.append(["10,000 passages (SERDIF tiled)", len(out.candidates), round(seconds, 1), round(grown)])
+    print(*rows_out[-1], sep="\t", flush=True)
+
+
 def main() -> int:
     global EMBEDDER
     from qcode.discovery import DiscoverParams, discover_candidates
@@ -182,17 +216,16 @@ def main() -> int:
         truth = np.array([min(g) if g else -1 for g in gold])
         configs = [("qcode", DiscoverParams(min_size=min_size), "residue")]
         if variants:
-            configs += [(f"all, agglo {t}", DiscoverParams(min_size=min_size, distance_threshold=t), "all")
-                        for t in (0.5, 0.6, 0.7)]
-            configs += [(f"residue {r}, agglo 0.6", DiscoverParams(min_size=min_size, residue_share=r), "residue")
-                        for r in (0.3, 0.7)]
-            configs += [(f"{m}, residue 0.5", DiscoverParams(min_size=min_size, method=m), "residue")
-                        for m in ("kmeans", "hdbscan")]
-            configs += [(f"{m}, all", DiscoverParams(min_size=min_size, method=m), "all") for m in ("kmeans", "hdbscan")]
+            configs += [
+                ("residue 0.5, then k-means", DiscoverParams(min_size=min_size, residue_share=0.5), "residue"),
+                ("k-means, no subtraction", DiscoverParams(min_size=min_size, duplicate_share=1.01), "residue"),
+                ("agglomerative 0.7", DiscoverParams(min_size=min_size, method="agglomerative"), "residue"),
+                ("hdbscan", DiscoverParams(min_size=min_size, method="hdbscan"), "residue"),
+            ]
         scored = {u: reduced_scores(texts, X, cb, units[u][2]) for u in hidden}
         for label, params, from_ in configs:
             runs = {u: run_qcode(texts, X, docs, scored[u], params, from_) for u in hidden}
-            rec, total, med, lab = evaluate(lambda u: runs[u][0], gold, units, hidden)
+            rec, total, med, lab = evaluate(lambda u, runs=runs: runs[u][0], gold, units, hidden)
             scratch = discover_candidates(texts, X, doc_ids=docs, segment_ids=[str(i) for i in range(n)],
                                           params=params)
             pred = np.full(n, -1)
@@ -206,13 +239,16 @@ def main() -> int:
             print(*rows[-1], sep="\t", flush=True)
         try:
             cands, secs, topics = run_bertopic(texts, X, min_size)
-            rec, total, med, lab = evaluate(lambda u: cands, gold, units, hidden)
+            rec, total, med, lab = evaluate(lambda u, cands=cands: cands, gold, units, hidden)
             ami, chance = ami_with_baseline(topics, truth, rng)
             rows.append([name, "BERTopic", f"{rec}/{total}", round(med, 2), f"{ami:.2f} ({chance:+.2f})",
                          round(lab, 2), len(cands), round(secs, 2)])
-        except Exception as exc:  # noqa: BLE001 - a peer that cannot run on a set is reported, not fatal
+        except Exception as exc:
             rows.append([name, "BERTopic", f"failed: {type(exc).__name__}", "", "", "", "", ""])
         print(*rows[-1], sep="\t", flush=True)
+    scale_rows: list = []
+    if "--scale" in sys.argv:
+        scale(scale_rows)
     if "--json" in sys.argv:
         from record import Results, machine_line
 
@@ -221,7 +257,10 @@ def main() -> int:
         res.table("discover", "Leave-one-code-out discovery: qcode beside BERTopic",
                   ["set", "method", "recovered", "median F1", "AMI (chance)", "label", "cands", "s"], rows,
                   align="llrrrrrr")
-        res.save()
+        if scale_rows:
+            res.table("discover_scale", "Discovery on 10,000 passages after embedding (scoring included)",
+                      ["input", "candidates", "s", "peak memory growth MiB"], scale_rows, align="lrrr")
+        res.save(keep_tables=True)
     return 0
 
 

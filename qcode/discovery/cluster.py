@@ -35,11 +35,13 @@ def _reduced_agglomerative(X: np.ndarray, threshold: float, seed: int) -> np.nda
     return merged[km.labels_]
 
 
-def _kmeans(X: np.ndarray, min_size: int, seed: int) -> np.ndarray:
+def _kmeans(X: np.ndarray, min_size: int, seed: int, k: int | None = None) -> np.ndarray:
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
 
     n = len(X)
+    if k is not None:
+        return np.asarray(KMeans(n_clusters=max(1, min(k, n)), n_init=3, random_state=seed).fit_predict(X), dtype=int)
     top = max(2, min(40, n // max(min_size, 1)))
     best: tuple[float, np.ndarray] | None = None
     sample = min(n, 2000)
@@ -59,14 +61,16 @@ def _hdbscan(X: np.ndarray, min_size: int) -> np.ndarray:
     return np.asarray(HDBSCAN(min_cluster_size=max(2, min_size), metric="euclidean").fit_predict(X), dtype=int)
 
 
-def cluster_embeddings(X: np.ndarray, *, method: str = "agglomerative", min_size: int = 5,
-                       distance_threshold: float = 0.6, seed: int = 0) -> np.ndarray:
+def cluster_embeddings(X: np.ndarray, *, method: str = "kmeans", min_size: int = 5, n_clusters: int | None = None,
+                       distance_threshold: float = 0.7, seed: int = 0) -> np.ndarray:
     """Cluster labels (``-1``: left out) for the rows of ``X``; clusters under ``min_size`` are left out.
+
+    ``n_clusters`` fixes k for k-means (else the k of best silhouette among eight from 2 to n / min_size).
 
     >>> rng = np.random.default_rng(0)
     >>> X = np.vstack([rng.normal(1, .05, (6, 4)), rng.normal(-1, .05, (6, 4))])
     >>> X /= np.linalg.norm(X, axis=1, keepdims=True)
-    >>> sorted(set(cluster_embeddings(X, min_size=3).tolist()))
+    >>> sorted(set(cluster_embeddings(X, min_size=3, method="agglomerative", distance_threshold=0.6).tolist()))
     [0, 1]
     """
     if method not in METHODS:
@@ -76,7 +80,7 @@ def cluster_embeddings(X: np.ndarray, *, method: str = "agglomerative", min_size
         labels = (_reduced_agglomerative(X, distance_threshold, seed) if len(X) > REDUCE_ABOVE
                   else _agglomerative(X, distance_threshold))
     elif method == "kmeans":
-        labels = _kmeans(X, min_size, seed)
+        labels = _kmeans(X, min_size, seed, n_clusters)
     else:
         labels = _hdbscan(X, min_size)
     # renumber by first appearance, dropping small clusters, so that the same input gives the same numbers

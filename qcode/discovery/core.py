@@ -1,14 +1,16 @@
 """Discovery over texts and their embeddings: pure (no files, no models), so that the bench, the CLI and
 a project all run the same steps.
 
-1. The **pool**: with a codebook, the residue, i.e. the passages it explains worst (lowest best-code
-   score; ``residue_share`` of them) plus any the suggester abstained on or coders rejected; without
-   one, every passage.
-2. **Clusters** of the pool's embeddings (:func:`~qcode.discovery.cluster.cluster_embeddings`);
-   clusters under ``min_size`` are dropped.
+1. The **pool**: every passage, less those coders accepted a code for (and, with ``residue_share``
+   below 1, only the share the codebook explains worst, plus those coders rejected a code for).
+2. **Clusters** of the pool's embeddings (:func:`~qcode.discovery.cluster.cluster_embeddings`): k-means
+   with k = the codebook's number of codes + 1 (its own granularity), or the k of best silhouette without
+   a codebook; clusters under ``min_size`` are dropped.
 3. **Labels** by class-based TF-IDF (:mod:`~qcode.discovery.labels`), names kept out.
-4. A cluster whose passages mostly have one existing code as their best, and are explained at least
-   as well as the typical passage, becomes a note "this looks like CODE" instead of a candidate.
+4. What the codebook explains is subtracted cluster by cluster: a cluster whose passages mostly have one
+   existing code as their best, and are explained at least as well as the typical passage, becomes a
+   note "this looks like CODE" instead of a candidate. Measured in ``bench/bench_discover.py``: clustering
+   everything and subtracting afterwards kept more of a hidden code than clustering a residue.
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -16,7 +18,7 @@ a project all run the same steps.
 >>> X /= np.linalg.norm(X, axis=1, keepdims=True)
 >>> texts = ["waiting list delay"] * 6 + ["parking car park"] * 6
 >>> out = discover_candidates(texts, X, doc_ids=[f"d{i % 3}" for i in range(12)],
-...                           segment_ids=[f"s{i}" for i in range(12)], params=DiscoverParams(min_size=3))
+...                           segment_ids=[f"s{i}" for i in range(12)], params=DiscoverParams(min_size=3, n_clusters=2))
 >>> [(c.id, c.size) for c in out.candidates]
 [('cand-01', 6), ('cand-02', 6)]
 """
@@ -97,7 +99,10 @@ def discover_candidates(texts: Sequence[str], X: np.ndarray, *, doc_ids: Sequenc
         raise DiscoverError(f"{len(where)} passages to cluster, fewer than the minimum candidate size "
                             f"{p.min_size} (lower --min-size or give more passages)")
     labels = np.full(n, -1, dtype=int)
-    labels[where] = cluster_embeddings(X[where], method=p.method, min_size=p.min_size,
+    k = p.n_clusters
+    if k is None and scores is not None and scores.size:
+        k = int(scores.shape[1]) + 1  # the codebook's granularity, and room for one more
+    labels[where] = cluster_embeddings(X[where], method=p.method, min_size=p.min_size, n_clusters=k,
                                        distance_threshold=p.distance_threshold, seed=p.seed)
     clusters = sorted(set(labels[labels >= 0].tolist()))
     run_params = p.to_dict()
@@ -120,15 +125,16 @@ def discover_candidates(texts: Sequence[str], X: np.ndarray, *, doc_ids: Sequenc
             top = int(np.bincount(best).argmax())
             share = float(np.mean(best == top))
             if share >= p.duplicate_share and float(scores[idx].max(axis=1).mean()) >= typical:
-                looks_like = code_ids[top]
+                looks_like = str(code_ids[top])
         cand = Candidate(id="", label=label_from(keywords), keywords=tuple(keywords),
-                         definition=draft_definition(keywords, texts[order[0]]), size=len(idx),
+                         definition=draft_definition(keywords, texts[int(order[0])]), size=len(idx),
                          examples=tuple(texts[i] for i in examples),
-                         members=tuple(Member(doc_ids[i], segment_ids[i], texts[i]) for i in idx),
+                         members=tuple(Member(doc_ids[i], segment_ids[i], texts[i]) for i in idx.tolist()),
                          looks_like=looks_like)
         found.append(((-len(idx), int(idx[0])), cand))
     found.sort(key=lambda pair: pair[0])
-    candidates, notes = [], []
+    candidates: list[Candidate] = []
+    notes: list[Candidate] = []
     for _, cand in found:
         (notes if cand.looks_like else candidates).append(cand)
     candidates = [_with_id(c, f"cand-{i + 1:02d}") for i, c in enumerate(candidates[: p.max_candidates])]

@@ -103,8 +103,7 @@ def rank_terms(scores: np.ndarray, vocab: Sequence[str], top: int,
                closeness: Callable[[list[str]], np.ndarray] | None = None) -> list[str]:
     """The ``top`` terms of one cluster's c-TF-IDF row; with ``closeness`` (terms -> cosine to the centre),
     the 3*top best are re-ranked by half their scaled c-TF-IDF and half their closeness."""
-    order = np.argsort(-scores, kind="stable")[: top * 3]
-    order = [i for i in order if scores[i] > 0]
+    order = [int(i) for i in np.argsort(-scores, kind="stable")[: top * 3] if scores[i] > 0]
     terms = [vocab[i] for i in order]
     if closeness is None or not terms:
         return terms[:top]

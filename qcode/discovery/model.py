@@ -48,18 +48,22 @@ class Candidate:
 class DiscoverParams:
     """How candidates are formed (see :mod:`qcode.discovery.core`; defaults measured by ``bench/bench_discover.py``).
 
-    ``residue_share``: with a codebook, the share of passages it explains worst that are clustered
-    (passages the suggester abstained on always count). ``method``: ``"agglomerative"`` (average
-    linkage on cosine distance cut at ``distance_threshold``), ``"kmeans"`` (k chosen by silhouette)
-    or ``"hdbscan"``. ``duplicate_share``: a cluster whose members' best code is one existing code at
-    least this often, and explained at least as well as the typical passage, is noted as "looks like" it.
+    ``method``: ``"kmeans"`` (the default), ``"agglomerative"`` (average linkage on cosine distance cut at
+    ``distance_threshold``) or ``"hdbscan"``. ``n_clusters`` for k-means: by default the codebook's
+    own granularity, its number of codes plus one, and without a codebook the k of best silhouette.
+    ``residue_share``: the share of passages the codebook explains worst that are clustered; 1.0 (the
+    default) clusters them all and leaves out what the codebook explains afterwards, cluster by cluster
+    (``bench/bench_discover.py``: clustering a residue first lost more of a hidden code than it gained).
+    ``duplicate_share``: a cluster whose members' best code is one existing code at least this often,
+    and explained at least as well as the typical passage, is noted as "looks like" it.
     """
 
     min_size: int = 5
     max_candidates: int = 20
-    residue_share: float = 0.5
-    method: str = "agglomerative"
-    distance_threshold: float = 0.6
+    residue_share: float = 1.0
+    method: str = "kmeans"
+    n_clusters: int | None = None
+    distance_threshold: float = 0.7
     duplicate_share: float = 0.6
     max_keywords: int = 8
     seed: int = 0

@@ -176,7 +176,7 @@ def read_candidates(path: str | Path) -> list[dict[str, Any]]:
             import yaml
 
             data = yaml.safe_load(raw)
-    except Exception as exc:  # noqa: BLE001 - any parse failure is the user's file
+    except Exception as exc:
         raise InputError(f"{path}: not a candidates file ({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
     cands = data.get("candidates") if isinstance(data, dict) else data
     if not isinstance(cands, list) or not all(isinstance(c, dict) and c.get("id") for c in cands):

@@ -173,11 +173,12 @@ class CodebookStore(DocumentStore):
         current = self.codebook
         names = {c.name.strip().lower(): c.id for c in current.codes}
         for code in codes:
-            if code.id in current:
-                raise ProjectError(f"code id {code.id!r} is already in codebook {current.name!r}")
             clash = names.get(code.name.strip().lower())
             if clash is not None:
                 raise ProjectError(f"new code {code.name!r} clashes with code {clash!r} of the same name; rename it")
+            if code.id in current:
+                raise ProjectError(f"code id {code.id!r} is already in codebook {current.name!r}; "
+                                   "set another 'code_id'")
             if code.parent is not None and code.parent not in current:
                 raise ProjectError(f"new code {code.id!r}: parent {code.parent!r} is not in codebook {current.name!r}")
         new_cb = current.replace_codes([*current.codes, *codes])
@@ -210,7 +211,7 @@ class CodebookStore(DocumentStore):
         pair = [replace(first, parent=first.parent or parent), replace(second, parent=second.parent or parent)]
         new_cb = current.replace_codes([*kept[:at], *pair, *kept[at:]])
         wanted = set(to_second)
-        codings = self.codings()
+        codings = self.codings()  # type: ignore[attr-defined]
         mine = codings[(codings["code_id"] == code_id) & (codings["segment_id"].isin(wanted))]
         unknown = wanted - set(codings.loc[codings["code_id"] == code_id, "segment_id"])
         if unknown:
