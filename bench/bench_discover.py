@@ -208,7 +208,10 @@ def main() -> int:
     EMBEDDER = load_embedder()
     rng = np.random.default_rng(0)
     rows = []
+    only = sys.argv[sys.argv.index("--sets") + 1].split(",") if "--sets" in sys.argv else None
     for name, (cb, texts, docs, gold, units) in load_sets().items():
+        if only and name not in only:
+            continue
         X = EMBEDDER.encode(texts)
         n = len(texts)
         min_size = max(2, min(5, n // 30))

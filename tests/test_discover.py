@@ -75,8 +75,8 @@ def test_cluster_that_matches_an_existing_code_becomes_a_note():
     texts, docs = corpus()
     X = embed(texts)
     scores = np.zeros((10, 2), dtype=np.float32)
-    scores[:5, 0] = 0.9  # the parking passages are well explained by code "parking"
-    scores[5:, 1] = 0.1
+    scores[:5, 0] = 0.9  # the parking passages are explained by code "parking" as well as its passages are
+    scores[5:, 0] = 0.3  # the interpreter passages' best code is "parking" too, but a poor fit: a candidate
     out = discover_candidates(texts, X, doc_ids=docs, segment_ids=[str(i) for i in range(10)], scores=scores,
                               code_ids=["parking", "other"], params=DiscoverParams(min_size=3, method="kmeans"))
     assert [n.looks_like for n in out.notes] == ["parking"]
@@ -273,3 +273,21 @@ def test_split_maps_past_decisions_by_appending_never_rewriting(tmp_path):
     assert last["action"] == "split" and json.loads(last["detail"])["to_second"] == [ids[0]]
     with pytest.raises(Exception, match="not coded"):
         project.split_code(old, Code(old, "Again"), Code("other", "Other"), ["s-nope"])
+
+
+@pytest.mark.slow
+def test_demo_corpus_labels_hold_no_speaker_or_place_names(fake_model):
+    """The demo transcripts name people and places (Harbridge, the moor's villages): none reaches a label."""
+    from pathlib import Path
+
+    import qcode
+    from qcode.ingest import read_corpus
+
+    demo = Path(qcode.__file__).parents[1] / "corpora" / "demo"
+    out = qcode.discover(demo, min_size=3, max_candidates=50, params=DiscoverParams(n_clusters=12))
+    docs = list(read_corpus(demo))
+    speakers = {w.lower() for d in docs for t in d.turns if t.speaker for w in t.speaker.replace(".", " ").split()}
+    names = capitalised_names([d.text for d in docs], extra=speakers)
+    assert "harbridge" in names
+    words = {w.strip(",").lower() for c in out.candidates + out.notes for w in (c.label + " " + " ".join(c.keywords)).split()}
+    assert not words & names

@@ -8,8 +8,8 @@ a project all run the same steps.
    a codebook; clusters under ``min_size`` are dropped.
 3. **Labels** by class-based TF-IDF (:mod:`~qcode.discovery.labels`), names kept out.
 4. What the codebook explains is subtracted cluster by cluster: a cluster whose passages mostly have one
-   existing code as their best, and are explained at least as well as the typical passage, becomes a
-   note "this looks like CODE" instead of a candidate. Measured in ``bench/bench_discover.py``: clustering
+   existing code as their best, and score on it at least as high as the passages that code explains
+   best on average, becomes a note "this looks like CODE" instead of a candidate. Measured in ``bench/bench_discover.py``: clustering
    everything and subtracting afterwards kept more of a hidden code than clustering a residue.
 
 >>> import numpy as np
@@ -102,6 +102,8 @@ def discover_candidates(texts: Sequence[str], X: np.ndarray, *, doc_ids: Sequenc
     k = p.n_clusters
     if k is None and scores is not None and scores.size:
         k = int(scores.shape[1]) + 1  # the codebook's granularity, and room for one more
+    if k is not None:
+        k = max(1, min(k, len(where) // p.min_size))  # no more clusters than could reach min_size
     labels[where] = cluster_embeddings(X[where], method=p.method, min_size=p.min_size, n_clusters=k,
                                        distance_threshold=p.distance_threshold, seed=p.seed)
     clusters = sorted(set(labels[labels >= 0].tolist()))
@@ -109,7 +111,12 @@ def discover_candidates(texts: Sequence[str], X: np.ndarray, *, doc_ids: Sequenc
     if not clusters:
         return Discovery([], [], pool_size=len(where), passages=n, params=run_params)
     ctfidf, vocab, rows = class_tfidf(texts, labels, names)
-    typical = float(np.median(scores.max(axis=1))) if scores is not None and scores.size else None
+    # each code's typical score on the passages it explains best: a cluster scored as well is the code again
+    typical: np.ndarray | None = None
+    if scores is not None and scores.size:
+        top_all = scores.argmax(axis=1)
+        typical = np.array([float(scores[top_all == j, j].mean()) if (top_all == j).any() else np.inf
+                            for j in range(scores.shape[1])])
     found: list[tuple[tuple[int, int], Candidate]] = []
     for row, c in zip(ctfidf, rows):
         idx = np.flatnonzero(labels == c)
@@ -124,7 +131,7 @@ def discover_candidates(texts: Sequence[str], X: np.ndarray, *, doc_ids: Sequenc
             best = scores[idx].argmax(axis=1)
             top = int(np.bincount(best).argmax())
             share = float(np.mean(best == top))
-            if share >= p.duplicate_share and float(scores[idx].max(axis=1).mean()) >= typical:
+            if share >= p.duplicate_share and float(scores[idx, top].mean()) >= typical[top]:
                 looks_like = str(code_ids[top])
         cand = Candidate(id="", label=label_from(keywords), keywords=tuple(keywords),
                          definition=draft_definition(keywords, texts[int(order[0])]), size=len(idx),

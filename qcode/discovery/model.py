@@ -55,7 +55,7 @@ class DiscoverParams:
     default) clusters them all and leaves out what the codebook explains afterwards, cluster by cluster
     (``bench/bench_discover.py``: clustering a residue first lost more of a hidden code than it gained).
     ``duplicate_share``: a cluster whose members' best code is one existing code at least this often,
-    and explained at least as well as the typical passage, is noted as "looks like" it.
+    and scored on it at least as high as that code's own best-explained passages, is noted as "looks like" it.
     """
 
     min_size: int = 5
