@@ -57,8 +57,8 @@ STOP = None
 def content_stems(text: str) -> set[str]:
     global STOP
     if STOP is None:
-        from qcode.discovery.labels import STOP_WORDS
-        STOP = STOP_WORDS
+        from qcode.discovery.labels import stop_words
+        STOP = stop_words()
     return {w[:5] for w in re.findall(r"[a-z]+", text.lower()) if len(w) >= 4 and w not in STOP}
 
 
@@ -114,7 +114,7 @@ def reduced_scores(texts, X, cb, hidden_ids):
     """Scores against the codebook without the hidden code(s), and the codes left."""
     from qcode.suggest import Suggester
 
-    s = Suggester(without(cb, hidden_ids), model=EMBEDDER, tuned=False, abstain=False, context=False)
+    s = Suggester(without(cb, hidden_ids), EMBEDDER, abstain=False, context=False)
     t0 = time.perf_counter()
     scores = s.score_embeddings(X, texts)
     return scores, [c.id for c in s.target_codes], time.perf_counter() - t0
@@ -190,7 +190,7 @@ def scale(rows_out: list) -> None:
     big_docs = (docs * reps)[:10_000]
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
-    scores = Suggester(cb, model=EMBEDDER, tuned=False, abstain=False, context=False).score_embeddings(big, big_texts)
+    scores = Suggester(cb, EMBEDDER, abstain=False, context=False).score_embeddings(big, big_texts)
     out = discover_candidates(big_texts, big, doc_ids=big_docs, segment_ids=[str(i) for i in range(10_000)],
                               scores=scores, code_ids=[c.id for c in cb.leaves()], params=DiscoverParams())
     seconds = time.perf_counter() - t0

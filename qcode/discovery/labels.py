@@ -9,6 +9,7 @@ of spaCy noun chunks: two-word terms that neither start nor end with a stop word
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -46,7 +47,9 @@ def capitalised_names(texts: Iterable[str], extra: Iterable[str] = ()) -> frozen
     return frozenset(names)
 
 
-def _stop_words() -> frozenset[str]:
+@functools.lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    """scikit-learn's English stop words and the fillers of talk (loaded on first use, not at import)."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     fillers = {"yeah", "okay", "ok", "like", "just", "really", "think", "know", "mean", "actually", "sort", "kind",
@@ -56,15 +59,15 @@ def _stop_words() -> frozenset[str]:
     return frozenset(ENGLISH_STOP_WORDS) | frozenset(fillers)
 
 
-STOP_WORDS = _stop_words()
-
 
 def _analyser(names: frozenset[str]) -> Callable[[str], list[str]]:
+    stop = stop_words()
+
     def analyse(text: str) -> list[str]:
         words = [w.lower().strip("'-") for w in _WORD.findall(text)]
-        terms = [w for w in words if len(w) > 2 and w not in STOP_WORDS and w not in names]
+        terms = [w for w in words if len(w) > 2 and w not in stop and w not in names]
         pairs = [f"{a} {b}" for a, b in zip(words, words[1:])
-                 if len(a) > 2 and len(b) > 2 and a not in STOP_WORDS and b not in STOP_WORDS
+                 if len(a) > 2 and len(b) > 2 and a not in stop and b not in stop
                  and a not in names and b not in names and a != b]
         return terms + pairs
     return analyse

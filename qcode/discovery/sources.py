@@ -93,7 +93,7 @@ def discover(source: str | Path | None = None, *, codebook: Codebook | str | Pat
     scores = pool = None
     code_ids: list[str] = []
     if cb is not None:
-        suggester = Suggester(cb, model=embedder, tuned=False, context=False)
+        suggester = Suggester(cb, embedder, context=False)
         scores, abstained = suggester.score_details(texts)
         code_ids = [c.id for c in suggester.target_codes]
         keep = ~np.asarray(abstained, dtype=bool)
