@@ -93,10 +93,11 @@ def test_residue_takes_worst_explained_share_plus_rejected_minus_accepted():
 
 def test_labels_never_hold_names_capitalised_mid_sentence_or_speakers():
     texts = ["I spoke to Priya about the Harbridge waiting list.", "The waiting list at Harbridge grew.",
+             "It was Ruth's waiting list, then Ruth's post.",
              "Priya said the waiting list is long.", "Waiting list times doubled for Dr Okafor."]
     names = capitalised_names(texts, extra=["Dr Okafor"])
-    assert {"priya", "harbridge", "okafor"} <= names and "waiting" not in names and "the" not in names
-    labels = np.zeros(4, dtype=int)
+    assert {"priya", "harbridge", "okafor", "ruth"} <= names and "waiting" not in names and "the" not in names
+    labels = np.zeros(5, dtype=int)
     matrix, vocab, _ = class_tfidf(texts, labels, names)
     assert not any(n in term.split() for term in vocab for n in names)
     assert "waiting list" in vocab

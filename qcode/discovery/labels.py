@@ -17,6 +17,12 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]+")
+_POSSESSIVE = re.compile(r"['\u2019]s$")
+
+
+def _base(word: str) -> str:
+    """A word lower-cased without a possessive 's (``Ruth's`` -> ``ruth``)."""
+    return _POSSESSIVE.sub("", word.lower()).strip("'-")
 _SENTENCE_END = re.compile(r"[.!?:;\"(\[]\s*$")
 #: capitalised words that are not names
 _NOT_NAMES = frozenset({"i", "i'm", "i've", "i'd", "i'll", "ok", "okay", "yeah", "yes", "no", "so", "and", "but",
@@ -34,7 +40,7 @@ def capitalised_names(texts: Iterable[str], extra: Iterable[str] = ()) -> frozen
     for text in texts:
         for m in _WORD.finditer(text):
             word = m.group(0)
-            low = word.lower()
+            low = _base(word)
             before = text[max(0, m.start() - 3):m.start()]
             if m.start() == 0 or _SENTENCE_END.search(before):
                 continue  # a sentence's first word says nothing either way
@@ -43,7 +49,7 @@ def capitalised_names(texts: Iterable[str], extra: Iterable[str] = ()) -> frozen
                 capital[low] += 1
     names = {w for w, n in capital.items() if w not in _NOT_NAMES and n * 2 > total[w]}
     for name in extra:
-        names.update(p.lower() for p in _WORD.findall(name))
+        names.update(_base(p) for p in _WORD.findall(name))
     return frozenset(names)
 
 
@@ -64,7 +70,7 @@ def _analyser(names: frozenset[str]) -> Callable[[str], list[str]]:
     stop = stop_words()
 
     def analyse(text: str) -> list[str]:
-        words = [w.lower().strip("'-") for w in _WORD.findall(text)]
+        words = [_base(w) for w in _WORD.findall(text)]
         terms = [w for w in words if len(w) > 2 and w not in stop and w not in names]
         pairs = [f"{a} {b}" for a, b in zip(words, words[1:])
                  if len(a) > 2 and len(b) > 2 and a not in stop and b not in stop
