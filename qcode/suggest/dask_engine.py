@@ -234,6 +234,8 @@ def suggest_dask(
         raise InputError("nothing to write: give out= (a table file) and/or project=")
     if out is not None:
         table_format(out)
+    if opts.attribute_columns and project is None:
+        raise InputError("--attribute-column records attributes in a project: give --project PROJECT")
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
@@ -485,6 +487,8 @@ def _store_documents(project: Any, docs_file: Path, run: SuggestRun) -> None:
         for key, ids in project.add_documents(docs).items():
             report.setdefault(key, []).extend(ids)
         project.add_segments(segments)
+        if run.options.attribute_columns:
+            project.set_document_attributes(docs, run.options.attribute_columns)
 
 
 def _project_rows(work: Path, summaries: list[dict[str, Any]]) -> Iterator[tuple[str, str, float, int]]:
