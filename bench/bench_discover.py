@@ -256,7 +256,7 @@ def main() -> int:
         from record import Results, machine_line
 
         res = Results("discover", script=__file__, machine=machine_line(),
-                      command="python bench/bench_discover.py --variants --json" if variants else None)
+                      command=" ".join(["python bench/bench_discover.py", *sys.argv[1:]]))
         res.table("discover", "Leave-one-code-out discovery: qcode beside BERTopic",
                   ["set", "method", "recovered", "median F1", "AMI (chance)", "label", "cands", "s"], rows,
                   align="llrrrrrr")
