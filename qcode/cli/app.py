@@ -157,6 +157,7 @@ from . import (  # noqa: E402,F401
     agree_cmd,
     cases_cmd,
     codebook_cmd,
+    discover_cmd,
     interchange_cmd,
     learn_cmd,
     memo_cmd,
