@@ -1,0 +1,14 @@
+"""From codings to findings: matrices, indicative quotes, co-occurrence, saturation and the study report.
+
+Every function counts one set of codings, chosen by :func:`select_codings`
+(one coder's, or the coders' consensus with the lead's adjudications) and
+says which in its output (``frame.attrs["codings"]``, a header line in files).
+"""
+
+from .cooccur import cooccurrence, pairs_from_units
+from .matrix import code_matrix, matrix, participants
+from .passages import assign_cases, coded_passages, load_cases
+from .selection import ADJUDICATOR, Counted, consensus, select_codings
+
+__all__ = ["ADJUDICATOR", "Counted", "assign_cases", "code_matrix", "coded_passages", "consensus", "cooccurrence",
+           "load_cases", "matrix", "pairs_from_units", "participants", "select_codings"]
