@@ -34,13 +34,12 @@ def gold_rows() -> list[dict[str, str]]:
 def demo_project(where, hostile: bool = False):
     """The coded demo project at a folder or a postgresql:// URL; returns (project, cases)."""
     project = init_project(where, codebook="mcn-sst")
-    docs = qcode.read_corpus(DEMO)
+    docs = list(qcode.read_corpus(DEMO))
     if hostile:
-        first = docs[0]
         from qcode.ingest.text import document_from_text
-        docs.append(document_from_text("hostile.txt", "Interviewer: Tell me more?\n\nP07: <script>alert('x')</script> "
-                                       "&amp; =HYPERLINK(\"http://evil\") we never had the funding for nights.\n"))
-        del first
+        text = ("Interviewer: Tell me more?\n\nP07: <script>alert(1)</script> &amp; =HYPERLINK(\"http://evil\") "
+                "we never had the funding for nights.\n")
+        docs.append(document_from_text(text, doc_id="hostile.txt"))
     segments = [s for d in docs for s in qcode.segment(d, unit="turn")]
     project.add_documents(docs)
     project.add_segments(segments)
