@@ -44,7 +44,7 @@ def fill(project, coders=("postgres",)):
 @pytest.mark.slow
 def test_sample_project_runs_unchanged_on_postgres(pg_url):
     project = fill(init_project(pg_url))
-    assert project.schema_version == 2
+    assert project.schema_version == 3
     assert project.identity == "postgres"
     assert project.integrity_check() == "ok"
     status = project.status()
@@ -153,7 +153,7 @@ def test_schema_upgrades_run_the_same_on_postgres(pg_url):
         conn.execute("ALTER TABLE events DROP COLUMN event_key")
         conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     project = fill(open_project(pg_url))
-    assert project.schema_version == 2
+    assert project.schema_version == 3
     seg = project.segments().iloc[1]["segment_id"]
     first = project.decide("postgres", seg, "funding", "accept", event_key="retry-1")
     assert project.decide("postgres", seg, "funding", "accept", event_key="retry-1") == first

@@ -9,6 +9,8 @@ append-only decision log of every coder, in one SQLite database.
 'mcn-sst'
 """
 
+from .cases import case_of_codings, case_of_segments
 from .store import DB_NAME, Project, derive_codings, init_project, open_project
 
-__all__ = ["Project", "init_project", "open_project", "derive_codings", "DB_NAME"]
+__all__ = ["Project", "init_project", "open_project", "derive_codings", "DB_NAME", "case_of_codings",
+           "case_of_segments"]

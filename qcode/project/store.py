@@ -19,7 +19,8 @@ codebooks, suggestion runs and an append-only log of coding decisions.
 building on the one below: :mod:`.base` (connection, durable transactions,
 schema upgrades), :mod:`.documents` (documents, segments), :mod:`.codebooks`
 (codebook versions, migrations), :mod:`.runs` (suggestion runs) and
-:mod:`.decisions` (coders, the decision log, codings). The pure parts are
+:mod:`.decisions` (coders, the decision log, codings), :mod:`.cases` (cases and their
+attribute history) and :mod:`.memos` (memos and their versions). The pure parts are
 :mod:`.codings` (log -> codings) and :mod:`.validation`.
 """
 
@@ -38,8 +39,9 @@ from ..errors import ProjectError
 from ..safetext import escape_name
 from .base import DB_NAME, DEFAULT_LOCK_TIMEOUT, SETTINGS_NAME, _translate, now_utc, translate
 from .codings import derive_codings, log_as_of, resolve_migration
-from .decisions import DECISION_VERDICTS, DecisionStore
+from .decisions import DECISION_VERDICTS
 from .dialect import is_postgres_url
+from .memos import MemoStore
 from .schema import SCHEMA, SCHEMA_VERSION
 from .validation import _check_coder, _check_document, _check_segment, _is_int
 
@@ -170,7 +172,7 @@ def open_project(path: str | Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     return Project(Path(path), lock_timeout=lock_timeout, readonly=readonly)
 
 
-class Project(DecisionStore):
+class Project(MemoStore):
     """A qcode project: a folder holding ``qcode.sqlite`` (WAL) and ``settings.json``.
 
     Use :func:`init_project` / :func:`open_project` rather than this constructor.
