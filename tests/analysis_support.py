@@ -32,12 +32,12 @@ def gold_rows() -> list[dict[str, str]]:
 
 
 def demo_project(where, hostile: bool = False):
-    """The coded demo project at a folder or a postgresql:// URL; returns (project, cases)."""
+    """The coded demo project at a folder or a postgresql:// URL, its cases imported; returns (project, cases)."""
     project = init_project(where, codebook="mcn-sst")
     docs = list(qcode.read_corpus(DEMO))
     if hostile:
         from qcode.ingest.text import document_from_text
-        text = ("Interviewer: Tell me more?\n\nP07: <script>alert(1)</script> &amp; =HYPERLINK(\"http://evil\") "
+        text = ("Interviewer: Tell me more?\n\nP07: =HYPERLINK(\"http://evil\") <script>alert(1)</script> &amp; "
                 "we never had the funding for nights.\n")
         docs.append(document_from_text(text, doc_id="hostile.txt"))
     segments = [s for d in docs for s in qcode.segment(d, unit="turn")]
@@ -63,10 +63,13 @@ def demo_project(where, hostile: bool = False):
     project.record_many(ana + ben)
     if hostile:
         text = texts["hostile.txt"]
-        start = text.index("<script>")
+        start, formula = text.index("<script>"), text.index("=HYPERLINK")
         project.record_many([{"doc_id": "hostile.txt", "start": start, "end": len(text.rstrip("\n")),
                               "coder": c, "code_id": "infrastructure.funding", "verdict": "accept"}
-                             for c in ("ana", "ben")])
+                             for c in ("ana", "ben")]
+                            + [{"doc_id": "hostile.txt", "start": formula, "end": len(text.rstrip("\n")),
+                                "coder": c, "code_id": "culture.funding-priority", "verdict": "accept"}
+                               for c in ("ana", "ben")])
     # the lead settles the first two passages where the coders differ
     settled = 0
     for i, row in enumerate(gold_rows()):
@@ -76,4 +79,5 @@ def demo_project(where, hostile: bool = False):
                                   "coder": "adjudicator", "code_id": c, "verdict": "accept"}
                                  for c in row["codes"].split(";")])
             settled += 1
-    return project, demo_cases()
+    project.import_cases(DEMO / "cases.csv", author="ana")
+    return project, project.cases()

@@ -24,6 +24,7 @@ The counts come from one sparse incidence matrix product (no Python loop per cod
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -31,7 +32,7 @@ import pandas as pd
 
 from ..errors import AnalysisError
 from .passages import coded_passages, load_cases
-from .selection import PASSAGE, select_codings
+from .selection import PASSAGE, as_project, select_codings
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -88,7 +89,7 @@ def units_of(passages: pd.DataFrame, level: str, project: Project | None = None)
     return keyed.groupby(["d", "v", "s"], sort=False, dropna=False).ngroup()
 
 
-def cooccurrence(project: Project, level: str = "segment", coders: Sequence[str] | None = None,
+def cooccurrence(project: Project | str | Path, level: str = "segment", coders: Sequence[str] | None = None,
                  cases: pd.DataFrame | None = None) -> pd.DataFrame:
     """Pairs of codes applied to the same segment, document or case (columns: :data:`COLUMNS`).
 
@@ -103,6 +104,7 @@ def cooccurrence(project: Project, level: str = "segment", coders: Sequence[str]
     >>> cooccurrence(project)[["code_a", "code_b", "count"]].values.tolist()
     [['funding', 'staffing', 1]]
     """
+    project = as_project(project)
     if level not in LEVELS:
         raise AnalysisError(f"--level {level!r}: choose one of {', '.join(LEVELS)}")
     counted = select_codings(project, coders)

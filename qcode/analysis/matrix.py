@@ -19,28 +19,26 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ..codebook.model import Codebook
-from ..errors import AnalysisError, QcodeWarning
+from ..errors import AnalysisError
+from ..project.caseinput import MANY_VALUES, ManyValuesWarning
 from .passages import NO_VALUE, attributes, check_attribute, coded_passages, load_cases
-from .selection import PASSAGE, select_codings
+from .selection import PASSAGE, as_project, select_codings
 
 if TYPE_CHECKING:
     from ..project import Project
 
 COUNTS = ("cases", "passages", "documents")
 #: above this many values an attribute's matrix is refused (a free-text column, an id)
-MAX_VALUES = 1000
+MAX_VALUES = MANY_VALUES
 #: above this many values a warning says the matrix will be hard to read
 WARN_VALUES = 50
-
-
-class ManyValuesWarning(QcodeWarning):
-    """An attribute with so many values that a matrix over it is hard to read."""
 
 
 def code_order(codebook: Codebook | None, extra: Sequence[str] = ()) -> list[str]:
@@ -125,7 +123,7 @@ def code_matrix(passages: pd.DataFrame, codebook: Codebook | None, by: str, coun
     return out
 
 
-def matrix(project: Project, by: str, count: str = "cases", coders: Sequence[str] | None = None,
+def matrix(project: Project | str | Path, by: str, count: str = "cases", coders: Sequence[str] | None = None,
            cases: pd.DataFrame | None = None, max_values: int = MAX_VALUES) -> pd.DataFrame:
     """Codes by the values of attribute ``by``: how many cases (passages, documents) each code has.
 
@@ -145,6 +143,7 @@ def matrix(project: Project, by: str, count: str = "cases", coders: Sequence[str
     >>> m[m.code_id == "funding"][["A", "B", "total"]].values.tolist()
     [[1, 0, 1]]
     """
+    project = as_project(project)
     if cases is None:
         cases = load_cases(project)
     check_attribute(cases, by)

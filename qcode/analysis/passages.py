@@ -35,9 +35,8 @@ NO_VALUE = "(no value)"
 
 def load_cases(project: Project) -> pd.DataFrame:
     """The project's cases table; with none imported, one case per document (no attributes)."""
-    reader = getattr(project, "cases", None)
-    table = reader() if callable(reader) else None
-    if table is None or len(table) == 0:
+    table = project.cases()
+    if len(table) == 0:
         docs = project.documents()
         return pd.DataFrame({"case": docs["doc_id"].astype(str), "by": "document"})
     return table.reset_index(drop=True)

@@ -23,6 +23,7 @@ two more rules:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,7 +32,7 @@ import pandas as pd
 from ..errors import AnalysisError
 from .matrix import code_name, rollup_map
 from .passages import attributes, coded_passages, load_cases
-from .selection import PASSAGE, select_codings
+from .selection import PASSAGE, as_project, select_codings
 
 if TYPE_CHECKING:
     from ..document import Document
@@ -120,7 +121,7 @@ def _passage_table(passages: pd.DataFrame, codebook: Any, codes: Sequence[str] |
     return table.drop_duplicates(["for_code", *PASSAGE])
 
 
-def quotes(project: Project, codes: Sequence[str] | None = None, per_code: int = 3,
+def quotes(project: Project | str | Path, codes: Sequence[str] | None = None, per_code: int = 3,
            coders: Sequence[str] | None = None, cases: pd.DataFrame | None = None,
            embedder: Embedder | None = None, diversity_weight: float = DIVERSITY_WEIGHT) -> pd.DataFrame:
     """Up to ``per_code`` indicative quotes for each code (every code with codings unless ``codes`` names some).
@@ -139,6 +140,7 @@ def quotes(project: Project, codes: Sequence[str] | None = None, per_code: int =
     >>> quotes(project, per_code=1, embedder=FakeEmbedder())[["code_id", "rank", "question"]].values.tolist()
     [['funding', 1, 'How is the service paid for?']]
     """
+    project = as_project(project)
     if per_code < 1:
         raise AnalysisError(f"--per-code {per_code}: give 1 or more")
     codebook = project.codebook_or_none()

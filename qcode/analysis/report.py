@@ -122,11 +122,10 @@ def _agreement(project: Project, coders: Sequence[str]) -> tuple[pd.DataFrame | 
 
 
 def _memos(project: Project) -> pd.DataFrame | None:
-    reader = getattr(project, "memos", None)
-    if not callable(reader):
+    memos = project.memos()
+    if not len(memos):
         return None
-    memos = reader()
-    return memos if memos is not None and len(memos) else None
+    return memos[["memo_id", "target_kind", "target_id", "text", "author", "time", "version"]].reset_index(drop=True)
 
 
 def build_report(project: Project, coders: Sequence[str] | None = None, by: Sequence[str] = (),

@@ -16,12 +16,13 @@ collection ceased when no new codes were appearing".
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from .passages import attributes, load_cases
-from .selection import select_codings
+from .selection import as_project, select_codings
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -65,7 +66,7 @@ def document_order(project: Project, cases: pd.DataFrame) -> tuple[list[str], st
     return sorted(order, key=lambda d: (doc_dates.get(d, undated), order.index(d))), "date"
 
 
-def saturation(project: Project, coders: Sequence[str] | None = None,
+def saturation(project: Project | str | Path, coders: Sequence[str] | None = None,
                cases: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per coder and document (in interview order): codes first seen there and the running total.
 
@@ -79,6 +80,7 @@ def saturation(project: Project, coders: Sequence[str] | None = None,
     >>> saturation(project)[["document", "new_codes", "cumulative"]].values.tolist()
     [['site-a/interview-01.txt', 1, 1], ['site-b/interview-02.txt', 0, 1]]
     """
+    project = as_project(project)
     if cases is None:
         cases = load_cases(project)
     counted = select_codings(project, coders)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -100,7 +101,14 @@ def _reviewed(decisions: pd.DataFrame) -> pd.DataFrame:
     return live[["coder", *PASSAGE]].drop_duplicates()
 
 
-def select_codings(project: Project, coders: Sequence[str] | None = None,
+def as_project(project: Project | str | Path) -> Project:
+    """A project, opened from its folder or URL when given one."""
+    from ..project import open_project
+
+    return open_project(project) if isinstance(project, (str, Path)) else project
+
+
+def select_codings(project: Project | str | Path, coders: Sequence[str] | None = None,
                    adjudicator: str = ADJUDICATOR) -> Counted:
     """The codings of ``project`` an analysis counts (see the module docstring).
 
@@ -112,6 +120,7 @@ def select_codings(project: Project, coders: Sequence[str] | None = None,
     >>> select_codings(project).label
     "codings counted: ann's (the project's only coder), 1 coding on 1 passage"
     """
+    project = as_project(project)
     known = project.coders()
     wanted = list(dict.fromkeys(coders or []))
     for name in wanted:
@@ -175,4 +184,4 @@ def describe(counted: Counted) -> dict[str, Any]:
     return {"codings": counted.label, "rule": counted.rule, "coders": list(counted.coders)}
 
 
-__all__ = ["ADJUDICATOR", "Counted", "PASSAGE", "consensus", "describe", "select_codings"]
+__all__ = ["ADJUDICATOR", "Counted", "PASSAGE", "as_project", "consensus", "describe", "select_codings"]
