@@ -4,6 +4,7 @@ computation, and the same tables as the same project in SQLite."""
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from analysis_support import demo_project
 from analysis_truth import cooccur_truth, matrix_truth
@@ -11,6 +12,7 @@ from qcode import analysis
 from qcode.embed.fake import FakeEmbedder
 
 
+@pytest.mark.slow
 def test_matrix_cooccurrence_and_report_on_postgresql_equal_sqlite(pg_url, tmp_path):
     pg, cases = demo_project(pg_url, hostile=True)
     lite, _ = demo_project(tmp_path / "lite", hostile=True)

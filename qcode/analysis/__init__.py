@@ -12,8 +12,8 @@ from .quotes import pick as quotes_pick
 from .quotes import quotes
 from .report import build_report, write_report
 from .saturation import saturation
-from .selection import ADJUDICATOR, Counted, consensus, select_codings
+from .selection import ADJUDICATOR, Counted, as_project, consensus, select_codings
 
-__all__ = ["ADJUDICATOR", "Counted", "assign_cases", "build_report", "code_matrix", "coded_passages", "consensus",
+__all__ = ["ADJUDICATOR", "Counted", "as_project", "assign_cases", "build_report", "code_matrix", "coded_passages", "consensus",
            "cooccurrence", "load_cases", "matrix", "pairs_from_units", "participants", "quotes", "quotes_pick",
            "saturation", "select_codings", "write_report"]
