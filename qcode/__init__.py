@@ -42,7 +42,7 @@ _LAZY = {
 }
 
 #: subpackages reachable as attributes whatever was imported first
-_SUBPACKAGES = ("agreement", "suggest")
+_SUBPACKAGES = ("agreement", "analysis", "suggest")
 
 __all__ = [*sorted(_LAZY), *_SUBPACKAGES, "__version__"]
 

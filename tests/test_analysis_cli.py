@@ -50,7 +50,7 @@ def test_matrix_csv_states_the_codings_and_equals_the_library(run, study, tmp_pa
     done = run("matrix", study, "--by", "role", "--coder", "ana", "--out", out)
     assert done.returncode == 0, done.stderr
     first = out.read_text(encoding="utf-8").splitlines()[0]
-    assert first == "# codings counted: ana's, 107 codings on 91 passages"
+    assert first == "# codings counted: ana's; 107 codings on 91 passages"
     assert first[2:] in done.stdout
     frame = pd.read_csv(out, skiprows=1, dtype={"code_id": str})
     expected = analysis.matrix(study, "role", coders=["ana"])

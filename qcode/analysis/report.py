@@ -176,7 +176,7 @@ def build_report(project: Project, coders: Sequence[str] | None = None, by: Sequ
         title=f"Study report: {Path(str(project.path)).name}", codings=counted.label, provenance=provenance,
         n_cases=case_count, case_unit=case_unit, participants=_participant_tables(cases, by), domains=domains,
         matrices=matrices, cooccurrence=pairs, saturation=saturation,
-        saturation_order="by the cases' date attribute" if how == "date" else "in the order the documents were added",
+        saturation_order="by the cases' date attribute" if how == "date" else "in the order they were added",
         agreement=agreement, agreement_note=agreement_note, memos=_memos(project),
         figures={"framework": framework, "heatmap": heat,
                  "saturation": charts.saturation_chart(saturation) if len(saturation) else None})

@@ -89,7 +89,7 @@ def _themes(report: StudyReport) -> str:
                               "question", *CASE_COLUMNS)]
         rows = "".join(_theme_row(t, attrs) for t in domain.themes)
         parts.append(f"<h3>{_text(domain.name)}</h3><p class='who'>{domain.cases} {_text(report.case_unit)}, "
-                     f"{domain.passages} passages</p><table><thead><tr><th>Theme</th><th>{_text(report.case_unit)}"
+                     f"{domain.passages} passages</p><table><thead><tr><th>Theme</th><th>{_text(report.case_unit.capitalize())}"
                      f"</th><th>Passages</th><th>Indicative quotes</th></tr></thead><tbody>{rows}</tbody></table>")
     return "".join(parts)
 

@@ -92,7 +92,7 @@ def saturation(project: Project | str | Path, coders: Sequence[str] | None = Non
                                    ["coder", "doc_id", "code_id"]])
     out = saturation_table(pd.concat(frames, ignore_index=True), order)
     out.attrs.update({"codings": counted.label, "order": "by the cases' date attribute" if how == "date"
-                      else "in the order the documents were added"})
+                      else "in the order they were added"})
     return out
 
 

@@ -118,7 +118,7 @@ def select_codings(project: Project | str | Path, coders: Sequence[str] | None =
     >>> seg = project.segments().segment_id.iloc[1]
     >>> _ = project.decide("ann", seg, "funding", "accept")
     >>> select_codings(project).label
-    "codings counted: ann's (the project's only coder), 1 coding on 1 passage"
+    "codings counted: ann's (the project's only coder); 1 coding on 1 passage"
     """
     project = as_project(project)
     known = project.coders()
@@ -149,13 +149,9 @@ def select_codings(project: Project | str | Path, coders: Sequence[str] | None =
         reviewed = reviewed[reviewed["coder"] != adjudicator]
     counted = consensus(pool, reviewed, names, adjudicator)
     stats = _consensus_stats(reviewed, names, adjudicator)
-    parts = []
-    if stats["adjudicated"]:
-        parts.append(f"the adjudicated codes on {stats['adjudicated']} passage(s)")
-    parts.append(f"codes all reviewing coders applied on {stats['shared']} passage(s) several coders reviewed")
-    if stats["single"]:
-        parts.append(f"the one reviewer's codes on {stats['single']} passage(s) only one coder reviewed")
-    label = f"codings counted: consensus of {', '.join(names)}: " + "; ".join(parts)
+    label = (f"codings counted: consensus of {', '.join(names)} (the lead's codes where adjudicated, else the codes "
+             f"every coder who reviewed the passage applied): {stats['adjudicated']} passage(s) adjudicated, "
+             f"{stats['shared']} reviewed by several coders, {stats['single']} by one coder only")
     counted = counted.assign(coder=f"consensus({'+'.join(names)})")
     return _counted(counted, label, tuple(names), "consensus", left_out, stats)
 
@@ -173,7 +169,7 @@ def _consensus_stats(reviewed: pd.DataFrame, names: Sequence[str], adjudicator: 
 def _counted(codings: pd.DataFrame, label: str, coders: tuple[str, ...], rule: str, stale: int,
              stats: dict[str, int] | None = None) -> Counted:
     passages = len(codings[PASSAGE].drop_duplicates()) if len(codings) else 0
-    label += f", {len(codings)} coding{'s' if len(codings) != 1 else ''} on {passages} passage{'s' if passages != 1 else ''}"
+    label += f"; {len(codings)} coding{'s' if len(codings) != 1 else ''} on {passages} passage{'s' if passages != 1 else ''}"
     if stale:
         label += f"; {stale} coding(s) on documents changed since left out"
     return Counted(codings.reset_index(drop=True), label, coders, rule, {**(stats or {}), "stale": stale})
