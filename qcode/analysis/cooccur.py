@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AnalysisError
-from .passages import coded_passages, load_cases
+from .passages import coded_passages, load_cases, passage_keys
 from .selection import PASSAGE, as_project, select_codings
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ def units_of(passages: pd.DataFrame, level: str, project: Project | None = None)
     if level == "document":
         return passages["doc_id"]
     if "segment_start" not in passages:
-        return passages.groupby(PASSAGE, sort=False, dropna=False).ngroup()
+        return passage_keys(passages)
     start = passages["segment_start"].where(passages["segment_start"].notna(), passages["start"])
     keyed = pd.DataFrame({"d": passages["doc_id"], "v": passages["doc_version"], "s": start})
     return keyed.groupby(["d", "v", "s"], sort=False, dropna=False).ngroup()

@@ -28,8 +28,8 @@ import pandas as pd
 from ..codebook.model import Codebook
 from ..errors import AnalysisError
 from ..project.caseinput import MANY_VALUES, ManyValuesWarning
-from .passages import NO_VALUE, attributes, check_attribute, coded_passages, load_cases
-from .selection import PASSAGE, as_project, select_codings
+from .passages import NO_VALUE, attributes, check_attribute, coded_passages, load_cases, passage_keys
+from .selection import as_project, select_codings
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -74,8 +74,7 @@ def _count_key(passages: pd.DataFrame, count: str) -> pd.Series:
         return passages["case"]
     if count == "documents":
         return passages["doc_id"]
-    keys = passages.groupby(PASSAGE, sort=False, dropna=False).ngroup()
-    return keys
+    return passage_keys(passages)
 
 
 def check_values(values: Sequence[str], attribute: str, max_values: int = MAX_VALUES) -> None:
@@ -104,23 +103,51 @@ def code_matrix(passages: pd.DataFrame, codebook: Codebook | None, by: str, coun
     if len(passages) and (value == NO_VALUE).any() and NO_VALUE not in columns:
         columns.append(NO_VALUE)
     check_values(columns, by, max_values)
-    order = code_order(codebook, passages["code_id"].tolist() if len(passages) else [])
-    frame = pd.DataFrame({"code_id": passages["code_id"].to_numpy() if len(passages) else [],
-                          "_key": _count_key(passages, count).to_numpy() if len(passages) else [],
-                          "_value": value.to_numpy()})
-    frame = frame[frame["_key"].notna()]
-    expanded = frame.merge(rollup_map(codebook, frame["code_id"].unique().tolist()), on="code_id")
-    cells = expanded.groupby(["row_id", "_value"])["_key"].nunique().unstack(fill_value=0) \
-        if len(expanded) else pd.DataFrame()
-    cells = cells.reindex(index=order, columns=columns, fill_value=0).fillna(0).astype(np.int64)
-    totals = expanded.groupby("row_id")["_key"].nunique().reindex(order, fill_value=0).astype(np.int64) \
-        if len(expanded) else pd.Series(0, index=order, dtype=np.int64)
+    codes = passages["code_id"].astype(str) if len(passages) else pd.Series([], dtype=str)
+    order = code_order(codebook, codes.unique().tolist())
+    cells, totals = _distinct_counts(codes, _count_key(passages, count) if len(passages) else codes, value,
+                                     codebook, order, columns)
     out = pd.DataFrame({"code_id": order, "code_name": [code_name(codebook, c) for c in order]})
-    for column in columns:
-        out[column] = cells[column].to_numpy()
-    out["total"] = totals.to_numpy()
+    for j, column in enumerate(columns):
+        out[column] = cells[:, j]
+    out["total"] = totals
     out.columns = pd.Index([str(c) for c in out.columns])
     return out
+
+
+def _distinct_counts(codes: pd.Series, keys: pd.Series, values: pd.Series, codebook: Codebook | None,
+                     order: Sequence[str], columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct ``keys`` per (row of ``order``, column), and per row, each coding counted in its code's row
+    and its ancestors' rows: integer codes and ``np.unique`` instead of grouping text (a million codings
+    in a fraction of a second)."""
+    n_rows, n_cols = len(order), len(columns)
+    known = keys.notna().to_numpy()
+    row_of = {c: i for i, c in enumerate(order)}
+    code_ix, code_names = pd.factorize(codes[known])
+    key_ix, key_names = pd.factorize(keys[known])
+    col = pd.Index(list(columns)).get_indexer(values[known])  # -1: a value outside the columns
+    totals = np.zeros(n_rows, dtype=np.int64)
+    if not len(code_ix):
+        return np.zeros((n_rows, n_cols), dtype=np.int64), totals
+    # distinct (code, column, key) first: far fewer than codings, so the roll-up below is cheap
+    n_keys, width = max(len(key_names), 1), n_cols + 1
+    triples = np.unique((code_ix.astype(np.int64) * width + (col + 1)) * n_keys + key_ix)
+    t_key, rest = triples % n_keys, triples // n_keys
+    t_code, t_col = rest // width, rest % width - 1
+    lineage = [[row_of[c]] + ([row_of[a.id] for a in codebook.ancestors(c)] if codebook is not None and c in codebook
+                              else []) for c in code_names]
+    table = np.full((len(code_names), max(len(r) for r in lineage)), -1, dtype=np.int64)
+    for i, rows_of_code in enumerate(lineage):
+        table[i, :len(rows_of_code)] = rows_of_code
+    rows = table[t_code].T.ravel()  # level by level: the code's own row, then each ancestor's
+    keys_rep, cols_rep = np.tile(t_key, table.shape[1]), np.tile(t_col, table.shape[1])
+    present = rows >= 0
+    rows, keys_rep, cols_rep = rows[present], keys_rep[present], cols_rep[present]
+    totals += np.bincount(np.unique(rows * n_keys + keys_rep) // n_keys, minlength=n_rows)
+    in_col = cols_rep >= 0
+    per_cell = np.unique((rows[in_col] * n_cols + cols_rep[in_col]) * n_keys + keys_rep[in_col]) // n_keys
+    cells = np.bincount(per_cell, minlength=n_rows * n_cols).reshape(n_rows, n_cols)
+    return cells.astype(np.int64), totals
 
 
 def matrix(project: Project | str | Path, by: str, count: str = "cases", coders: Sequence[str] | None = None,

@@ -16,13 +16,13 @@ a project without a cases table counts each document as one case.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ..errors import AnalysisError
-from .selection import PASSAGE, Counted
+from .selection import Counted
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -125,11 +125,18 @@ def coded_passages(project: Project, counted: Counted, cases: pd.DataFrame | Non
     return assign_cases(frame, cases)
 
 
-def passage_keys(frame: pd.DataFrame) -> Any:
-    """An integer id per distinct passage (document, version, start, end) of ``frame``."""
+def passage_keys(frame: pd.DataFrame) -> pd.Series:
+    """An integer id per distinct passage (document, version, start, end) of ``frame``, aligned with it.
+
+    The document ids are factorised first, so the grouping is over integers (a million rows in well
+    under a second; grouping the text column directly took seconds).
+    """
     if frame.empty:
-        return np.zeros(0, dtype=np.int64)
-    return frame.groupby(PASSAGE, sort=False, dropna=False).ngroup().to_numpy()
+        return pd.Series(np.zeros(0, dtype=np.int64), index=frame.index)
+    ints = pd.DataFrame({"d": pd.factorize(frame["doc_id"])[0],
+                         "v": pd.to_numeric(frame["doc_version"], errors="coerce").fillna(-1).astype(np.int64),
+                         "s": frame["start"].astype(np.int64), "e": frame["end"].astype(np.int64)}, index=frame.index)
+    return ints.groupby(["d", "v", "s", "e"], sort=False).ngroup()
 
 
 __all__ = ["CASE_COLUMNS", "NO_VALUE", "assign_cases", "attributes", "check_attribute", "coded_passages",

@@ -28,10 +28,10 @@ from ..errors import AgreementError
 from . import charts
 from .cooccur import pairs_from_units, square, units_of
 from .matrix import code_matrix, code_name, code_order, participants, rollup_map
-from .passages import attributes, check_attribute, coded_passages, load_cases
+from .passages import attributes, check_attribute, coded_passages, load_cases, passage_keys
 from .quotes import quotes_from_passages
 from .saturation import document_order, saturation_table
-from .selection import ADJUDICATOR, PASSAGE, select_codings
+from .selection import ADJUDICATOR, select_codings
 
 if TYPE_CHECKING:
     from ..embed import Embedder
@@ -93,7 +93,7 @@ def code_totals(passages: pd.DataFrame, codebook: Any, order: Sequence[str]) -> 
     if passages.empty:
         return pd.DataFrame({"cases": 0, "passages": 0}, index=list(order))
     frame = pd.DataFrame({"code_id": passages["code_id"].to_numpy(), "case": passages["case"].to_numpy(),
-                          "passage": passages.groupby(PASSAGE, sort=False, dropna=False).ngroup().to_numpy()})
+                          "passage": passage_keys(passages).to_numpy()})
     expanded = frame.merge(rollup_map(codebook, frame["code_id"].unique().tolist()), on="code_id")
     grouped = expanded.groupby("row_id")
     return pd.DataFrame({"cases": grouped["case"].nunique(), "passages": grouped["passage"].nunique()}) \
