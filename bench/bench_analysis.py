@@ -34,9 +34,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from record import Results, machine_line  # noqa: E402
 
 from bench.corpus_gen import write_corpus  # noqa: E402
-from record import Results, machine_line  # noqa: E402
 
 ROLES = ["clinical", "nursing", "management", "other"]
 

@@ -26,6 +26,7 @@ import argparse
 import csv
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +34,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import numpy as np  # noqa: E402
-
 from record import Results, machine_line  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "eval"
@@ -76,10 +76,32 @@ def centrality(vectors: np.ndarray, picked: list[int]) -> float:
     return float((vectors[picked] @ vectors[others].T).mean())
 
 
+@dataclass
+class Code:
+    """One code's passages: model vectors, TF-IDF similarities, cases and lengths in words."""
+
+    vectors: np.ndarray
+    lexical: np.ndarray
+    cases: list[str]
+    words: list[int]
+
+
+def score(out: dict[str, list[float]], name: str, code: Code, picked: list[int]) -> None:
+    """Add the centrality (model, TF-IDF), cases per pick and readable share of one pick to ``out``."""
+    from qcode.analysis.quotes import READABLE_WORDS
+
+    others = np.setdiff1d(np.arange(len(code.cases)), picked)
+    out.setdefault(f"{name} model", []).append(centrality(code.vectors, picked))
+    out.setdefault(f"{name} tfidf", []).append(float(code.lexical[np.ix_(picked, others)].mean()))
+    out.setdefault(f"{name} cases", []).append(len({code.cases[i] for i in picked}) / len(picked))
+    out.setdefault(f"{name} readable", []).append(
+        float(np.mean([READABLE_WORDS[0] <= code.words[i] <= READABLE_WORDS[1] for i in picked])))
+
+
 def measure(rows: list[tuple[str, str, str]], embedder, draws: int, min_passages: int, seed: int) -> dict:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from qcode.analysis.quotes import READABLE_WORDS, pick
+    from qcode.analysis.quotes import pick
 
     texts = sorted({t for t, _, _ in rows})
     index = {t: i for i, t in enumerate(texts)}
@@ -101,18 +123,11 @@ def measure(rows: list[tuple[str, str, str]], embedder, draws: int, min_passages
         lex_sim = (lex @ lex.T).toarray()
         words = [len(t.split()) for t, _ in mine]
 
-        def score(name: str, picked: list[int]) -> None:
-            others = np.setdiff1d(np.arange(len(ids)), picked)
-            out.setdefault(f"{name} model", []).append(centrality(vec, picked))
-            out.setdefault(f"{name} tfidf", []).append(float(lex_sim[np.ix_(picked, others)].mean()))
-            out.setdefault(f"{name} cases", []).append(len({cases[i] for i in picked}) / len(picked))
-            out.setdefault(f"{name} readable", []).append(
-                float(np.mean([READABLE_WORDS[0] <= words[i] <= READABLE_WORDS[1] for i in picked])))
-
-        score("qcode", pick(vec, cases, words, N))
-        score("central only", pick(vec, list(range(len(ids))), [20] * len(ids), N, diversity_weight=0.0))
+        code = Code(vec, lex_sim, cases, words)
+        score(out, "qcode", code, pick(vec, cases, words, N))
+        score(out, "central only", code, pick(vec, list(range(len(ids))), [20] * len(ids), N, diversity_weight=0.0))
         for _ in range(draws):
-            score("random", list(rng.choice(len(ids), size=N, replace=False)))
+            score(out, "random", code, list(rng.choice(len(ids), size=N, replace=False)))
     summary = {k: float(np.nanmean(v)) for k, v in out.items()}
     summary["codes"] = measured
     wins = [q > r for q, r in zip(out["qcode tfidf"], _per_code_mean(out["random tfidf"], draws))]

@@ -190,3 +190,20 @@ def test_participants_shape_of_tables_4_and_5(demo):
     assert list(table.columns) == ["phase", "clinical", "management", "nursing", "other", "Total"]
     assert table.iloc[-1].tolist() == ["Total", 2, 2, 4, 1, 9]
     assert table.set_index("phase").loc["2", "nursing"] == 2
+
+
+def test_output_headers_and_cells_are_guarded_against_formulas(tmp_path):
+    from qcode.analysis.output import write_table
+
+    frame = pd.DataFrame({"code_id": ["=cmd|' /C calc'!A0"], "=SUM(1)": [3]})
+    out = write_table(frame, tmp_path / "m.csv", "codings counted: ann's")
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[1] == "code_id,'=SUM(1)" and lines[2].startswith("'=cmd")
+
+
+def test_another_adjudicator_name_changes_whose_codes_settle_a_passage(demo):
+    project, cases = demo
+    default = analysis.select_codings(project)
+    renamed = analysis.select_codings(project, adjudicator="lead")  # 'adjudicator' is then a coder like others
+    assert default.stats["adjudicated"] == 2 and renamed.stats["adjudicated"] == 0
+    assert "consensus of adjudicator, ana, ben" in renamed.label

@@ -32,7 +32,7 @@ import pandas as pd
 
 from ..errors import AnalysisError
 from .passages import coded_passages, load_cases, passage_keys
-from .selection import PASSAGE, as_project, select_codings
+from .selection import ADJUDICATOR, PASSAGE, as_project, select_codings
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -90,7 +90,7 @@ def units_of(passages: pd.DataFrame, level: str, project: Project | None = None)
 
 
 def cooccurrence(project: Project | str | Path, level: str = "segment", coders: Sequence[str] | None = None,
-                 cases: pd.DataFrame | None = None) -> pd.DataFrame:
+                 cases: pd.DataFrame | None = None, adjudicator: str = ADJUDICATOR) -> pd.DataFrame:
     """Pairs of codes applied to the same segment, document or case (columns: :data:`COLUMNS`).
 
     ``frame.attrs["codings"]`` says whose codings were counted (see :func:`qcode.analysis.select_codings`).
@@ -107,7 +107,7 @@ def cooccurrence(project: Project | str | Path, level: str = "segment", coders: 
     project = as_project(project)
     if level not in LEVELS:
         raise AnalysisError(f"--level {level!r}: choose one of {', '.join(LEVELS)}")
-    counted = select_codings(project, coders)
+    counted = select_codings(project, coders, adjudicator)
     passages = coded_passages(project, counted, cases if cases is not None else load_cases(project))
     per_code = passages.drop_duplicates([*PASSAGE, "code_id"]).groupby("code_id").size() \
         if len(passages) else None

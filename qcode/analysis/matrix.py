@@ -29,7 +29,7 @@ from ..codebook.model import Codebook
 from ..errors import AnalysisError
 from ..project.caseinput import MANY_VALUES, ManyValuesWarning
 from .passages import NO_VALUE, attributes, check_attribute, coded_passages, load_cases, passage_keys
-from .selection import as_project, select_codings
+from .selection import ADJUDICATOR, as_project, select_codings
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -158,7 +158,8 @@ def _distinct_counts(codes: pd.Series, keys: pd.Series, values: pd.Series, codeb
 
 
 def matrix(project: Project | str | Path, by: str, count: str = "cases", coders: Sequence[str] | None = None,
-           cases: pd.DataFrame | None = None, max_values: int = MAX_VALUES) -> pd.DataFrame:
+           cases: pd.DataFrame | None = None, max_values: int = MAX_VALUES,
+           adjudicator: str = ADJUDICATOR) -> pd.DataFrame:
     """Codes by the values of attribute ``by``: how many cases (passages, documents) each code has.
 
     Columns ``code_id``, ``code_name``, one per value of the attribute (named by
@@ -181,7 +182,7 @@ def matrix(project: Project | str | Path, by: str, count: str = "cases", coders:
     if cases is None:
         cases = load_cases(project)
     check_attribute(cases, by)
-    counted = select_codings(project, coders)
+    counted = select_codings(project, coders, adjudicator)
     passages = coded_passages(project, counted, cases)
     values = cases[by].dropna().astype(str).unique().tolist()
     check_values(values, by, max_values)

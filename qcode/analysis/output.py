@@ -31,7 +31,7 @@ import pandas as pd
 from .._io import atomic_write_bytes
 from ..errors import AnalysisError
 from ..formats import frame_to_bytes, rows_to_bytes
-from ..safetext import for_terminal
+from ..safetext import for_terminal, neutralise_cell
 
 
 def _one_line(text: str) -> str:
@@ -45,7 +45,8 @@ def _cell_text(value: Any) -> str:
 
 
 def _csv(frame: pd.DataFrame, statement: str) -> bytes:
-    return ("# " + _one_line(statement) + "\n").encode("utf-8") + frame_to_bytes(frame, ".csv")
+    guarded = frame.set_axis([neutralise_cell(str(c)) for c in frame.columns], axis=1)  # headers are user text too
+    return ("# " + _one_line(statement) + "\n").encode("utf-8") + frame_to_bytes(guarded, ".csv")
 
 
 def _xlsx(frame: pd.DataFrame, statement: str) -> bytes:

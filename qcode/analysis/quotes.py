@@ -32,7 +32,7 @@ import pandas as pd
 from ..errors import AnalysisError
 from .matrix import code_name, rollup_map
 from .passages import attributes, coded_passages, load_cases
-from .selection import PASSAGE, as_project, select_codings
+from .selection import ADJUDICATOR, PASSAGE, as_project, select_codings
 
 if TYPE_CHECKING:
     from ..document import Document
@@ -123,7 +123,8 @@ def _passage_table(passages: pd.DataFrame, codebook: Any, codes: Sequence[str] |
 
 def quotes(project: Project | str | Path, codes: Sequence[str] | None = None, per_code: int = 3,
            coders: Sequence[str] | None = None, cases: pd.DataFrame | None = None,
-           embedder: Embedder | None = None, diversity_weight: float = DIVERSITY_WEIGHT) -> pd.DataFrame:
+           embedder: Embedder | None = None, diversity_weight: float = DIVERSITY_WEIGHT,
+           adjudicator: str = ADJUDICATOR) -> pd.DataFrame:
     """Up to ``per_code`` indicative quotes for each code (every code with codings unless ``codes`` names some).
 
     Columns: ``code_id, code_name, rank, text, document, speaker``, the case's
@@ -151,7 +152,7 @@ def quotes(project: Project | str | Path, codes: Sequence[str] | None = None, pe
             raise AnalysisError(f"codebook {codebook.name!r} has no code {code!r}{hint}")
     if cases is None:
         cases = load_cases(project)
-    counted = select_codings(project, coders)
+    counted = select_codings(project, coders, adjudicator)
     passages = coded_passages(project, counted, cases)
     if embedder is None:
         from ..embed import load_embedder

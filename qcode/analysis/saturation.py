@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .passages import attributes, load_cases
-from .selection import as_project, select_codings
+from .selection import ADJUDICATOR, as_project, select_codings
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -67,7 +67,7 @@ def document_order(project: Project, cases: pd.DataFrame) -> tuple[list[str], st
 
 
 def saturation(project: Project | str | Path, coders: Sequence[str] | None = None,
-               cases: pd.DataFrame | None = None) -> pd.DataFrame:
+               cases: pd.DataFrame | None = None, adjudicator: str = ADJUDICATOR) -> pd.DataFrame:
     """Per coder and document (in interview order): codes first seen there and the running total.
 
     Columns: :data:`COLUMNS`. ``frame.attrs`` says whose codings and which order.
@@ -83,7 +83,7 @@ def saturation(project: Project | str | Path, coders: Sequence[str] | None = Non
     project = as_project(project)
     if cases is None:
         cases = load_cases(project)
-    counted = select_codings(project, coders)
+    counted = select_codings(project, coders, adjudicator)
     order, how = document_order(project, cases)
     frames = [counted.codings[["coder", "doc_id", "code_id"]]]
     if counted.rule == "consensus":

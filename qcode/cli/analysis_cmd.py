@@ -13,6 +13,11 @@ _CODER_HELP = ("Count this coder's codings (repeat for the consensus of several)
                "or the consensus of all coders with the lead's adjudications.")
 
 
+def _adjudicator_option():
+    return typer.Option("adjudicator", "--adjudicator", help="The coder name the lead's adjudications are "
+                        "recorded under (qcode serve's --adjudicator).")
+
+
 def _said(frame_or_report_label: str, out: Path) -> None:
     from ..safetext import for_terminal
 
@@ -27,6 +32,7 @@ def matrix_command(
     count: str = typer.Option("cases", "--count", help="What a cell counts: cases, passages or documents."),
     coder: Optional[list[str]] = typer.Option(None, "--coder", help=_CODER_HELP),
     out: Path = typer.Option(..., "--out", "-o", help="Where to write it: .csv, .xlsx or .md."),
+    adjudicator: str = _adjudicator_option(),
 ) -> None:
     """Codes by the values of an attribute: how many cases (passages, documents) have each code.
 
@@ -34,7 +40,7 @@ def matrix_command(
     """
     from ..analysis.commands import export_matrix
 
-    frame = export_matrix(project, out, by, count, coder)
+    frame = export_matrix(project, out, by, count, coder, adjudicator)
     _said(frame.attrs["codings"], out)
 
 
@@ -44,6 +50,7 @@ def cooccur_command(
     level: str = typer.Option("segment", "--level", help="The unit two codes share: segment, document or case."),
     coder: Optional[list[str]] = typer.Option(None, "--coder", help=_CODER_HELP),
     out: Path = typer.Option(..., "--out", "-o", help="Where to write it: .csv, .xlsx or .md."),
+    adjudicator: str = _adjudicator_option(),
 ) -> None:
     """Pairs of codes applied to the same unit: count, Jaccard index and ATLAS.ti's c-coefficient.
 
@@ -51,7 +58,7 @@ def cooccur_command(
     """
     from ..analysis.commands import export_cooccurrence
 
-    frame = export_cooccurrence(project, out, level, coder)
+    frame = export_cooccurrence(project, out, level, coder, adjudicator)
     _said(frame.attrs["codings"], out)
 
 
@@ -63,6 +70,7 @@ def quotes_command(
     per_code: int = typer.Option(3, "--per-code", help="Quotes per code."),
     coder: Optional[list[str]] = typer.Option(None, "--coder", help=_CODER_HELP),
     out: Path = typer.Option(..., "--out", "-o", help="Where to write them: .csv, .xlsx, .docx or .md."),
+    adjudicator: str = _adjudicator_option(),
 ) -> None:
     """Indicative quotes per code: central, readable passages spread across cases, with their question.
 
@@ -70,7 +78,7 @@ def quotes_command(
     """
     from ..analysis.commands import export_quotes
 
-    frame = export_quotes(project, out, code, per_code, coder)
+    frame = export_quotes(project, out, code, per_code, coder, adjudicator=adjudicator)
     _said(frame.attrs["codings"], out)
 
 
@@ -79,6 +87,7 @@ def saturation_command(
     project: Path = typer.Argument(..., help="The project folder."),
     coder: Optional[list[str]] = typer.Option(None, "--coder", help=_CODER_HELP),
     out: Path = typer.Option(..., "--out", "-o", help="Where to write it: .csv, .xlsx or .md."),
+    adjudicator: str = _adjudicator_option(),
 ) -> None:
     """New codes each document brought, in interview order (a date attribute, else order added), per coder.
 
@@ -86,7 +95,7 @@ def saturation_command(
     """
     from ..analysis.commands import export_saturation
 
-    frame = export_saturation(project, out, coder)
+    frame = export_saturation(project, out, coder, adjudicator)
     _said(frame.attrs["codings"], out)
 
 
@@ -98,8 +107,7 @@ def report_command(
     by: Optional[list[str]] = typer.Option(None, "--by", help="An attribute for the participant tables and a "
                                            "code matrix; repeatable (the first is the rows of each table)."),
     per_code: int = typer.Option(3, "--per-code", help="Indicative quotes per theme."),
-    adjudicator: str = typer.Option("adjudicator", "--adjudicator", help="The coder name the lead's "
-                                    "adjudications are recorded under (qcode serve's --adjudicator)."),
+    adjudicator: str = _adjudicator_option(),
 ) -> None:
     """The study report: participants, themes with cases and quotes, framework, matrices, co-occurrence,
     saturation, agreement and memos, in one file.
