@@ -73,7 +73,7 @@ def test_consensus_keeps_adjudicated_and_agreed_codes_only(demo):
 
 def test_unknown_attribute_and_coder_are_one_line_errors(demo):
     project, _ = demo
-    with pytest.raises(AnalysisError, match=r"unknown attribute 'grade' \(attributes: org_type, phase, role, sector\)"):
+    with pytest.raises(AnalysisError, match=r"unknown attribute 'grade' \(attributes: org_type, organisation, phase, role, sector\)"):
         analysis.matrix(project, "grade")
     with pytest.raises(AnalysisError, match="unknown coder 'zoe'"):
         analysis.matrix(project, "role", coders=["zoe"])
@@ -187,9 +187,9 @@ def test_pick_prefers_readable_central_passages_and_new_cases():
 def test_participants_shape_of_tables_4_and_5(demo):
     _, cases = demo
     table = analysis.participants(cases, "phase", "role")
-    assert list(table.columns) == ["phase", "clinical", "management", "nursing", "other", "Total"]
-    assert table.iloc[-1].tolist() == ["Total", 2, 2, 4, 1, 9]
-    assert table.set_index("phase").loc["2", "nursing"] == 2
+    assert list(table.columns) == ["phase", "doctor", "family support", "manager", "nurse", "pharmacist", "Total"]
+    assert table.iloc[-1].tolist() == ["Total", 1, 1, 2, 4, 1, 9]
+    assert table.set_index("phase").loc["2", "nurse"] == 2
 
 
 def test_output_headers_and_cells_are_guarded_against_formulas(tmp_path):

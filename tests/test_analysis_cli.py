@@ -84,7 +84,7 @@ def test_cooccur_and_saturation_csv(run, study, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["matrix", "{p}", "--by", "grade", "--out", "{o}.csv"],
-     "error: unknown attribute 'grade' (attributes: org_type, phase, role, sector)"),
+     "error: unknown attribute 'grade' (attributes: org_type, organisation, phase, role, sector)"),
     (["matrix", "{p}", "--by", "role", "--coder", "zoe", "--out", "{o}.csv"], "unknown coder 'zoe'"),
     (["matrix", "{p}", "--by", "role", "--out", "{o}.txt"], "cannot write '.txt'; use one of .csv, .xlsx, .md"),
     (["cooccur", "{p}", "--level", "word", "--out", "{o}.csv"], "--level 'word': choose one of segment"),

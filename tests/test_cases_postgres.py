@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qcode.errors import ProjectError
+from qcode.errors import InputError, ProjectError
 from qcode.project import init_project, open_project
 from qcode.project.copy import copy_project, fingerprint
 from qcode.project.integrity import check_project
@@ -53,6 +53,14 @@ def test_cases_and_memos_on_postgres_and_back(tmp_path, pg_url):
                 conn.execute(statement)
     assert pg.set_case_attributes("P2", {"phase": "3"}) == 1  # the author is the connected role
     assert pg.case_history().iloc[-1][["author", "value"]].tolist() == ["postgres", "3"]
+    table = tmp_path / "cases.csv"
+    table.write_text("case,phase,site\nP2,3,b\nP9,1,x\n", encoding="utf-8")
+    before = pg.case_history()
+    with pytest.raises(InputError, match="'P9'"):
+        pg.import_cases(table)
+    assert pg.case_history().equals(before)
+    table.write_text("case,phase,site\nP2,3,b\n", encoding="utf-8")
+    assert pg.import_cases(table)["changed"] == 1
     assert pg.add_memo("project", None, "on the server", "postgres") == 3
 
 

@@ -173,3 +173,24 @@ def test_an_older_project_upgrades_and_reads_without_cases(study):
     upgraded.set_case_attributes("P1", {"site": "a"})
     assert upgraded.cases().values.tolist() == [["P1", "speaker", "a"]]
     assert isinstance(upgraded.memos(), pd.DataFrame)
+
+
+def test_the_demo_cases_file_matches_every_participant_of_the_demo(tmp_path):
+    from pathlib import Path
+
+    from qcode.ingest import read_corpus
+    from qcode.project import init_project
+    from qcode.segmentation import segment
+
+    demo = Path(__file__).resolve().parents[1] / "corpora" / "demo"
+    project = init_project(tmp_path / "demo", codebook="mcn-sst")
+    docs = list(read_corpus(demo))
+    project.add_documents(docs)
+    project.add_segments(seg for doc in docs for seg in segment(doc, unit="turn"))
+    summary = project.import_cases(demo / "cases.csv")
+    assert summary["cases"] == 9 and summary["attributes"] == ["phase", "org_type", "sector", "organisation", "role"]
+    cases = project.case_summary()
+    assert set(cases["org_type"]) == {"hub", "spoke"} and set(cases["sector"]) == {"NHS", "non-NHS"}
+    assert (cases["passages"] > 0).all()
+    participants = {s for s in project.segments().loc[lambda f: f["role"] == "participant", "speaker"] if s}
+    assert participants == set(cases["case"])  # every participant is a case, no interviewer is

@@ -156,9 +156,11 @@ def main() -> None:
 from . import (  # noqa: E402,F401
     agree_cmd,
     analysis_cmd,
+    cases_cmd,
     codebook_cmd,
     interchange_cmd,
     learn_cmd,
+    memo_cmd,
     project_cmd,
     serve_cmd,
     store_cmd,

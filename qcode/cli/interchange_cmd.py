@@ -124,4 +124,8 @@ def import_into_project(
     if "codings" in summary:
         parts.append(f"{summary['codings']} codings recorded"
                      + (f" ({summary['already_present']} already present)" if summary.get("already_present") else ""))
+    if summary.get("cases"):
+        parts.append(f"{summary['cases']} cases ({summary.get('attribute_changes', 0)} attribute values changed)")
+    if summary.get("memos"):
+        parts.append(f"{summary['memos']} memos")
     typer.echo(f"imported {file} into {project}: " + "; ".join(parts))

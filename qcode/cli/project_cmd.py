@@ -187,7 +187,8 @@ def export(
     for warning in summary.get("warnings", []):
         typer.echo(f"warning: {warning}", err=True)
     if summary["kind"] == "qdpx":
-        counts = ", ".join(f"{summary[k]} {k}" for k in ("sources", "codes", "users", "codings") if k in summary)
+        counts = ", ".join(f"{summary[k]} {k}" for k in ("sources", "codes", "users", "codings", "cases", "memos")
+                           if k in summary and (summary[k] or k not in ("cases", "memos")))
         typer.echo(f"wrote {out}" + (f" ({counts})" if counts else ""))
     elif summary["kind"] == "spreadsheet":
         typer.echo(f"wrote the current codings ({summary['shape']} shape) to {out}")
@@ -222,6 +223,8 @@ def status(project: Path = typer.Argument(..., help="The project folder.")) -> N
     typer.echo(f"segments   {info['segments']}")
     typer.echo(f"runs       {info['runs']} ({info['suggestions']} suggestions)")
     typer.echo(f"events     {info['events']}")
+    if info.get("cases") or info.get("memos"):
+        typer.echo(f"cases      {info['cases']} (`qcode cases list`), memos {info['memos']}")
     for name, counts in info["coders"].items():
         typer.echo(f"  {name}: {counts['decisions']} decisions, {counts['undos']} undos, "
                    f"{counts['codings']} current codings")

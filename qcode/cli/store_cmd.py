@@ -26,7 +26,8 @@ def copy(
     summary = copy_project(source, destination)
     rows = summary["rows"]
     typer.echo(f"copied {summary['source']} to {summary['destination']}: {rows['documents']} document versions, "
-               f"{rows['segments']} segments, {rows['runs']} runs, {rows['events']} events (verified equal)")
+               f"{rows['segments']} segments, {rows['runs']} runs, {rows['case_events']} case attribute events, "
+               f"{rows['memo_events']} memo versions, {rows['events']} events (verified equal)")
 
 
 @project_app.command("grant")

@@ -34,6 +34,9 @@ def suggest(
     max_tokens: int = typer.Option(256, "--max-tokens", min=16, help="Token budget per segment; longer turns are split."),
     id_column: Optional[str] = typer.Option(None, "--id-column", help="For .csv/.xlsx responses: the id column."),
     text_column: Optional[str] = typer.Option(None, "--text-column", help="For .csv/.xlsx responses: the text column."),
+    attribute_column: list[str] = typer.Option([], "--attribute-column", help="For .csv/.xlsx responses with "
+                                               "--project: a column whose cells become attributes of each row's "
+                                               "case (its document, FILE#ID); repeatable."),
     learn: bool = typer.Option(False, "--learn", help="With --project: learn from the decisions recorded there "
                                "first, one model per coder (each coder's blind review shows the run trained on "
                                "their own decisions only), plus a codebook-only run."),
@@ -102,6 +105,7 @@ def suggest(
         unit=unit, top_k=top_k if top_k is not None else (None if multi_label else 3), threshold=threshold,
         multi_label=multi_label, include_interviewer=include_interviewer, interviewers=interviewer,
         max_tokens=max_tokens, id_column=id_column, text_column=text_column, min_probability=min_probability,
+        attribute_columns=attribute_column,
         engine=engine, scheduler=scheduler, workers=workers,
     )
     proj = None

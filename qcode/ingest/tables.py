@@ -140,6 +140,31 @@ def documents_from_rows(
     return docs
 
 
+def row_attributes(doc: Document, columns: Sequence[str]) -> dict[str, str]:
+    """The cells of ``columns`` (matched case-insensitively) of the row a table document came from.
+
+    These become attributes of the row's case (its document, ``FILE#ID``).
+    InputError naming the file and the columns there are when one is missing.
+
+    >>> doc = Document("r.csv#7", "fine", metadata={"row": 3, "columns": {"Age": "41", "Site": "B"}})
+    >>> row_attributes(doc, ["site", "AGE"])
+    {'Site': 'B', 'Age': '41'}
+    """
+    cells = doc.metadata.get("columns") if isinstance(doc.metadata, dict) else None
+    if not isinstance(cells, dict):
+        raise InputError(f"{doc.source or doc.id}: --attribute-column is for spreadsheets of responses "
+                         "(.csv/.xlsx, one row a document), not transcripts")
+    by_key = {_key(name): name for name in cells}
+    out: dict[str, str] = {}
+    for wanted in columns:
+        name = by_key.get(_key(wanted))
+        if name is None:
+            raise InputError(f"{doc.source or doc.id}: --attribute-column {wanted!r}: no such column (columns: "
+                             f"{', '.join(map(repr, cells)) or 'none'}; the id and text columns cannot be attributes)")
+        out[name] = str(cells[name])
+    return out
+
+
 def _sniff_delimiter(text: str, suffix: str) -> str:
     if suffix == ".tsv":
         return "\t"

@@ -32,6 +32,7 @@ from ..codebook.model import Code, Codebook
 from ..errors import CodebookError, InterchangeError
 from ..ingest.normalize import OffsetMap, normalize_text, normalize_with_offsets
 from ..limits import current as current_limits
+from .casenotes import add_cases_and_notes, read_cases, read_notes, read_variables
 from .codes import (
     apply_codebook_meta,
     codebook_meta_pi,
@@ -295,8 +296,23 @@ def read_qdpx(path: str | Path, encoding_fallback: str | None = None,
         sources, maps, source_els = _read_sources(root, zf, label, qde, encoding_fallback, nfc, warnings)
         code_ids = {norm_guid(c.guid): c.id for c in codes if c.guid is not None}
         codings, extra_users = _read_codings(root, sources, source_els, maps, code_ids, users, label, qde, warnings)
+        variables = list(dict.fromkeys(read_variables(root).values()))
+        cases = read_cases(root, {norm_guid(s.guid): s.name for s in sources}, warnings, f"{label}: {qde}")
+
+        def note_text(plain_path: str, where: str) -> str:
+            member = _member_for_path(zf, plain_path, label, where)
+            return _decode_source(zf.read(member), f"{label}: {member}", where, encoding_fallback, warnings)
+
+        def to_positions(source_guid: str, start: int, end: int) -> tuple[int, int]:
+            mapping = maps.get(norm_guid(source_guid))
+            if mapping is None or not 0 <= start <= end <= mapping.old_length:
+                return start, end
+            return mapping.floor[start], mapping.ceil[end]
+
+        notes = read_notes(root, note_text, to_positions, warnings, f"{label}: {qde}")
     return RefiProject(name=name, users=users + extra_users, codebook=codebook, sources=sources,
-                       codings=codings, origin=root.get("origin") or "", warnings=warnings)
+                       codings=codings, origin=root.get("origin") or "", warnings=warnings, variables=variables,
+                       cases=cases, notes=notes)
 
 
 # -- .qdpx: write ------------------------------------------------------------------------------------
@@ -332,6 +348,7 @@ def project_to_xml(proj: RefiProject, when: str | None = None):
                                       plainTextPath=f"internal://{norm_guid(source.guid)}.txt",
                                       creationDateTime=when)
             _selections_xml(src_el, source, by_source.get(norm_guid(source.guid), []), when)
+    add_cases_and_notes(root, proj.variables, proj.cases, proj.notes, when)
     return root
 
 

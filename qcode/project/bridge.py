@@ -33,6 +33,7 @@ from ..interchange.model import RefiCoding, RefiProject, RefiSource, RefiUser, c
 from ..interchange.qdc import read_qdc
 from ..interchange.qdpx import read_qdpx, write_qdpx
 from ..interchange.spreadsheet import read_codings_table, resolve_spans, write_codings_table
+from .refi_cases import cases_and_notes_to_refi, import_cases_and_notes
 from .store import DB_NAME, SETTINGS_NAME, Project, init_project, open_project
 from .validation import check_coder
 
@@ -123,13 +124,15 @@ def import_refi_project(project: Project, proj: RefiProject, label: str,
             project.record_many(events)
         except ProjectError as exc:
             raise InterchangeError(f"{label}: {exc}") from None
-    warnings = list(proj.warnings)
+        extras = import_cases_and_notes(project, proj, label, code_of_guid, users)
+    warnings = list(proj.warnings) + extras["warnings"]
     if doc_report["changed"]:
         warnings.append(f"{label}: the text of {doc_report['changed']} differs from the project's; a new version "
                         "was stored and codings made on the old text are now stale")
     return {"file": label, "documents": doc_report, "coders": sorted(set(users.values())),
             "codes_added": added_codes if current_cb is not None else len(proj.codebook.codes),
-            "codings": len(events), "already_present": duplicates, "segments": segments, "warnings": warnings}
+            "codings": len(events), "already_present": duplicates, "segments": segments, "cases": extras["cases"],
+            "attribute_changes": extras["attribute_changes"], "memos": extras["memos"], "warnings": warnings}
 
 
 def import_project(project: Project, path: str | Path, encoding_fallback: str | None = None,
@@ -178,8 +181,9 @@ def project_to_refi(project: Project) -> RefiProject:
                                   created=row.time))
     if stale:
         warnings.append(f"left out {stale} codings made on earlier versions of documents that have since changed")
+    variables, cases, notes, more = cases_and_notes_to_refi(project, source_guid, users, cb)
     return RefiProject(name=Path(project.path).name, users=users, codebook=cb, sources=sources, codings=codings,
-                       warnings=warnings)
+                       warnings=warnings + more, variables=variables, cases=cases, notes=notes)
 
 
 def export_project(project: Project, path: str | Path) -> dict[str, Any]:
@@ -187,7 +191,8 @@ def export_project(project: Project, path: str | Path) -> dict[str, Any]:
     proj = project_to_refi(project)
     write_qdpx(proj, path)
     return {"file": str(path), "users": len(proj.users), "codes": len(proj.codebook.codes),
-            "sources": len(proj.sources), "codings": len(proj.codings), "warnings": proj.warnings}
+            "sources": len(proj.sources), "codings": len(proj.codings), "cases": len(proj.cases),
+            "memos": len(proj.notes), "warnings": proj.warnings}
 
 
 # -- `qcode import`: any supported file into a new or existing project -------------------------------

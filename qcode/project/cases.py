@@ -32,12 +32,14 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ..document import Document
 from ..errors import InputError, ProjectError
+from ..ingest.tables import row_attributes
 from .base import now_utc
 from .caseinput import (
     MANY_VALUES,
@@ -162,6 +164,21 @@ def case_of_codings(codings: Any, segments: Any, cases: Any) -> Any:
     return pd.Series(out, index=codings.index, name="case", dtype=object)
 
 
+def parse_assignments(items: list[str]) -> dict[str, str | None]:
+    """``ATTR=VALUE`` items as a mapping (``ATTR=`` clears), for the command line.
+
+    >>> parse_assignments(["phase=2", "role = lead nurse", "note="])
+    {'phase': '2', 'role': 'lead nurse', 'note': None}
+    """
+    out: dict[str, str | None] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise InputError(f"{item!r}: expected ATTRIBUTE=VALUE (ATTRIBUTE= clears it)")
+        out[name.strip()] = value.strip() or None
+    return out
+
+
 class CaseStore(DecisionStore):
     """Cases and their attribute history (part of :class:`qcode.project.Project`)."""
 
@@ -254,6 +271,22 @@ class CaseStore(DecisionStore):
         return {"file": str(path), "by": by, "cases": len(table.values), "new_cases": new,
                 "attributes": list(table.attributes), "changed": changed}
 
+    def set_document_attributes(self, docs: Iterable[Document], columns: Sequence[str],
+                                author: str | None = None) -> int:
+        """Give each table row's case (its document, ``FILE#ID``) the cells of ``columns`` as attributes.
+
+        For spreadsheets of responses (``qcode suggest TABLE --attribute-column COL``);
+        the documents must be in the project. Returns how many values changed.
+        """
+        values: dict[str, dict[str, str | None]] = {}
+        for doc in docs:
+            where = f"{doc.source or doc.id}: row {doc.metadata.get('row', '?')}: "
+            values[doc.id] = {check_attribute_name(name, where): attribute_text(value, f"{where}column {name!r}: ")
+                              for name, value in row_attributes(doc, columns).items()}
+        if not values:
+            return 0
+        return self._write_cases(values, "document", self._author(author), "table", where=str(self.path))[1]
+
     def _write_cases(self, values: Mapping[str, Mapping[str, str | None]], by: str, author: str | None,
                      source: str, where: str) -> tuple[int, int]:
         """Append the events that bring ``values`` about, in one transaction; (new cases, changed values)."""
@@ -302,5 +335,5 @@ class CaseStore(DecisionStore):
         return summary.join(cases.drop(columns=["case", "by"]))
 
 
-__all__ = ["CaseStore", "HISTORY_COLUMNS", "case_of_codings", "case_of_segments", "check_by", "current_attributes",
+__all__ = ["CaseStore", "HISTORY_COLUMNS", "parse_assignments", "case_of_codings", "case_of_segments", "check_by", "current_attributes",
            "cut_as_of"]

@@ -53,6 +53,22 @@ def check_memo_text(text: Any) -> str:
     return text
 
 
+def parse_target(spec: str) -> tuple[str, str | None]:
+    """``KIND:ID`` (or ``project``) as (target_kind, target_id), for the command line.
+
+    >>> parse_target("code:funding"), parse_target("project"), parse_target("document:site-a/a.txt#3")
+    (('code', 'funding'), ('project', None), ('document', 'site-a/a.txt#3'))
+    """
+    kind, _, target = str(spec).partition(":")
+    kind = kind.strip().lower()
+    if kind not in MEMO_TARGETS:
+        raise ProjectError(f"--on {spec!r}: expected project, or KIND:ID with KIND one of "
+                           f"{', '.join(t for t in MEMO_TARGETS if t != 'project')} (e.g. code:funding)")
+    if kind != "project" and not target.strip():
+        raise ProjectError(f"--on {spec!r}: name the {kind} after the colon (e.g. {kind}:ID)")
+    return kind, (target.strip() or None)
+
+
 def _all_codes(codes: Any) -> list[dict[str, Any]]:
     """Every code of a stored codebook's ``codes`` list, children included."""
     out: list[dict[str, Any]] = []
@@ -180,4 +196,4 @@ class MemoStore(CaseStore):
         return frame
 
 
-__all__ = ["MAX_MEMO_CHARS", "MEMO_COLUMNS", "MemoStore", "check_memo_text"]
+__all__ = ["MAX_MEMO_CHARS", "MEMO_COLUMNS", "MemoStore", "check_memo_text", "parse_target"]

@@ -192,7 +192,7 @@ class Project(MemoStore):
     """
 
     def status(self) -> dict[str, Any]:
-        """Counts for ``qcode status``: documents, segments, runs, suggestions, decisions per coder."""
+        """Counts for ``qcode status``: documents, segments, runs, suggestions, cases, memos, decisions per coder."""
         def count(sql: str, params: tuple = ()) -> int:
             return int(self._query(sql, params)[0][0])
 
@@ -216,6 +216,8 @@ class Project(MemoStore):
             "runs": count("SELECT COUNT(*) FROM runs"),
             "suggestions": count("SELECT COUNT(*) FROM suggestions"),
             "events": count("SELECT COUNT(*) FROM events"),
+            "cases": len(self.cases()),
+            "memos": len(self.memos()),
             "coders": per_coder,
         }
 

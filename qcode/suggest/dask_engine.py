@@ -609,6 +609,8 @@ def suggest_dask(
         table_format(out)
     if learn and project is None:
         raise InputError("learning needs a project (the decisions to learn from live there): give --project PROJECT")
+    if opts.attribute_columns and project is None:
+        raise InputError("--attribute-column records attributes in a project: give --project PROJECT")
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
@@ -866,6 +868,8 @@ def _store_documents(project: Any, docs_file: Path, run: SuggestRun) -> None:
         for key, ids in project.add_documents(docs).items():
             report.setdefault(key, []).extend(ids)
         project.add_segments(segments)
+        if run.options.attribute_columns:
+            project.set_document_attributes(docs, run.options.attribute_columns)
 
 
 def _project_rows(work: Path, summaries: list[dict[str, Any]]) -> Iterator[tuple[str, str, float, int]]:

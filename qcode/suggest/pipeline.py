@@ -221,6 +221,7 @@ def suggest_corpus(
     """
     from ..formats import open_table_writer, table_format
     from ..ingest import read_corpus
+    from ..ingest.tables import row_attributes
 
     opts = options or SuggestOptions()
     if option_values:
@@ -230,6 +231,8 @@ def suggest_corpus(
     if learn and project is None:
         raise InputError("learning needs a project (the decisions to learn from live there): "
                          "give --project PROJECT")
+    if opts.attribute_columns and project is None:
+        raise InputError("--attribute-column records attributes in a project: give --project PROJECT")
     suggester = _suggester(codebook, model, backend)
     learned = None
     if learn:
@@ -266,6 +269,8 @@ def suggest_corpus(
             for key, ids in project.add_documents(project_docs).items():
                 project_report.setdefault(key, []).extend(ids)
             project.add_segments(project_segments)
+            if opts.attribute_columns:
+                project.set_document_attributes(project_docs, opts.attribute_columns)
         project_docs.clear()
         project_segments.clear()
 
@@ -300,6 +305,8 @@ def suggest_corpus(
             pending_run.documents += 1
             pending_run.warnings.extend(doc.warnings)
             if project is not None:
+                if opts.attribute_columns:
+                    row_attributes(doc, opts.attribute_columns)  # a missing column stops the run before it stores
                 project_docs.append(doc)
                 project_segments.extend(segments)
                 if len(project_docs) >= 256 or len(project_segments) >= batch_segments:
