@@ -111,8 +111,13 @@ def saturation_chart(table: pd.DataFrame) -> Any:
         for k, coder in enumerate(coders):
             mine = table[table["coder"] == coder]
             line = ax.plot(mine["order"], mine["cumulative"], marker="o", markersize=3, label=label(coder))
-            ax.bar(mine["order"] + (k - (len(coders) - 1) / 2) * width, mine["new_codes"], width=width,
-                   alpha=0.35, color=line[0].get_color())
+            # new codes as thick vertical strokes: one collection, not a patch per document and coder
+            shift = (k - (len(coders) - 1) / 2) * width
+            ax.vlines(mine["order"] + shift, 0, mine["new_codes"], colors=line[0].get_color(), alpha=0.35,
+                      linewidth=min(12.0, max(1.5, 240 / (max(len(mine), 1) * len(coders)))))
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("document, in interview order")
         ax.set_ylabel("codes (line: cumulative, bars: new)")
         ax.legend(loc="lower right")

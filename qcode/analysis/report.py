@@ -159,9 +159,8 @@ def build_report(project: Project, coders: Sequence[str] | None = None, by: Sequ
     heat = charts.heatmap(square(pairs, used).rename(index=lambda c: code_name(codebook, c),
                                                      columns=lambda c: code_name(codebook, c))) if used else None
     doc_order, how = document_order(project, cases)
-    every = project.codings()
-    per_coder = every.loc[every["coder"].isin(counted.coders) & ~every["stale"].astype(bool),
-                          ["coder", "doc_id", "code_id"]] if len(every) else every
+    every = counted.every if counted.every is not None else project.codings()
+    per_coder = every.loc[every["coder"].isin(counted.coders), ["coder", "doc_id", "code_id"]] if len(every) else every
     frames = [per_coder] + ([counted.codings[["coder", "doc_id", "code_id"]]] if counted.rule == "consensus" else [])
     saturation = saturation_table(pd.concat(frames, ignore_index=True), doc_order)
     humans = [c for c in counted.coders if c]

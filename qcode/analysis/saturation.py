@@ -87,9 +87,8 @@ def saturation(project: Project | str | Path, coders: Sequence[str] | None = Non
     order, how = document_order(project, cases)
     frames = [counted.codings[["coder", "doc_id", "code_id"]]]
     if counted.rule == "consensus":
-        every = project.codings()
-        frames.insert(0, every.loc[every["coder"].isin(counted.coders) & ~every["stale"].astype(bool),
-                                   ["coder", "doc_id", "code_id"]])
+        every = counted.every if counted.every is not None else project.codings()
+        frames.insert(0, every.loc[every["coder"].isin(counted.coders), ["coder", "doc_id", "code_id"]])
     out = saturation_table(pd.concat(frames, ignore_index=True), order)
     out.attrs.update({"codings": counted.label, "order": "by the cases' date attribute" if how == "date"
                       else "in the order they were added"})

@@ -60,6 +60,8 @@ class Counted:
     coders: tuple[str, ...]
     rule: str
     stats: dict[str, int] = field(default_factory=dict)
+    #: every coder's codings on current document versions, as read (for per-coder views such as saturation)
+    every: pd.DataFrame | None = None
 
     @property
     def name(self) -> str:
@@ -136,7 +138,7 @@ def select_codings(project: Project | str | Path, coders: Sequence[str] | None =
         mine = codings[codings["coder"] == name].reset_index(drop=True)
         why = "" if wanted else " (the project's only coder)"
         label = f"codings counted: {name}'s{why}" if name else "codings counted: none (no coder has coded yet)"
-        return _counted(mine, label, (name,) if name else (), "coder", left_out)
+        return _counted(mine, label, (name,) if name else (), "coder", left_out, every=codings)
     group = wanted or humans
     names = [c for c in group if c != adjudicator]
     decisions = project.decisions()
@@ -153,7 +155,7 @@ def select_codings(project: Project | str | Path, coders: Sequence[str] | None =
              f"every coder who reviewed the passage applied): {stats['adjudicated']} passage(s) adjudicated, "
              f"{stats['shared']} reviewed by several coders, {stats['single']} by one coder only")
     counted = counted.assign(coder=f"consensus({'+'.join(names)})")
-    return _counted(counted, label, tuple(names), "consensus", left_out, stats)
+    return _counted(counted, label, tuple(names), "consensus", left_out, stats, every=codings)
 
 
 def _consensus_stats(reviewed: pd.DataFrame, names: Sequence[str], adjudicator: str) -> dict[str, int]:
@@ -167,12 +169,12 @@ def _consensus_stats(reviewed: pd.DataFrame, names: Sequence[str], adjudicator: 
 
 
 def _counted(codings: pd.DataFrame, label: str, coders: tuple[str, ...], rule: str, stale: int,
-             stats: dict[str, int] | None = None) -> Counted:
+             stats: dict[str, int] | None = None, every: pd.DataFrame | None = None) -> Counted:
     passages = len(codings[PASSAGE].drop_duplicates()) if len(codings) else 0
     label += f"; {len(codings)} coding{'s' if len(codings) != 1 else ''} on {passages} passage{'s' if passages != 1 else ''}"
     if stale:
         label += f"; {stale} coding(s) on documents changed since left out"
-    return Counted(codings.reset_index(drop=True), label, coders, rule, {**(stats or {}), "stale": stale})
+    return Counted(codings.reset_index(drop=True), label, coders, rule, {**(stats or {}), "stale": stale}, every)
 
 
 def describe(counted: Counted) -> dict[str, Any]:
