@@ -171,6 +171,8 @@ def main() -> int:
     parser.add_argument("--codings", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--skip-report", action="store_true")
+    parser.add_argument("--skip-million", action="store_true", help="only the report (keeps the million table of "
+                        "an earlier run in the results file)")
     parser.add_argument("--json", action="store_true", help="write bench/results/analysis.json")
     args = parser.parse_args()
     from qcode import analysis
@@ -192,6 +194,10 @@ def main() -> int:
                       [["cold (empty embedding cache)", f"{cold:.1f}", ""],
                        [f"warm (best of {args.repeats})", f"{min(warm):.1f}", "< 10 s"]], align="lrr",
                       notes=f"report.html {size / 1e6:.1f} MB; --by phase --by role; quotes with all-MiniLM-L6-v2.")
+    if args.skip_million:
+        if args.json:
+            print(f"wrote {results.save(keep_tables=True)}")
+        return 0
     frame, _ = million(args.codings)
     codebook = load_codebook("mcn-sst")
     print(f"{len(frame)} codings, {frame['case'].nunique()} cases", flush=True)
@@ -223,7 +229,7 @@ def main() -> int:
                         "codings (Project.codings) and the segments; best of "
                         f"{args.repeats} for the counting cores, one run otherwise.")
     if args.json:
-        print(f"wrote {results.save()}")
+        print(f"wrote {results.save(keep_tables=args.skip_report)}")
     return 0
 
 
