@@ -129,12 +129,13 @@ def select_codings(project: Project | str | Path, coders: Sequence[str] | None =
         if name not in known:
             raise AnalysisError(f"{project.path}: unknown coder {name!r} (coders: {', '.join(known) or 'none yet'})")
     humans = [c for c in known if c != adjudicator]
-    all_codings = project.codings()
+    single = len(wanted) == 1 or (not wanted and len(humans) <= 1)
+    name = (wanted[0] if wanted else (humans[0] if humans else "")) if single else ""
+    all_codings = project.codings(name) if name else project.codings()  # one coder's: read only theirs
     stale = all_codings["stale"].astype(bool) if len(all_codings) else pd.Series([], dtype=bool)
     left_out = int(stale.sum())
     codings = all_codings[~stale] if len(all_codings) else all_codings
-    if len(wanted) == 1 or (not wanted and len(humans) <= 1):
-        name = wanted[0] if wanted else (humans[0] if humans else "")
+    if single:
         mine = codings[codings["coder"] == name].reset_index(drop=True)
         why = "" if wanted else " (the project's only coder)"
         label = f"codings counted: {name}'s{why}" if name else "codings counted: none (no coder has coded yet)"
