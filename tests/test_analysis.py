@@ -179,9 +179,9 @@ def test_pick_prefers_readable_central_passages_and_new_cases():
     import numpy as np
 
     same = np.array([[1.0, 0.0], [1.0, 0.0], [0.6, 0.8]])
-    assert analysis.quotes_pick(same, ["a", "b", "c"], [3, 20, 20], 1) == [1]  # as central, but 3 words is too short
+    assert analysis.pick_quotes(same, ["a", "b", "c"], [3, 20, 20], 1) == [1]  # as central, but 3 words is too short
     vectors = np.array([[1.0, 0.0], [0.99, 0.05], [0.98, 0.1], [0.0, 1.0]])
-    assert analysis.quotes_pick(vectors, ["a", "a", "a", "b"], [20] * 4, 2)[1] == 3  # case b before a's second
+    assert analysis.pick_quotes(vectors, ["a", "a", "a", "b"], [20] * 4, 2)[1] == 3  # case b before a's second
 
 
 def test_participants_shape_of_tables_4_and_5(demo):

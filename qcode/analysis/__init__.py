@@ -8,12 +8,12 @@ says which in its output (``frame.attrs["codings"]``, a header line in files).
 from .cooccur import cooccurrence, pairs_from_units
 from .matrix import code_matrix, matrix, participants
 from .passages import assign_cases, coded_passages, load_cases
-from .quotes import pick as quotes_pick
+from .quotes import pick as pick_quotes
 from .quotes import quotes
 from .report import build_report, write_report
 from .saturation import saturation
 from .selection import ADJUDICATOR, Counted, as_project, consensus, select_codings
 
 __all__ = ["ADJUDICATOR", "Counted", "as_project", "assign_cases", "build_report", "code_matrix", "coded_passages", "consensus",
-           "cooccurrence", "load_cases", "matrix", "pairs_from_units", "participants", "quotes", "quotes_pick",
+           "cooccurrence", "load_cases", "matrix", "pairs_from_units", "participants", "quotes", "pick_quotes",
            "saturation", "select_codings", "write_report"]
