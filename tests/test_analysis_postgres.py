@@ -32,3 +32,17 @@ def test_matrix_cooccurrence_and_report_on_postgresql_equal_sqlite(pg_url, tmp_p
     report = analysis.write_report(pg, out, by=["phase", "role"], embedder=FakeEmbedder())
     assert report.codings == analysis.select_codings(lite).label
     assert "&lt;script&gt;" in out.read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_matrix_command_takes_a_postgresql_url(pg_url, tmp_path):
+    import subprocess
+    import sys
+
+    demo_project(pg_url)
+    out = tmp_path / "m.csv"
+    done = subprocess.run([sys.executable, "-c", "from qcode.cli import main; main()", "matrix", pg_url, "--by", "role",
+                           "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    frame = pd.read_csv(out, skiprows=1)
+    assert frame["total"].tolist() == analysis.matrix(pg_url, "role")["total"].tolist()

@@ -27,7 +27,7 @@ def _said(frame_or_report_label: str, out: Path) -> None:
 
 @app.command("matrix")
 def matrix_command(
-    project: Path = typer.Argument(..., help="The project folder."),
+    project: str = typer.Argument(..., help="The project folder (or its postgresql:// URL)."),
     by: str = typer.Option(..., "--by", help="The attribute whose values are the columns (e.g. role)."),
     count: str = typer.Option("cases", "--count", help="What a cell counts: cases, passages or documents."),
     coder: Optional[list[str]] = typer.Option(None, "--coder", help=_CODER_HELP),
@@ -46,7 +46,7 @@ def matrix_command(
 
 @app.command("cooccur")
 def cooccur_command(
-    project: Path = typer.Argument(..., help="The project folder."),
+    project: str = typer.Argument(..., help="The project folder (or its postgresql:// URL)."),
     level: str = typer.Option("segment", "--level", help="The unit two codes share: segment, document or case."),
     coder: Optional[list[str]] = typer.Option(None, "--coder", help=_CODER_HELP),
     out: Path = typer.Option(..., "--out", "-o", help="Where to write it: .csv, .xlsx or .md."),
@@ -64,7 +64,7 @@ def cooccur_command(
 
 @app.command("quotes")
 def quotes_command(
-    project: Path = typer.Argument(..., help="The project folder."),
+    project: str = typer.Argument(..., help="The project folder (or its postgresql:// URL)."),
     code: Optional[list[str]] = typer.Option(None, "--code", help="A code (or domain) to quote; repeatable. "
                                              "Default: every code with codings."),
     per_code: int = typer.Option(3, "--per-code", help="Quotes per code."),
@@ -84,7 +84,7 @@ def quotes_command(
 
 @app.command("saturation")
 def saturation_command(
-    project: Path = typer.Argument(..., help="The project folder."),
+    project: str = typer.Argument(..., help="The project folder (or its postgresql:// URL)."),
     coder: Optional[list[str]] = typer.Option(None, "--coder", help=_CODER_HELP),
     out: Path = typer.Option(..., "--out", "-o", help="Where to write it: .csv, .xlsx or .md."),
     adjudicator: str = _adjudicator_option(),
@@ -101,7 +101,7 @@ def saturation_command(
 
 @app.command("report")
 def report_command(
-    project: Path = typer.Argument(..., help="The project folder."),
+    project: str = typer.Argument(..., help="The project folder (or its postgresql:// URL)."),
     out: Path = typer.Option(..., "--out", "-o", help="The report: .html (one self-contained file) or .docx."),
     coder: Optional[list[str]] = typer.Option(None, "--coder", help=_CODER_HELP),
     by: Optional[list[str]] = typer.Option(None, "--by", help="An attribute for the participant tables and a "
