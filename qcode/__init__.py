@@ -38,7 +38,10 @@ _LAZY = {
     "load_embedder": "qcode.embed",
     "open_project": "qcode.project",
     "init_project": "qcode.project",
-    "read_qdc": "qcode.interchange.refi", "write_qdc": "qcode.interchange.refi", "import_qdpx": "qcode.interchange.refi", "export_qdpx": "qcode.interchange.refi",
+    "read_qdc": "qcode.interchange.qdc",
+    "write_qdc": "qcode.interchange.qdc",
+    "import_qdpx": "qcode.project.bridge",
+    "export_qdpx": "qcode.project.bridge",
 }
 
 #: subpackages reachable as attributes whatever was imported first

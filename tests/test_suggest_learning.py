@@ -119,9 +119,12 @@ def test_ana_and_ben_through_suggest_learn(fake_embedder, tmp_path):
     assert blind_run(project, "ben") == shared_run
     assert _top1(project, shared_run) == before
     assert blind_run(project, "ana") == ana_run and not run_is_independent(runs[ana_run], "ben")
-    from qcode.web.review import run_is_independent as web_rule
 
-    assert all(web_rule(p, c) == run_is_independent(p, c) for p in runs.values() for c in ("ana", "ben"))
+    from qcode.web.payload import Viewer
+    from qcode.web.service import ReviewService
+
+    web = ReviewService(project.path)  # the web review makes the same blind choice (one rule, in qcode.review.core)
+    assert [web.run_for(Viewer(c)) for c in ("ana", "ben")] == [ana_run, shared_run]
     from qcode.errors import ProjectError
 
     with pytest.raises(ProjectError, match="learned from ana"):
@@ -352,7 +355,8 @@ def test_normalisation_is_opt_in_fixed_by_its_reference_and_batch_independent(fa
 
 def test_web_review_orders_active_only_when_not_blind(fake_embedder, tmp_path):
     from qcode.errors import InputError
-    from qcode.web.review import ReviewService, Viewer
+    from qcode.web.payload import Viewer
+    from qcode.web.service import ReviewService
 
     project = _demo_project(tmp_path, fake_embedder)
     with pytest.raises(InputError, match="blind"):

@@ -1,7 +1,7 @@
 """REFI-QDA project archives (``.qdpx``): read into a plain :class:`RefiProject`, written from one.
 
 Nothing is extracted to disk; every archive is opened through
-:class:`qcode.interchange.safezip.SafeZip` (member names, sizes, zip bombs),
+:class:`qcode.safezip.SafeZip` (member names, sizes, zip bombs),
 every ``project.qde`` is parsed safely and validated against the REFI schema,
 and every archive written is validated before it is written (atomically).
 Positions count Unicode code points of the plain text, which is what Python
@@ -32,6 +32,7 @@ from ..codebook.model import Code, Codebook
 from ..errors import CodebookError, InterchangeError
 from ..ingest.normalize import OffsetMap, normalize_text, normalize_with_offsets
 from ..limits import current as current_limits
+from ..safezip import SafeZip, ZipLimits, check_member_name
 from .casenotes import add_cases_and_notes, read_cases, read_notes, read_variables
 from .codes import (
     apply_codebook_meta,
@@ -44,7 +45,6 @@ from .codes import (
     slug,
 )
 from .model import PROJECT_NS, RefiCoding, RefiProject, RefiSource, RefiUser, norm_guid, stable_guid
-from .safezip import SafeZip, ZipLimits, check_member_name
 from .xmlsafe import clean_xml_text, describe, parse_xml, validate_xml, xml_bytes
 
 

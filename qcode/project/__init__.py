@@ -9,8 +9,11 @@ append-only decision log of every coder, in one SQLite database.
 'mcn-sst'
 """
 
+from .base import DB_NAME
 from .cases import case_of_codings, case_of_segments
-from .store import DB_NAME, Project, derive_codings, init_project, open_project
+from .codings import derive_codings
+from .opening import init_project, open_project
+from .store import Project
 
 __all__ = ["Project", "init_project", "open_project", "derive_codings", "DB_NAME", "case_of_codings",
            "case_of_segments"]
