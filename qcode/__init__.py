@@ -32,6 +32,7 @@ _LAZY = {
     "segment": "qcode.segmentation",
     "segment_corpus": "qcode.segmentation",
     "Suggester": "qcode.suggest",
+    "make_suggester": "qcode.suggest",
     "Suggestion": "qcode.suggest",
     "SuggestOptions": "qcode.suggest",
     "suggest_corpus": "qcode.suggest",

@@ -276,7 +276,7 @@ def test_blind_suggestions_come_from_a_run_no_other_coder_trained(project, site)
 def test_empty_learned_state_matches_a_fresh_suggester():
     import numpy as np
 
-    from qcode import Suggester
+    from qcode import make_suggester
     from qcode.embed.base import Embedder
     from qcode.project.sample import sample_codebook
 
@@ -288,7 +288,7 @@ def test_empty_learned_state_matches_a_fresh_suggester():
             return np.ones((len(texts), 4), dtype=np.float32) / 2.0
 
     try:
-        suggester = Suggester(sample_codebook(), model=Fixed())
+        suggester = make_suggester(sample_codebook(), model=Fixed())
     except TypeError as exc:  # the Embedder interface grew another abstract member
         pytest.fail(f"update the test's Fixed embedder: {exc}")
     assert suggester.identity()["learned_state"] == EMPTY_LEARNED_STATE
