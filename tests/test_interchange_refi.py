@@ -654,7 +654,7 @@ def test_interchange_never_imports_the_project_store():
 def test_loading_a_qdc_codebook_goes_through_the_reader_registry(tmp_path):
     from qcode.codebook import CODEBOOK_READERS, load_codebook
 
-    assert CODEBOOK_READERS[".qdc"] == "qcode.interchange.qdc:read_qdc"
+    assert CODEBOOK_READERS[".qdc"] is read_qdc  # registered by qcode.interchange.qdc itself
     path = tmp_path / "cb.qdc"
     write_qdc(load_codebook("mcn-sst"), path)
     assert load_codebook(path).version == read_qdc(path).version

@@ -26,13 +26,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
 from .._io import atomic_write_bytes
 from ..codebook.model import Code, Codebook
 from ..errors import CodebookError, InterchangeError
 from ..ingest.normalize import OffsetMap, normalize_text, normalize_with_offsets
 from ..limits import current as current_limits
 from ..safezip import SafeZip, ZipLimits, check_member_name
+from ..version import __version__
 from .casenotes import add_cases_and_notes, read_cases, read_notes, read_variables
 from .codes import (
     apply_codebook_meta,

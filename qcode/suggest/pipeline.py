@@ -71,7 +71,7 @@ def run_record(suggester: Suggester, params: SuggestOptions | dict[str, Any]) ->
     """The reproducibility record of a run: model identity, codebook version and parameters."""
     import platform
 
-    from .. import __version__
+    from ..version import __version__
 
     if isinstance(params, SuggestOptions):
         params = params.record()
