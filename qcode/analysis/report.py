@@ -17,7 +17,6 @@ table and each other one its columns (``phase`` x ``org_type``, ``phase`` x
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,62 +29,15 @@ from .cooccur import pairs_from_units, square, units_of
 from .matrix import code_matrix, code_name, code_order, participants, rollup_map
 from .passages import attributes, check_attribute, coded_passages, load_cases, passage_keys
 from .quotes import quotes_from_passages
+from .report_data import Domain, StudyReport, Theme
+from .report_docx import render_docx
+from .report_html import render_html
 from .saturation import document_order, saturation_table
 from .selection import ADJUDICATOR, select_codings
 
 if TYPE_CHECKING:
     from ..embed import Embedder
     from ..project import Project
-
-
-@dataclass
-class Theme:
-    code_id: str
-    name: str
-    cases: int
-    passages: int
-    quotes: pd.DataFrame
-
-
-@dataclass
-class Domain:
-    code_id: str
-    name: str
-    cases: int
-    passages: int
-    themes: list[Theme]
-
-
-@dataclass
-class StudyReport:
-    """Everything the report shows (see the module docstring)."""
-
-    title: str
-    codings: str
-    provenance: dict[str, str]
-    n_cases: int
-    case_unit: str
-    participants: list[tuple[str, pd.DataFrame]]
-    domains: list[Domain]
-    matrices: list[tuple[str, pd.DataFrame]]
-    cooccurrence: pd.DataFrame
-    saturation: pd.DataFrame
-    saturation_order: str
-    agreement: pd.DataFrame | None
-    agreement_note: str
-    memos: pd.DataFrame | None
-    #: matplotlib figures by name: framework, heatmap, saturation (None: nothing to draw)
-    figures: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def attribute_values(self) -> list[str]:
-        """Every attribute value that appears in the participant tables and matrices."""
-        found: list[str] = []
-        for _, table in self.participants:
-            found += [str(c) for c in table.columns[1:]] + [str(v) for v in table.iloc[:, 0]]
-        for _, table in self.matrices:
-            found += [str(c) for c in table.columns[2:-1]]
-        return list(dict.fromkeys(found))
 
 
 def code_totals(passages: pd.DataFrame, codebook: Any, order: Sequence[str]) -> pd.DataFrame:
@@ -206,14 +158,10 @@ def _domains(codebook: Any, order: Sequence[str], totals: pd.DataFrame, quotes: 
 
 
 def _html(report: StudyReport) -> bytes:
-    from .report_html import render_html
-
     return render_html(report).encode("utf-8")
 
 
 def _docx(report: StudyReport) -> bytes:
-    from .report_docx import render_docx
-
     return render_docx(report)
 
 

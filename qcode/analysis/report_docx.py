@@ -8,7 +8,7 @@ import pandas as pd
 
 from .charts import to_png
 from .output import add_docx_table, docx_text
-from .report import StudyReport
+from .report_data import StudyReport
 
 
 def _quotes_table(report: StudyReport) -> pd.DataFrame:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .charts import svg_data_uri, to_svg
 from .passages import CASE_COLUMNS
-from .report import StudyReport, Theme
+from .report_data import StudyReport, Theme
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
