@@ -158,6 +158,7 @@ from . import (  # noqa: E402,F401
     analysis_cmd,
     cases_cmd,
     codebook_cmd,
+    discover_cmd,
     interchange_cmd,
     learn_cmd,
     memo_cmd,
