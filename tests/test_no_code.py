@@ -99,18 +99,18 @@ def test_cli_decide_no_code(project):
     assert open_project(project.path).no_code_passages("ana")["segment_id"].tolist() == [seg]
 
 
-def test_a_version_2_project_upgrades_in_place_keeping_every_event(project):
+def test_a_version_3_project_upgrades_in_place_keeping_every_event(project):
     db = project.db_path
     project.decide("ana", silent_segment(project), "funding", "accept")
     project.undo("ana")
     before = project.decisions()
     project.close()
-    conn = sqlite3.connect(db)  # make it a version 2 database: the old verdict check, the old version
+    conn = sqlite3.connect(db)  # make it a version 3 database: the old verdict check, the old version
     conn.execute("PRAGMA writable_schema = ON")
     conn.execute("UPDATE sqlite_master SET sql = replace(sql, '''skip'', ''no_code'', ''undo''', "
                  "'''skip'', ''undo''') WHERE name = 'events'")
     conn.execute("PRAGMA writable_schema = OFF")
-    conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     conn.commit()
     conn.close()
     conn = sqlite3.connect(db)
@@ -178,7 +178,7 @@ def test_web_queue_holds_segments_with_no_suggestion_and_no_code_is_an_action(pr
 
 
 @pytest.mark.slow
-def test_postgres_store_takes_no_code_and_upgrades_a_version_2_project(pg_url):
+def test_postgres_store_takes_no_code_and_upgrades_a_version_3_project(pg_url):
     import psycopg
 
     from qcode.project import init_project
@@ -190,11 +190,11 @@ def test_postgres_store_takes_no_code_and_upgrades_a_version_2_project(pg_url):
     project.add_segments(segments)
     project.decide("postgres", segments[1].id, "funding", "accept")
     project.close()
-    with psycopg.connect(pg_url, autocommit=True) as conn:  # as schema version 2 left it
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # as schema version 3 left it
         conn.execute("ALTER TABLE events DROP CONSTRAINT events_verdict_check")
         conn.execute("ALTER TABLE events ADD CONSTRAINT events_verdict_check CHECK "
                      "(verdict IN ('accept', 'reject', 'skip', 'undo'))")
-        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     upgraded = open_project(pg_url)
     assert upgraded.schema_version == SCHEMA_VERSION
     event = upgraded.no_code("postgres", segments[1].id)

@@ -79,5 +79,7 @@ def test_suggestions_of_an_old_version_are_not_shown_for_new_text(tmp_path):
     project.add_segments([Segment(r.segment_id, r.doc_id, r.start, r.end, changed[r.start:r.end], r.unit, r.speaker,
                                   r.role, r.turn_index) for r in old.itertuples(index=False)])
     after = build_queue(project.segments(), project.suggestions())
-    assert {item.doc_id for item in after} == {"site-a/interview-01.txt"}
-    assert {item.segment_id for item in after} < before
+    # the new text is queued (every segment is), with no suggestion lent from the old text
+    assert {item.doc_id for item in after if item.suggestions} == {"site-a/interview-01.txt"}
+    assert all(not item.suggestions for item in after if item.doc_id == doc.id)
+    assert {item.segment_id for item in after if item.suggestions} < before

@@ -192,7 +192,7 @@ def test_copy_sqlite_to_postgres_and_back_is_lossless(tmp_path, pg_url):
     source.set_codebook(sample_codebook())
     result = subprocess.run([*QCODE, "project", "copy", str(source.path), pg_url], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert "4 events (verified equal)" in result.stdout
+    assert "0 memo versions, 4 events (verified equal)" in result.stdout
     back = tmp_path / "back"
     summary = copy_project(pg_url, back)
     assert summary["rows"]["events"] == 4

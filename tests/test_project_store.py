@@ -15,6 +15,7 @@ from qcode.document import Document, Segment, segment_id
 from qcode.errors import ProjectError
 from qcode.project import init_project, open_project
 from qcode.project.sample import SAMPLE_CODEBOOK, build_sample_project, sample_codebook, sample_documents
+from qcode.project.schema import SCHEMA_VERSION
 
 
 @pytest.fixture
@@ -39,7 +40,7 @@ def test_init_creates_wal_database_with_versioned_schema(tmp_path):
     assert json.loads((tmp_path / "p" / "settings.json").read_text())["qcode_project"] == project.schema_version
     conn = sqlite3.connect(tmp_path / "p" / "qcode.sqlite")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "2"
+    assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
     assert project._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert project._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert not list((tmp_path / "p").glob(".qcode.sqlite.init*"))
@@ -293,7 +294,7 @@ def test_span_with_segment_offsets_is_linked_to_the_segment(project):
     ({"segment_id": "s-000000000000", "code_id": "funding", "verdict": "accept"}, "unknown segment 's-000000000000'"),
     ({"code_id": "Fundng", "verdict": "accept"}, "has no code 'Fundng'"),
     ({"code_id": "Funding", "verdict": "accept"}, "did you mean 'funding'"),
-    ({"code_id": "funding", "verdict": "maybe"}, "verdict must be one of accept, reject, skip, got 'maybe'"),
+    ({"code_id": "funding", "verdict": "maybe"}, "verdict must be one of accept, reject, skip, no_code, got 'maybe'"),
     ({"code_id": None, "verdict": "accept"}, "'accept' decision needs a code"),
     ({"code_id": "funding", "verdict": "accept", "coder": "  "}, "coder name must be non-empty"),
     ({"code_id": "funding", "verdict": "accept", "run_id": 7}, "unknown run 7"),

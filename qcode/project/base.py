@@ -229,7 +229,11 @@ class StoreBase:
                     statements = statements[self.dialect]
                 for statement in statements:
                     self._run_ddl(statement, translate=not isinstance(UPGRADES[step], dict))
+            self._after_upgrade()
             self._set_meta("schema_version", str(SCHEMA_VERSION))
+
+    def _after_upgrade(self) -> None:
+        """What a store runs once its tables are upgraded (PostgreSQL: its triggers)."""
 
     #: the store's kind, which picks the upgrade statements written for it (see :data:`UPGRADES`)
     dialect = "sqlite"

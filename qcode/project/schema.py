@@ -13,22 +13,79 @@ A project database holds:
   ``event_key`` (unique when given) is a client's idempotency key: a retried
   request with the same key finds the event it already made.
 
-Schema history: 1, the first; 2 adds ``events.event_key``; 3 adds the verdict
-``no_code`` (a coder's "nothing in the codebook fits this passage").
-:data:`UPGRADES` holds the statements that take a database from one version to
-the next, run in place when an older project is opened for writing; a step
-whose SQL differs between the stores is a mapping from store (``sqlite``,
-``postgresql``) to its statements.
+* ``case_events``: the append-only history of cases and their attributes. A
+  case is a speaker label (``case_by = 'speaker'``) or a document id
+  (``'document'``); each row sets one attribute of one case to a value (NULL:
+  cleared), or, with ``attribute`` NULL, only registers the case. The latest
+  row of each (case, attribute) is its current value.
+* ``memo_events``: the append-only history of memos: each row is one version
+  (``memo_id``, ``version``) of a memo on the project, a document, a code, a
+  case or a passage (a segment id).
+
+Schema history: 1, the first; 2 adds ``events.event_key``; 3 adds
+``case_events`` and ``memo_events``; 4 adds the verdict ``no_code`` (a coder's
+"nothing in the codebook fits this passage"). :data:`UPGRADES` holds the
+statements that take a database from one version to the next, run in place
+when an older project is opened for writing; a step whose SQL differs between
+the stores is a mapping from store (``sqlite``, ``postgresql``) to its statements.
 """
 
 from __future__ import annotations
 
 import re
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 VERDICTS = ("accept", "reject", "skip", "no_code", "undo")
 SOURCES = ("suggestion", "manual", "import")
+#: what a case is: a speaker label (across documents) or a whole document
+CASE_KINDS = ("speaker", "document")
+#: what a memo can be written about (``passage``: a segment id)
+MEMO_TARGETS = ("project", "document", "code", "case", "passage")
+
+#: the tables of schema version 3, one statement each (also the upgrade from version 2)
+CASES_AND_MEMOS = (
+    """CREATE TABLE IF NOT EXISTS case_events (
+    event_id   INTEGER PRIMARY KEY AUTOINCREMENT,
+    time       TEXT NOT NULL,
+    author     TEXT,
+    case_by    TEXT NOT NULL CHECK (case_by IN ('speaker', 'document')),
+    case_name  TEXT NOT NULL,
+    attribute  TEXT,
+    value      TEXT,
+    source     TEXT
+)""",
+    "CREATE INDEX IF NOT EXISTS case_events_by_case ON case_events (case_by, case_name, attribute, event_id)",
+    """CREATE TRIGGER IF NOT EXISTS case_events_no_update BEFORE UPDATE ON case_events
+BEGIN
+    SELECT RAISE(ABORT, 'case attribute events are append-only: UPDATE is not allowed');
+END;""",
+    """CREATE TRIGGER IF NOT EXISTS case_events_no_delete BEFORE DELETE ON case_events
+BEGIN
+    SELECT RAISE(ABORT, 'case attribute events are append-only: DELETE is not allowed');
+END;""",
+    """CREATE TABLE IF NOT EXISTS memo_events (
+    event_id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    memo_id      INTEGER NOT NULL,
+    version      INTEGER NOT NULL CHECK (version >= 1),
+    guid         TEXT NOT NULL,
+    time         TEXT NOT NULL,
+    author       TEXT NOT NULL,
+    target_kind  TEXT NOT NULL CHECK (target_kind IN ('project', 'document', 'code', 'case', 'passage')),
+    target_id    TEXT NOT NULL,
+    text         TEXT NOT NULL,
+    UNIQUE (memo_id, version)
+)""",
+    "CREATE INDEX IF NOT EXISTS memo_events_by_target ON memo_events (target_kind, target_id)",
+    """CREATE TRIGGER IF NOT EXISTS memo_events_no_update BEFORE UPDATE ON memo_events
+BEGIN
+    SELECT RAISE(ABORT, 'memo events are append-only: UPDATE is not allowed');
+END;""",
+    """CREATE TRIGGER IF NOT EXISTS memo_events_no_delete BEFORE DELETE ON memo_events
+BEGIN
+    SELECT RAISE(ABORT, 'memo events are append-only: DELETE is not allowed');
+END;""",
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -139,24 +196,25 @@ CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
 BEGIN
     SELECT RAISE(ABORT, 'decision events are append-only: DELETE is not allowed');
 END;
-"""
+""" + "\n".join(s if s.endswith(";") else s + ";" for s in CASES_AND_MEMOS) + "\n"
 
 _EVENTS = SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS events"):]
 _EVENTS_COLUMNS = ('event_id, time, coder, doc_id, doc_version, segment_id, start, "end", text, code_id, verdict, '
                    "note, run_id, score, source, undoes, codebook_version, event_key")
-_TRIGGERS = tuple(t.strip() for t in re.findall(r"CREATE TRIGGER.*?\bEND;", _EVENTS, re.DOTALL))
-_INDEXES = tuple(i.strip() for i in re.findall(r"CREATE (?:UNIQUE )?INDEX[^;]*", _EVENTS))
+_TRIGGERS = tuple(t.strip() for t in re.findall(r"CREATE TRIGGER[^;]*? ON events\b.*?\bEND;", _EVENTS, re.DOTALL))
+_INDEXES = tuple(i.strip() for i in re.findall(r"CREATE (?:UNIQUE )?INDEX[^;]* ON events \([^;]*", _EVENTS))
 
 #: SQLite cannot widen a CHECK constraint in place: the log is copied, row for row with its ids, into a
 #: table made from the current schema, in the one upgrade transaction (SQLite's documented way to change
 #: a table's definition). DROP TABLE fires no DELETE trigger; the table refers to itself under its new
-#: name until the rename, so no foreign key dangles; indexes and append-only triggers are made anew.
+#: name until the rename, so no foreign key dangles (no other table refers to it); indexes and the
+#: append-only triggers are made anew.
 _SQLITE_VERDICT_UPGRADE = (
-    _EVENTS.split(";")[0].replace("CREATE TABLE IF NOT EXISTS events", "CREATE TABLE events_v3", 1)
-    .replace("REFERENCES events (event_id)", "REFERENCES events_v3 (event_id)"),
-    f"INSERT INTO events_v3 ({_EVENTS_COLUMNS}) SELECT {_EVENTS_COLUMNS} FROM events",
+    _EVENTS.split(";")[0].replace("CREATE TABLE IF NOT EXISTS events", "CREATE TABLE events_v4", 1)
+    .replace("REFERENCES events (event_id)", "REFERENCES events_v4 (event_id)"),
+    f"INSERT INTO events_v4 ({_EVENTS_COLUMNS}) SELECT {_EVENTS_COLUMNS} FROM events",
     "DROP TABLE events",
-    "ALTER TABLE events_v3 RENAME TO events",
+    "ALTER TABLE events_v4 RENAME TO events",
     *_INDEXES,
     *_TRIGGERS,
 )
@@ -165,7 +223,8 @@ _SQLITE_VERDICT_UPGRADE = (
 UPGRADES: dict[int, tuple[str, ...] | dict[str, tuple[str, ...]]] = {
     1: ("ALTER TABLE events ADD COLUMN event_key TEXT",
         "CREATE UNIQUE INDEX IF NOT EXISTS events_by_key ON events (event_key)"),
-    2: {"sqlite": _SQLITE_VERDICT_UPGRADE,
+    2: CASES_AND_MEMOS,
+    3: {"sqlite": _SQLITE_VERDICT_UPGRADE,
         "postgresql": ("ALTER TABLE events DROP CONSTRAINT IF EXISTS events_verdict_check",
                        "ALTER TABLE events ADD CONSTRAINT events_verdict_check CHECK (verdict IN "
                        "('accept', 'reject', 'skip', 'no_code', 'undo'))")},
