@@ -159,3 +159,18 @@ def test_without_a_candidates_file_the_page_says_how_to_make_one(project):
     assert "qcode discover --project" in desk.get("lead", "lead").text
     reply = desk.post("lead", "api/make-code", {"key": "make-code-0006", "candidate": "cand-01"})
     assert reply.status_code == 404 and "--candidates" in reply.json()["error"]
+
+
+def test_a_broken_candidates_file_is_one_line_at_start_and_on_the_page(project, tmp_path):
+    from qcode.errors import QcodeError
+    from qcode.web.server import prepare
+
+    broken = tmp_path / "candidates.json"
+    broken.write_text('{"candidates": [{"label": "no id"}]}', encoding="utf-8")
+    with pytest.raises(QcodeError, match="no 'candidates' list with an 'id'"):
+        prepare(project.path, port=0, candidates=broken)
+    desk = Desk(project, write_candidates(broken))
+    project.add_memo("project", None, "Still shown.", "lead")
+    broken.write_text("{not json", encoding="utf-8")              # edited badly while the server runs
+    page = desk.get("lead", "lead")
+    assert page.status_code == 200 and "not a candidates file" in page.text and "Still shown." in page.text

@@ -225,7 +225,10 @@ def candidate_board(service: LeadSource, path: Path | None) -> dict[str, Any]:
         return {"file": None, "candidates": [], "notes": []}
     from ..discovery.sources import read_candidates
 
-    data = read_candidates(path)
+    try:
+        data = read_candidates(path)
+    except QcodeError as exc:  # edited into something that is not a candidates file: say so, keep the memos
+        return {"file": path.name, "candidates": [], "notes": [], "problem": str(exc)}
     project = service.project()
     made = _made_from(project.codebook_history(), path.name)
     names = {c.name.strip().lower(): c.id for c in project.codebook.codes}
