@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 import typer
 
+from ..project.ref import ProjectRef, project_ref
 from .app import app
 
 cases_app = typer.Typer(help="Cases (participants or documents) and their attributes: import, set, list, history.",
@@ -31,7 +32,8 @@ def echo_frame(frame: Any, empty: str) -> None:
 
 @cases_app.command("import")
 def import_cases(
-    project: str = typer.Argument(..., help="The project folder (or its postgresql:// URL)."),
+    project: ProjectRef = typer.Argument(..., parser=project_ref,
+                                         help="The project folder (or its postgresql:// URL)."),
     file: Path = typer.Argument(..., help="The cases table (.csv in UTF-8, or .xlsx): first column 'case', the "
                                           "others attributes."),
     by: str = typer.Option("speaker", "--by", help=_BY_HELP),
@@ -46,7 +48,7 @@ def import_cases(
     """
     from ..project import open_project
 
-    summary = open_project(project).import_cases(file, by=by, author=author)
+    summary = open_project(project.target).import_cases(file, by=by, author=author)
     names = ", ".join(summary["attributes"]) or "none"
     typer.echo(f"imported {file}: {summary['cases']} {summary['by']} cases ({summary['new_cases']} new), "
                f"attributes {names}; {summary['changed']} values changed")
@@ -54,7 +56,8 @@ def import_cases(
 
 @cases_app.command("set")
 def set_attributes(
-    project: str = typer.Argument(..., help="The project folder (or its postgresql:// URL)."),
+    project: ProjectRef = typer.Argument(..., parser=project_ref,
+                                         help="The project folder (or its postgresql:// URL)."),
     case: str = typer.Argument(..., help="The case: a speaker label, or a document id with --by document."),
     values: list[str] = typer.Argument(..., help="ATTRIBUTE=VALUE pairs; ATTRIBUTE= clears one."),
     by: str = typer.Option("speaker", "--by", help=_BY_HELP),
@@ -67,13 +70,14 @@ def set_attributes(
     from ..project import open_project
     from ..project.cases import parse_assignments
 
-    changed = open_project(project).set_case_attributes(case, parse_assignments(values), by=by, author=author)
+    changed = open_project(project.target).set_case_attributes(case, parse_assignments(values), by=by, author=author)
     typer.echo(f"case {case}: {changed} values changed")
 
 
 @cases_app.command("list")
 def list_cases(
-    project: str = typer.Argument(..., help="The project folder (or its postgresql:// URL)."),
+    project: ProjectRef = typer.Argument(..., parser=project_ref,
+                                         help="The project folder (or its postgresql:// URL)."),
     coder: Optional[str] = typer.Option(None, "--coder", help="Count the passages this coder coded (default: "
                                                               "any coder's)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Also write the table: .csv, .xlsx, .jsonl or "
@@ -85,7 +89,7 @@ def list_cases(
     """
     from ..project import open_project
 
-    summary = open_project(project, readonly=True).case_summary(coder=coder)
+    summary = open_project(project.target, readonly=True).case_summary(coder=coder)
     if out is not None:
         from ..formats import open_table_writer
 
@@ -96,11 +100,12 @@ def list_cases(
 
 
 @cases_app.command("history")
-def history(project: str = typer.Argument(..., help="The project folder (or its postgresql:// URL).")) -> None:
+def history(project: ProjectRef = typer.Argument(..., parser=project_ref,
+                                         help="The project folder (or its postgresql:// URL).")) -> None:
     """Every attribute event, oldest first: who set what, when (cleared values show empty).
 
     Example: qcode cases history my-study
     """
     from ..project import open_project
 
-    echo_frame(open_project(project, readonly=True).case_history(), "no cases yet")
+    echo_frame(open_project(project.target, readonly=True).case_history(), "no cases yet")

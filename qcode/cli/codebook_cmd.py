@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 import typer
 
+from ..project.ref import ProjectRef, project_ref
 from .app import codebook_app
 
 
@@ -132,7 +133,7 @@ class _EchoHandler(logging.Handler):
 
 @codebook_app.command("add")
 def add_from_candidates(
-    project: Path = typer.Argument(..., help="The project folder."),
+    project: ProjectRef = typer.Argument(..., parser=project_ref, help="The project folder or its postgresql:// URL."),
     from_file: Path = typer.Option(..., "--from", help="A candidates file written by `qcode discover` "
                                    "(edit labels, definitions and examples first; 'code_id' sets the id)."),
     pick: str = typer.Option(..., "--pick", help="Candidate ids to add, comma-separated (cand-01,cand-03)."),
@@ -144,7 +145,7 @@ def add_from_candidates(
     """
     from ..discovery.adopt import add_candidates
 
-    version, codes = add_candidates(project, from_file, [p.strip() for p in pick.split(",") if p.strip()],
+    version, codes = add_candidates(project.target, from_file, [p.strip() for p in pick.split(",") if p.strip()],
                                     author=author)
     for code in codes:
         typer.echo(f"added {code.id}: {code.name}")
@@ -153,7 +154,7 @@ def add_from_candidates(
 
 @codebook_app.command("split")
 def split_code_command(
-    project: Path = typer.Argument(..., help="The project folder."),
+    project: ProjectRef = typer.Argument(..., parser=project_ref, help="The project folder or its postgresql:// URL."),
     code: str = typer.Argument(..., help="The code to split."),
     into: str = typer.Option(..., "--into", help="FIRST=Name,SECOND=Name: the two codes (FIRST may keep "
                              "the old id)."),
@@ -167,13 +168,13 @@ def split_code_command(
     """
     from ..discovery.adopt import split_from_files
 
-    version = split_from_files(project, code, into, move, author=author)
+    version = split_from_files(project.target, code, into, move, author=author)
     typer.echo(f"project {project} now uses codebook version {version}")
 
 
 @codebook_app.command("history")
 def codebook_history_command(
-    project: Path = typer.Argument(..., help="The project folder."),
+    project: ProjectRef = typer.Argument(..., parser=project_ref, help="The project folder or its postgresql:// URL."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write it as .csv or .md (a methods appendix)."),
 ) -> None:
     """Print every codebook change with its time and who made it.
@@ -183,7 +184,7 @@ def codebook_history_command(
     from ..discovery.adopt import write_history
     from ..safetext import for_terminal
 
-    frame = write_history(project, out)
+    frame = write_history(project.target, out)
     for row in frame.itertuples(index=False):
         typer.echo(for_terminal(f"{row.time}  {row.author or '-':12s} {row.action:6s} {row.codebook_version}  "
                                 f"{row.detail}", one_line=True))

@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from ..project.ref import ProjectRef, project_ref
 from .app import app
 from .cases_cmd import echo_frame
 
@@ -38,7 +39,8 @@ def _text(text: Optional[str], file: Optional[Path]) -> str:
 
 @memo_app.command("add")
 def add(
-    project: str = typer.Argument(..., help="The project folder (or its postgresql:// URL)."),
+    project: ProjectRef = typer.Argument(..., parser=project_ref,
+                                         help="The project folder (or its postgresql:// URL)."),
     on: str = typer.Option(..., "--on", help=_ON_HELP),
     text: Optional[str] = typer.Option(None, "--text", help=_TEXT_HELP),
     file: Optional[Path] = typer.Option(None, "--file", help=_FILE_HELP),
@@ -52,13 +54,14 @@ def add(
     from ..project.memos import parse_target
 
     kind, target = parse_target(on)
-    memo = open_project(project).add_memo(kind, target, _text(text, file), author)
+    memo = open_project(project.target).add_memo(kind, target, _text(text, file), author)
     typer.echo(f"memo {memo} on {on}")
 
 
 @memo_app.command("edit")
 def edit(
-    project: str = typer.Argument(..., help="The project folder (or its postgresql:// URL)."),
+    project: ProjectRef = typer.Argument(..., parser=project_ref,
+                                         help="The project folder (or its postgresql:// URL)."),
     memo: int = typer.Argument(..., help="The memo's id (`qcode memo list` shows them)."),
     text: Optional[str] = typer.Option(None, "--text", help="The memo's new text."),
     file: Optional[Path] = typer.Option(None, "--file", help=_FILE_HELP),
@@ -70,13 +73,14 @@ def edit(
     """
     from ..project import open_project
 
-    version = open_project(project).edit_memo(memo, _text(text, file), author)
+    version = open_project(project.target).edit_memo(memo, _text(text, file), author)
     typer.echo(f"memo {memo} is now at version {version}")
 
 
 @memo_app.command("list")
 def list_memos(
-    project: str = typer.Argument(..., help="The project folder (or its postgresql:// URL)."),
+    project: ProjectRef = typer.Argument(..., parser=project_ref,
+                                         help="The project folder (or its postgresql:// URL)."),
     on: Optional[str] = typer.Option(None, "--on", help="Only memos on this: project, a KIND (e.g. code) or "
                                                         "KIND:ID (e.g. code:funding)."),
 ) -> None:
@@ -90,13 +94,14 @@ def list_memos(
     kind, target = (None, None)
     if on is not None:
         kind, target = (on.strip().lower(), None) if on.strip().lower() in MEMO_TARGETS else parse_target(on)
-    memos = open_project(project, readonly=True).memos(kind, target)
+    memos = open_project(project.target, readonly=True).memos(kind, target)
     echo_frame(memos[["memo_id", "target_kind", "target_id", "version", "author", "time", "text"]], "no memos")
 
 
 @memo_app.command("history")
 def history(
-    project: str = typer.Argument(..., help="The project folder (or its postgresql:// URL)."),
+    project: ProjectRef = typer.Argument(..., parser=project_ref,
+                                         help="The project folder (or its postgresql:// URL)."),
     memo: int = typer.Argument(..., help="The memo's id."),
 ) -> None:
     """Every version of a memo, oldest first.
@@ -105,5 +110,5 @@ def history(
     """
     from ..project import open_project
 
-    versions = open_project(project, readonly=True).memo_history(memo)
+    versions = open_project(project.target, readonly=True).memo_history(memo)
     echo_frame(versions[["version", "author", "time", "text"]], "no versions")

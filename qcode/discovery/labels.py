@@ -23,7 +23,7 @@ _POSSESSIVE = re.compile(r"['\u2019]s$")
 def _base(word: str) -> str:
     """A word lower-cased without a possessive 's (``Ruth's`` -> ``ruth``)."""
     return _POSSESSIVE.sub("", word.lower()).strip("'-")
-_SENTENCE_END = re.compile(r"[.!?:;\"(\[]\s*$")
+_SENTENCE_END = re.compile(r"(?:[.!?:;\"(\[]|\n)\s*$")  # a line start is a sentence start too (a heading's next line)
 #: capitalised words that are not names
 _NOT_NAMES = frozenset({"i", "i'm", "i've", "i'd", "i'll", "ok", "okay", "yeah", "yes", "no", "so", "and", "but",
                         "the", "a", "it", "we", "they", "you", "he", "she", "mcn", "nhs", "gp", "uk"})

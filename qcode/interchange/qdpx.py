@@ -111,6 +111,22 @@ def _find_project_member(zf: SafeZip, label: str) -> str:
     raise InterchangeError(f"{label}: no project.qde at the top of the archive (not a REFI-QDA .qdpx)")
 
 
+def refuse_repeated_guids(root, where: str) -> None:
+    """Refuse a project in which two elements of any kind (users, sources, selections, codings, codes,
+    sets, notes, cases, variables) carry one GUID: references to it would reach the wrong one."""
+    seen: dict[str, Any] = {}
+    for el in root.iter():
+        guid = el.get("guid") if isinstance(el.tag, str) else None
+        if not guid:
+            continue
+        key = norm_guid(guid)
+        first = seen.setdefault(key, el)
+        if first is not el:
+            kind = first.tag.split("}")[-1]
+            raise InterchangeError(f"{where} line {el.sourceline}: {describe(el)} repeats the GUID of the "
+                                   f"<{kind}> on line {first.sourceline}; each element needs its own GUID")
+
+
 def _users(root, label: str) -> list[RefiUser]:
     users = []
     for el in root.iter(f"{{{PROJECT_NS}}}User"):
@@ -274,6 +290,7 @@ def read_qdpx(path: str | Path, encoding_fallback: str | None = None,
                                    f"<{root.tag.split('}')[-1]}>, expected <Project> in namespace {PROJECT_NS}")
         warnings += repair_known_irregularities(root, PROJECT_NS, f"{label}: {qde}")
         validate_xml(root, "project", f"{label}: {qde}")
+        refuse_repeated_guids(root, f"{label}: {qde}")
         users = _users(root, label)
         codes_el = root.find(f"{{{PROJECT_NS}}}CodeBook/{{{PROJECT_NS}}}Codes")
         codes: list[Code] = []

@@ -249,7 +249,8 @@ def suggest_dask(
         files, left_out = [path], []
     else:
         corpus = read_corpus(path, id_column=opts.id_column, text_column=opts.text_column,
-                             interviewers=tuple(opts.interviewers), exclude=[out] if out is not None else ())
+                             interviewers=tuple(opts.interviewers), exclude=[out] if out is not None else (),
+                             encoding=opts.encoding)
         files, left_out = list(corpus.files), [(str(f), r) for f, r in corpus.left_out]
     root = path.parent if path.is_file() else path
     started = time.perf_counter()

@@ -231,7 +231,8 @@ def suggest_corpus(
     batch_segments = opts.batch_segments
     started = time.perf_counter()
     corpus = read_corpus(path, id_column=opts.id_column, text_column=opts.text_column,
-                         interviewers=tuple(opts.interviewers), exclude=[out] if out is not None else ())
+                         interviewers=tuple(opts.interviewers), exclude=[out] if out is not None else (),
+                         encoding=opts.encoding)
     if on_start is not None:
         on_start(len(corpus.files))
     record = run_record(suggester, opts)

@@ -51,6 +51,7 @@ def create_app(service: ReviewService, tokens: TokenStore, allowed_hosts: set[st
         Route("/r/{token}/disagreements", guarded(h.disagreements, lead_only=True)),
         Route("/r/{token}/api/adjudicate", guarded(h.adjudicate, api=True, lead_only=True), methods=["POST"]),
         Route("/r/{token}/agreement", guarded(h.agreement, lead_only=True)),
+        Route("/r/{token}/report", guarded(h.study_report, lead_only=True)),
         Route("/r/{token}/lead", guarded(h.lead_desk, lead_only=True)),
         Route("/r/{token}/api/add-memo", guarded(h.add_memo, api=True, lead_only=True), methods=["POST"]),
         Route("/r/{token}/api/edit-memo", guarded(h.edit_memo, api=True, lead_only=True), methods=["POST"]),

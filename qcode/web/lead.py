@@ -1,5 +1,5 @@
 """The project lead's views in ``qcode serve``: disagreements between coders, adjudication, live agreement,
-memos (issue 19) and discovery's candidate codes (issue 20)."""
+memos (issue 19), discovery's candidate codes (issue 20) and the study report."""
 
 from __future__ import annotations
 
@@ -119,6 +119,12 @@ def agreement_html(service: LeadSource, n_boot: int = 500) -> str:
     return result.to_html()
 
 
+def study_report_html(service: LeadSource) -> str:
+    """The study report (:mod:`qcode.analysis`) of the project as it stands now, adjudications counted."""
+    from ..analysis.report import build_report
+    from ..analysis.report_html import render_html
+
+    return render_html(build_report(service.project(), adjudicator=service.adjudicator))
 
 
 # -- memos (issue 19) ---------------------------------------------------------------------
@@ -330,5 +336,5 @@ def make_code(service: LeadSource, author: str, path: Path | None, payload: Mapp
     return {"code_id": codes[0].id, "name": codes[0].name, "version": version, "repeated": False}
 
 
-__all__ = ["MEMO_KINDS", "add_memo", "adjudicate", "agreement_html", "candidate_board", "disagreements",
-           "edit_memo", "make_code", "memo_board"]
+__all__ = ["MEMO_KINDS", "add_memo", "adjudicate", "agreement_html", "candidate_board",
+           "disagreements", "edit_memo", "make_code", "memo_board", "study_report_html"]
