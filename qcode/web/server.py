@@ -150,7 +150,7 @@ def describe(plan: Plan) -> list[str]:
     for access in plan.coders:
         lines.append(f"  coder {access.coder} ({blind}): {link(plan.base, access)}")
     lines.append(f"  lead {plan.lead.coder} (not blind; disagreements, adjudication as "
-                 f"{plan.service.adjudicator!r}, agreement report, memos, candidate codes): {link(plan.base, plan.lead)}")
+                 f"{plan.service.adjudicator!r}, agreement report, study report, memos, candidate codes): {link(plan.base, plan.lead)}")
     if not plan.coders:
         lines.append("  no coder links yet: add one with `qcode serve PROJECT --coder NAME`")
     lines.append("Each link is secret: whoever holds it codes under that name. Ctrl-C stops the server; "
