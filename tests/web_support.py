@@ -62,7 +62,7 @@ class LiveServer:
         from qcode.web.app import create_app
 
         self.plan = plan
-        app = create_app(plan.service, plan.tokens, allowed_hosts=plan.allowed_hosts())
+        app = create_app(plan.service, plan.tokens, allowed_hosts=plan.allowed_hosts(), candidates=plan.candidates)
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [plan.sock]}, daemon=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -30,6 +31,8 @@ def serve(
                                       "blind coders get the latest that no other coder's decisions trained)."),
     top_k: int = typer.Option(5, "--top-k", min=1, max=9, help="Suggestions shown per segment."),
     include_interviewer: bool = typer.Option(False, "--include-interviewer", help="Also review interviewer turns."),
+    candidates: Optional[Path] = typer.Option(None, "--candidates", help="A file `qcode discover --project` wrote: "
+                                              "the lead's page shows its candidates and turns one into a code."),
 ) -> None:
     """Serve the review page: one secret link per coder, and one for the project lead.
 
@@ -50,5 +53,6 @@ def serve(
     folder = project.require_folder("qcode serve keeps each coder's secret link in the project's folder; serve the "
                                     "folder whose settings name this server (qcode init FOLDER --store URL makes one)")
     plan = prepare(folder, coders=coder, lead=lead, host=host, port=port, order=order, blind=blind, run=run,
-                   top_k=top_k, include_interviewer=include_interviewer, adjudicator=adjudicator)
+                   top_k=top_k, include_interviewer=include_interviewer, adjudicator=adjudicator,
+                   candidates=candidates)
     run_server(plan)

@@ -19,6 +19,7 @@ the templates and headers :mod:`qcode.web.pages`.
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlencode
 
 from starlette.applications import Starlette
@@ -30,11 +31,13 @@ from .service import ReviewService
 from .tokens import Access, TokenStore
 
 
-def create_app(service: ReviewService, tokens: TokenStore, allowed_hosts: set[str] | None = None) -> Starlette:
+def create_app(service: ReviewService, tokens: TokenStore, allowed_hosts: set[str] | None = None,
+               candidates: str | Path | None = None) -> Starlette:
     """The Starlette app serving ``service`` to the holders of ``tokens``.
 
     ``allowed_hosts`` (``host:port`` values) guards against DNS rebinding on
-    loopback; None accepts any ``Host`` header (a lab network).
+    loopback; None accepts any ``Host`` header (a lab network). ``candidates``: a file
+    ``qcode discover`` wrote, shown on the lead's page (re-read on every visit).
     """
     routes = [
         Route("/", h.root),
@@ -49,9 +52,13 @@ def create_app(service: ReviewService, tokens: TokenStore, allowed_hosts: set[st
         Route("/r/{token}/api/adjudicate", guarded(h.adjudicate, api=True, lead_only=True), methods=["POST"]),
         Route("/r/{token}/agreement", guarded(h.agreement, lead_only=True)),
         Route("/r/{token}/report", guarded(h.study_report, lead_only=True)),
+        Route("/r/{token}/lead", guarded(h.lead_desk, lead_only=True)),
+        Route("/r/{token}/api/add-memo", guarded(h.add_memo, api=True, lead_only=True), methods=["POST"]),
+        Route("/r/{token}/api/edit-memo", guarded(h.edit_memo, api=True, lead_only=True), methods=["POST"]),
+        Route("/r/{token}/api/make-code", guarded(h.make_code, api=True, lead_only=True), methods=["POST"]),
     ]
     app = Starlette(routes=routes, exception_handlers={404: h.not_found, 405: h.not_allowed, 500: h.server_error})
-    app.state.site = Site(service, tokens, allowed_hosts)
+    app.state.site = Site(service, tokens, allowed_hosts, Path(candidates) if candidates is not None else None)
     app.state.service = service
     return app
 

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -40,11 +41,14 @@ class Site:
     """What every handler shares: the review service, the links, the pages and the allowed host names.
 
     ``allowed_hosts`` (``host:port`` values) guards against DNS rebinding on
-    loopback; None accepts any ``Host`` header (a lab network).
+    loopback; None accepts any ``Host`` header (a lab network). ``candidates``: the
+    discovery file the lead's page shows (``qcode serve --candidates``).
     """
 
-    def __init__(self, service: ReviewService, tokens: TokenStore, allowed_hosts: set[str] | None = None):
+    def __init__(self, service: ReviewService, tokens: TokenStore, allowed_hosts: set[str] | None = None,
+                 candidates: Path | None = None):
         self.service = service
+        self.candidates = candidates
         self.tokens = tokens
         self.allowed_hosts = allowed_hosts
         self.pages = Pages()

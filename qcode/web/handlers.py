@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from ..errors import AgreementError
+from . import lead
 from .guard import csrf_value, json_body, site_of
 from .pages import COMMON_HEADERS, REPORT_CSP, base_url
 from .payload import STATE_LABELS, Filters
@@ -114,6 +115,45 @@ async def study_report(request: Request, access: Access) -> Response:
         return HTMLResponse(site.service.study_report_html(),
                             headers={**COMMON_HEADERS, "Content-Security-Policy": REPORT_CSP})
     return await run_in_threadpool(build)
+
+
+# -- the lead's memos and candidate codes (issues 19 and 20) -------------------------------
+async def lead_desk(request: Request, access: Access) -> Response:
+    site = site_of(request)
+
+    def build() -> HTMLResponse:
+        return site.pages.page("lead.html", memos=lead.memo_board(site.service),
+                               found=lead.candidate_board(site.service, site.candidates), base=base_url(access),
+                               csrf=csrf_value(access.token), viewer=site.viewer_of(access))
+    return await run_in_threadpool(build)
+
+
+async def add_memo(request: Request, access: Access) -> Response:
+    site = site_of(request)
+    data = await json_body(request, access)
+
+    def act() -> JSONResponse:
+        return JSONResponse(lead.add_memo(site.service, access.coder, data), headers=COMMON_HEADERS)
+    return await run_in_threadpool(act)
+
+
+async def edit_memo(request: Request, access: Access) -> Response:
+    site = site_of(request)
+    data = await json_body(request, access)
+
+    def act() -> JSONResponse:
+        return JSONResponse(lead.edit_memo(site.service, access.coder, data), headers=COMMON_HEADERS)
+    return await run_in_threadpool(act)
+
+
+async def make_code(request: Request, access: Access) -> Response:
+    site = site_of(request)
+    data = await json_body(request, access)
+
+    def act() -> JSONResponse:
+        return JSONResponse(lead.make_code(site.service, access.coder, site.candidates, data),
+                            headers=COMMON_HEADERS)
+    return await run_in_threadpool(act)
 
 
 # -- outside the token --------------------------------------------------------------------

@@ -84,6 +84,7 @@ class Plan:
     host: str
     port: int
     warnings: list[str] = field(default_factory=list)
+    candidates: Path | None = None
 
     @property
     def base(self) -> str:
@@ -100,8 +101,13 @@ class Plan:
 
 def prepare(project: str | Path, coders: Iterable[str] = (), lead: str = "lead", host: str = "127.0.0.1",
             port: int = DEFAULT_PORT, order: str = "document", blind: bool = True, run: int | None = None,
-            top_k: int = 5, include_interviewer: bool = False, adjudicator: str = "adjudicator") -> Plan:
-    """Check everything ``qcode serve`` needs and bind the port; nothing is served yet."""
+            top_k: int = 5, include_interviewer: bool = False, adjudicator: str = "adjudicator",
+            candidates: str | Path | None = None) -> Plan:
+    """Check everything ``qcode serve`` needs and bind the port; nothing is served yet.
+
+    ``candidates``: a file ``qcode discover`` wrote, shown on the lead's page (read now, so that a
+    file that is not one is said before anything is served).
+    """
     service = ReviewService(project, order=order, blind=blind, run=run, top_k=top_k,
                             include_interviewer=include_interviewer, adjudicator=adjudicator)
     tokens = TokenStore(service.path)
@@ -119,13 +125,18 @@ def prepare(project: str | Path, coders: Iterable[str] = (), lead: str = "lead",
         if name in (adjudicator, lead):
             raise ProjectError(f"--coder {name!r}: that name is the {'adjudicator' if name == adjudicator else 'lead'}'s")
         names.append(name)
+    if candidates is not None:
+        from ..discovery.sources import read_candidates
+
+        read_candidates(candidates)
     lead_access = tokens.ensure_lead(_check_coder(lead))
     for name in names:
         tokens.ensure_coder(name)
     coder_access = [a for a in tokens.all() if not a.is_lead]
     sock = bind(host, port)
     actual = sock.getsockname()[1]
-    plan = Plan(service, tokens, lead_access, coder_access, sock, host, actual)
+    plan = Plan(service, tokens, lead_access, coder_access, sock, host, actual,
+                candidates=Path(candidates) if candidates is not None else None)
     if not is_loopback(host):
         plan.warnings.append(exposure_warning(host, actual))
     return plan
@@ -140,7 +151,7 @@ def describe(plan: Plan) -> list[str]:
     for access in plan.coders:
         lines.append(f"  coder {access.coder} ({blind}): {link(plan.base, access)}")
     lines.append(f"  lead {plan.lead.coder} (not blind; disagreements, adjudication as "
-                 f"{plan.service.adjudicator!r}, agreement report): {link(plan.base, plan.lead)}")
+                 f"{plan.service.adjudicator!r}, agreement report, study report, memos, candidate codes): {link(plan.base, plan.lead)}")
     if not plan.coders:
         lines.append("  no coder links yet: add one with `qcode serve PROJECT --coder NAME`")
     lines.append("Each link is secret: whoever holds it codes under that name. Ctrl-C stops the server; "
@@ -185,7 +196,7 @@ def run(plan: Plan, out: TextIO | None = None, on_started: Callable[[], None] | 
     from .app import create_app
 
     out = out or sys.stdout
-    app = create_app(plan.service, plan.tokens, allowed_hosts=plan.allowed_hosts())
+    app = create_app(plan.service, plan.tokens, allowed_hosts=plan.allowed_hosts(), candidates=plan.candidates)
     config = server_config(app, http, loop)
     def announce() -> None:
         for warning in plan.warnings:

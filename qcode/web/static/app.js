@@ -364,6 +364,60 @@
     pump();
   }
 
+  // -- the lead's memos and candidate codes (issues 19 and 20) ---------------------------------
+  // Each form's request goes through the outbox like a decision; once saved, the page is loaded
+  // again so that what it shows is what the server has (its text escaped by the templates).
+  function leadPage() {
+    const cb = meta("qcode-cb");
+    const forms = {};
+    onReply = (item, reply, error) => {
+      const form = forms[item.body.key];
+      delete forms[item.body.key];
+      const out = form ? form.querySelector(".result") : null;
+      if (error) {
+        if (out) { out.textContent = "NOT SAVED: " + error; out.className = "result error"; }
+        return;
+      }
+      if (out) { out.textContent = "saved"; out.className = "result ok"; }
+      window.location.reload();
+    };
+    function submit(form, path, body) {
+      if (busy()) { form.querySelector(".result").textContent = "still saving the last request: wait"; return; }
+      body.key = newKey();
+      forms[body.key] = form;
+      form.querySelector(".result").textContent = "saving…";
+      form.querySelector(".result").className = "result";
+      enqueue(path, body);
+    }
+    const adding = document.getElementById("add-memo");
+    adding.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const data = new FormData(adding);
+      submit(adding, "api/add-memo", { kind: String(data.get("kind")), target: String(data.get("target") || ""),
+                                       text: String(data.get("text") || "") });
+    });
+    document.querySelectorAll("form.edit-memo").forEach((form) => {
+      form.addEventListener("submit", (e) => {
+        e.preventDefault();
+        const memo = form.closest("article");
+        submit(form, "api/edit-memo", { memo_id: Number(memo.getAttribute("data-memo")),
+                                        version: Number(memo.getAttribute("data-version")),
+                                        text: String(new FormData(form).get("text") || "") });
+      });
+    });
+    document.querySelectorAll("form.make-code").forEach((form) => {
+      form.addEventListener("submit", (e) => {
+        e.preventDefault();
+        const data = new FormData(form);
+        submit(form, "api/make-code", { candidate: form.closest("article").getAttribute("data-cand"),
+                                        label: String(data.get("label") || ""), definition: String(data.get("definition") || ""),
+                                        code_id: String(data.get("code_id") || "") || null, codebook_version: cb });
+      });
+    });
+    pump();
+  }
+
   if (page === "review") reviewPage();
   else if (page === "disagreements") disagreementPage();
+  else if (page === "lead") leadPage();
 })();
