@@ -288,3 +288,22 @@ def test_a_postgres_coder_role_cannot_add_other_coders_and_check_sees_a_missing_
         conn.execute("DROP TRIGGER coders_identity ON coders")
     report = check_project(pg_url)
     assert not report.ok and any("coders_identity" in p for p in report.problems)
+
+
+def test_another_coders_no_code_is_shown_only_outside_blind_mode(project):
+    seg = silent_segment(project)
+    service = ReviewService(project.path, blind=True)
+    ana = Viewer("ana", blind=True)
+    before = service.locate(ana, seg)
+    project.no_code("ben", seg, note="BEN-SECRET")
+    after = ReviewService(project.path, blind=True).locate(ana, seg)
+    assert after == before                                         # blind: nothing of ben's reaches ana
+    assert "BEN-SECRET" not in repr(after) and "ben" not in repr(after)
+    session = ReviewSession(project, "ana", blind=False)
+    session.index = session._position[seg]
+    assert "Other coders: ben: no code" in session.render()
+    blind = ReviewSession(project, "ana", blind=True)
+    blind.index = blind._position[seg]
+    assert "ben" not in blind.render()
+    lead = ReviewService(project.path, blind=False).locate(Viewer("ana", blind=False), seg)
+    assert [o["status"] for o in lead["others"]] == ["no code"]

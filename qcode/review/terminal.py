@@ -422,13 +422,15 @@ class ReviewSession:
 
     def _others(self, item: QueueItem) -> str:
         codings = self.project.codings()
-        if codings.empty:
-            return ""
         here = codings[(codings["doc_id"] == item.doc_id) & (codings["start"] == item.start)
                        & (codings["end"] == item.end) & (codings["coder"] != self.coder) & (~codings["stale"])]
         parts: dict[str, list[str]] = {}
         for row in here.itertuples(index=False):
             parts.setdefault(row.coder, []).append(row.code_name)
+        said = self.project.no_code_passages()
+        for row in said[(said["doc_id"] == item.doc_id) & (said["start"] == item.start) & (said["end"] == item.end)
+                        & (said["coder"] != self.coder) & (said["how"] == "no_code")].itertuples(index=False):
+            parts.setdefault(row.coder, []).append("no code")
         return "; ".join(f"{coder}: {', '.join(names)}" for coder, names in sorted(parts.items()))
 
 
