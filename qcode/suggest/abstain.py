@@ -24,6 +24,8 @@ from collections.abc import Sequence
 import numpy as np
 
 DEFAULT_MARGIN = 0.1
+#: rejections (and no accept) after which a passage counts as a coder's "no code" (every top-3 suggestion rejected)
+NULL_FROM_REJECTIONS = 3
 
 NULL_PROTOTYPES: tuple[str, ...] = (
     "Hello, thank you for joining me today.",
@@ -77,4 +79,4 @@ def abstention_figures(abstained_noncodable: Sequence[bool], abstained_codable: 
             "codable_silenced": fp / len(abstained_codable) if len(abstained_codable) else float("nan")}
 
 
-__all__ = ["DEFAULT_MARGIN", "NULL_PROTOTYPES", "abstain_mask", "abstention_figures", "null_similarity"]
+__all__ = ["DEFAULT_MARGIN", "NULL_FROM_REJECTIONS", "NULL_PROTOTYPES", "abstain_mask", "abstention_figures", "null_similarity"]

@@ -62,8 +62,8 @@ from . import abstain as _abstain
 from . import calibration as _calibration
 from . import context as _context
 
-#: How :meth:`Suggester.learn` may use decisions ("auto": fine-tune from FINE_TUNE_FROM decisions, else blend).
-LEARNING_KINDS = ("auto", "blend", "fine-tune")
+#: How :meth:`Suggester.learn` may use decisions ("auto": few-shot where the measurement chose it, see learning_for).
+LEARNING_KINDS = ("auto", "blend", "fine-tune", "few-shot")
 #: Decisions from which learning="auto" fine-tunes (the first point of the measured learning curve).
 FINE_TUNE_FROM = 25
 
@@ -141,10 +141,11 @@ def evidence_texts(code: Code) -> list[str]:
 
 @dataclass
 class _Learned:
-    """Decisions learned so far: texts per code, accepted and rejected."""
+    """Decisions learned so far: texts per code, accepted and rejected, and passages given no code."""
 
     accepted: dict[str, list[str]] = field(default_factory=dict)
     rejected: dict[str, list[str]] = field(default_factory=dict)
+    no_code: list[str] = field(default_factory=list)
 
     def add(self, text: str, code_id: str, accepted: bool) -> None:
         book = self.accepted if accepted else self.rejected
@@ -155,8 +156,22 @@ class _Learned:
         if text in other.get(code_id, []):  # a change of mind: the latest verdict wins
             other[code_id].remove(text)
 
+    def no_code_passages(self) -> list[str]:
+        """Passages said to fit no code: given "no code", or rejected for every code suggested
+        (at least :data:`~.abstain.NULL_FROM_REJECTIONS` rejections, no accept)."""
+        accepted = {t for ts in self.accepted.values() for t in ts}
+        counts: dict[str, int] = {}
+        for texts in self.rejected.values():
+            for text in texts:
+                counts[text] = counts.get(text, 0) + 1
+        rejected_all = [t for t, n in counts.items() if n >= _abstain.NULL_FROM_REJECTIONS and t not in accepted]
+        return list(dict.fromkeys([*[t for t in self.no_code if t not in accepted], *sorted(rejected_all)]))
+
     def to_dict(self) -> dict[str, Any]:
-        return {"accepted": self.accepted, "rejected": self.rejected}
+        out: dict[str, Any] = {"accepted": self.accepted, "rejected": self.rejected}
+        if self.no_code:
+            out["no_code"] = self.no_code
+        return out
 
 
 class Suggester:
@@ -217,7 +232,7 @@ class Suggester:
     def __init__(self, codebook: Codebook | str, model: Any = None, *, codes: str = "leaves",
                  params: RankingParams | None = None, learning: str = "auto", tuned: bool | str = "auto",
                  context: bool | float | str = "auto", abstain: bool | float | str = "auto", seed: int = 0,
-                 backend: str = "auto", fine_tune_params: Any = None) -> None:
+                 backend: str = "auto", fine_tune_params: Any = None, few_shot_params: Any = None) -> None:
         self.codebook = codebook if isinstance(codebook, Codebook) else _edge("qcode.codebook.io").load_codebook(codebook)
         if codes not in ("leaves", "all"):
             raise QcodeError(f"codes must be 'leaves' or 'all', not {codes!r}")
@@ -229,6 +244,7 @@ class Suggester:
         self._tfidf: tuple[Any, Any] | None = None
         self._learned = _Learned()
         self._classifiers: dict[str, Any] = {}
+        self._head: Any = None
         if learning not in LEARNING_KINDS:
             raise QcodeError(f"learning must be one of {', '.join(LEARNING_KINDS)}, not {learning!r}")
         if tuned not in (True, False, "auto"):
@@ -241,6 +257,7 @@ class Suggester:
         self.seed = int(seed)
         self.backend = backend
         self.fine_tune_params = fine_tune_params
+        self.few_shot_params = few_shot_params
         self.tuning_note: str | None = None
         self.learned_from: tuple[str, ...] | None = ()
         self.last_event_id: int | None = None
@@ -249,6 +266,7 @@ class Suggester:
         self.more_needed: dict[str, int] = {}
         self._body: Any = None
         self._null: np.ndarray | None = None
+        self._learned_null: np.ndarray | None = None
         self.calibrator = _calibration.Calibrator()
         self._calibrates = True
         self._normaliser: tuple[np.ndarray, np.ndarray, float] | None = None
@@ -406,6 +424,18 @@ class Suggester:
         }
         return self._index
 
+    def anchor_texts(self) -> tuple[list[str], list[int]]:
+        """The codebook's own texts (each target's description, criteria and examples) and their columns:
+        the labelled anchors of learning="few-shot" (:mod:`.fewshot`)."""
+        cb = self.codebook
+        texts: list[str] = []
+        owners: list[int] = []
+        for j, code in enumerate(self.target_codes):
+            for text in [description_text(code, cb.get(code.parent) if code.parent else None), *evidence_texts(code)]:
+                texts.append(text)
+                owners.append(j)
+        return texts, owners
+
     def _root_text(self, root: Code) -> str:
         """A top-level code described by its own definition and its children's names."""
         children = [c.name for c in self.codebook.children(root.id)]
@@ -455,6 +485,8 @@ class Suggester:
             mixed = mixed + p.lexical_weight * model.similarity(texts, code_matrix)
         if self._classifiers:
             mixed = self._blend_classifiers(X, mixed)
+        if self._head is not None:
+            mixed = self._head.combine(mixed, X)
         if self._normaliser is not None:
             mean, spread, weight = self._normaliser
             mixed = mixed + weight * (mixed - mean) / spread
@@ -535,6 +567,10 @@ class Suggester:
         if self._null is None:
             self._null = self._embed(list(_abstain.NULL_PROTOTYPES))
         null = _abstain.null_similarity(X, self._null)
+        if self._learned_null is None:
+            self._learned_null = self._embed(self._learned.no_code_passages())
+        if len(self._learned_null):
+            null = np.maximum(null, _abstain.null_similarity(X, self._learned_null, top_n=1))
         return scores, _abstain.abstain_mask(scores, null, margin=margin)
 
     def probabilities(self, scores: np.ndarray) -> np.ndarray:
@@ -602,7 +638,8 @@ class Suggester:
 
     # -- learning --------------------------------------------------------------
     def learn(self, texts: Sequence[str], code_ids: Sequence[str], accepted: Sequence[bool], *,
-              learned_from: Sequence[str] | None = None, last_event_id: int | None = None) -> Suggester:
+              learned_from: Sequence[str] | None = None, last_event_id: int | None = None,
+              no_code: Sequence[str] = ()) -> Suggester:
         """Learn from coders' verdicts: ``accepted[i]`` says whether ``code_ids[i]`` fits ``texts[i]``.
 
         Accepted passages become examples of their code, rejected ones
@@ -612,6 +649,11 @@ class Suggester:
         fine-tuned on all decisions learned so far (:mod:`.finetune`). With at
         least 30 accepted passages the probabilities are calibrated on the
         decisions (two-fold: each half scored by a model that learned the other).
+
+        ``no_code``: passages a coder said fit no code. They, and passages rejected for
+        every code suggested (three rejections, no accept), become learned "no code"
+        examples: while abstention is on, a passage nearer one of them than to its best
+        code (by the abstention margin) gets no suggestion (:mod:`.abstain`).
 
         ``learned_from`` names the coders whose decisions these are; a run
         records them (``learned_from``) and a blind coder is shown only runs
@@ -625,7 +667,11 @@ class Suggester:
             if code_id not in self.codebook:
                 raise QcodeError(f"learn(): code {code_id!r} is not in codebook {self.codebook.name!r}")
             self._learned.add(str(text), code_id, bool(ok))
-        if len(texts):
+        for text in no_code:
+            if str(text) not in self._learned.no_code:
+                self._learned.no_code.append(str(text))
+        self._learned_null = None
+        if len(texts) or len(no_code):
             if learned_from is None or self.learned_from is None:
                 self.learned_from = None
             else:
@@ -637,7 +683,7 @@ class Suggester:
         self.learned_with = self.learning_for(self._decision_count())
         if self.learned_with == "fine-tune" and len(texts):
             self._fine_tune_body()
-        self._fit_classifiers()
+        self._fit_learned()
         if self._calibrates:
             self.calibrator = self._calibrate()
         return self
@@ -699,6 +745,7 @@ class Suggester:
         self._body = body
         self._index = None
         self._null = None
+        self._learned_null = None
 
     @staticmethod
     def _codebook_tuned_folder(embedder: Any) -> Path | None:
@@ -734,7 +781,8 @@ class Suggester:
         for k in (0, 1):
             held = set(folds[k])
             helper = Suggester(self.codebook, model=self.embedder, codes=self.codes, params=self.params,
-                               context=0.0, abstain=False, learning="blend")
+                               context=0.0, abstain=False, few_shot_params=self.few_shot_params,
+                               learning="few-shot" if self.learned_with == "few-shot" else "blend")
             helper._calibrates = False
             keep = [i for i, t in enumerate(texts) if t not in held]
             helper.learn([texts[i] for i in keep], [code_ids[i] for i in keep], [accepted[i] for i in keep])
@@ -748,6 +796,9 @@ class Suggester:
                                "tuned": _identity_of(self.embedder).get("tuned")}
         if self.learned_with == "fine-tune":
             out["fine_tune"] = self._fine_tune_params().to_dict()
+        if self.learned_with == "few-shot":
+            out["few_shot"] = (self._head.params if self._head is not None else
+                               _edge("qcode.suggest.fewshot").FewShotParams()).to_dict()
         return out
 
     def body_folder_name(self, root: Path) -> str | None:
@@ -767,14 +818,44 @@ class Suggester:
             body_dir = folder.parent / info["body"]
             self._body = _edge("qcode.suggest.tuning").load_tuned_embedder(body_dir, backend=self.backend)
             self._null = None
-        self.load_state(folder / "state.json")
+            self._learned_null = None
+        kind = str(info.get("learned_with") or info.get("learning") or self.learned_with)
+        self.load_state(folder / "state.json", learned_with=kind)
         self.learned_from = tuple(info.get("learned_from") or ())
-        self.learned_with = str(info.get("learned_with") or info.get("learning") or self.learned_with)
         self.last_event_id = info.get("last_event_id")
         cal = info.get("calibration") or {}
         self.calibrator = _calibration.Calibrator(float(cal.get("temperature", _calibration.DEFAULT_TEMPERATURE)),
                                                   str(cal.get("source", "default")), int(cal.get("n_labels", 0)))
         return self
+
+    def _fit_learned(self) -> None:
+        """The learned layer on top of the examples: the few-shot head, or the blend's classifiers."""
+        self._head = None
+        self._classifiers = {}
+        if self.learned_with == "few-shot":
+            self._fit_head()
+        else:
+            self._fit_classifiers()
+
+    def _fit_head(self) -> None:
+        """learning="few-shot": :class:`~.fewshot.FewShotHead` on the codebook-only scores (:mod:`.fewshot`)."""
+        from .fewshot import FewShotHead
+
+        texts, code_ids, accepted = self._decisions()
+        if not texts:
+            return
+        column = {c.id: j for j, c in enumerate(self.target_codes)}
+        rows = [i for i, c in enumerate(code_ids) if c in column]
+        texts, code_ids, accepted = [texts[i] for i in rows], [code_ids[i] for i in rows], [accepted[i] for i in rows]
+        prior_model = Suggester(self.codebook, model=self.embedder, codes=self.codes, params=self.params,
+                                context=0.0, abstain=False, learning="blend")
+        prior_model._calibrates = False
+        anchor_texts, anchor_codes = self.anchor_texts()
+        A = self._embed(anchor_texts)
+        X = self._embed(texts)
+        self._head = FewShotHead(self.few_shot_params).fit(
+            A, anchor_codes, prior_model.score_embeddings(A, anchor_texts), X, prior_model.score_embeddings(X, texts),
+            [column[c] for c in code_ids], accepted)
 
     def _fit_classifiers(self) -> None:
         from sklearn.linear_model import LogisticRegression
@@ -810,8 +891,12 @@ class Suggester:
         _edge("qcode._io").atomic_write_text(path, json.dumps(state, ensure_ascii=False, indent=1))
         return Path(path)
 
-    def load_state(self, path: str | Path) -> Suggester:
-        """Reload a state saved by :meth:`save_state` (classifiers are refitted deterministically)."""
+    def load_state(self, path: str | Path, learned_with: str | None = None) -> Suggester:
+        """Reload a state saved by :meth:`save_state` (the learned layer is refitted deterministically).
+
+        ``learned_with``: the learning the state was saved with (a saved model's provenance says);
+        else the one :meth:`learning_for` picks for its decisions (never a new fine-tuning).
+        """
         path = Path(path)
         try:
             state = json.loads(path.read_text(encoding="utf-8"))
@@ -819,10 +904,17 @@ class Suggester:
         except (OSError, ValueError, KeyError) as exc:
             raise QcodeError(f"{path}: not a qcode suggester state ({exc})") from None
         self._learned = _Learned(accepted={k: list(v) for k, v in learned["accepted"].items()},
-                                 rejected={k: list(v) for k, v in learned["rejected"].items()})
+                                 rejected={k: list(v) for k, v in learned["rejected"].items()},
+                                 no_code=[str(t) for t in learned.get("no_code", [])])
+        self._learned_null = None
         self._index = None
         self._tfidf = None
-        self._fit_classifiers()
+        if learned_with is not None:
+            self.learned_with = learned_with
+        elif self.learned_with != "fine-tune":
+            picked = self.learning_for(self._decision_count())
+            self.learned_with = "blend" if picked == "fine-tune" else picked
+        self._fit_learned()
         if self._learned.accepted or self._learned.rejected:
             self.learned_from = None if self.learned_from == () else self.learned_from
         if self._calibrates:

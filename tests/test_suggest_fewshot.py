@@ -1,0 +1,80 @@
+"""Issue 21: the few-shot head over frozen embeddings (learning="few-shot"), fake embedder."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from qcode.suggest import Suggester
+from qcode.suggest.fewshot import FewShotHead, FewShotParams
+
+
+def _toy(k: int = 3, dim: int = 16, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(k, dim))
+    anchors = centres + 0.1 * rng.normal(size=(k, dim))
+    return rng, centres, anchors
+
+
+def test_no_decisions_keeps_the_zero_shot_ranking():
+    _, centres, anchors = _toy()
+    prior = np.array([[0.3, 0.2, 0.1], [0.1, 0.3, 0.2], [0.2, 0.1, 0.3]])
+    head = FewShotHead().fit(anchors, [0, 1, 2], prior, np.zeros((0, 16)), np.zeros((0, 3)), [], [])
+    zero = np.array([[0.1, 0.5, 0.2]])
+    out = head.combine(zero, centres[:1])
+    assert np.argmax(out) == 1  # anchors agree with their own prior: nothing to correct
+    assert head.n_decisions_ == 0
+
+
+def test_accepts_overturn_a_wrong_prior_and_rejections_count():
+    rng, centres, anchors = _toy()
+    X = np.vstack([centres[0] + 0.2 * rng.normal(size=16) for _ in range(12)])
+    wrong = np.tile([0.2, 0.4, 0.1], (12, 1))  # the zero-shot score says code 1
+    anchor_prior = np.eye(3) * 0.3
+    learned = FewShotHead(FewShotParams(l2=0.1)).fit(anchors, [0, 1, 2], anchor_prior, X, wrong, [0] * 12, [True] * 12)
+    probe = centres[0:1] + 0.05
+    assert np.argmax(learned.combine(np.array([[0.2, 0.4, 0.1]]), probe)) == 0
+    rejected = FewShotHead(FewShotParams(l2=0.1)).fit(anchors, [0, 1, 2], anchor_prior, X, wrong, [1] * 12,
+                                                      [False] * 12)
+    assert rejected.correction(probe)[0, 1] < 0  # rejecting code 1 pushes it down on similar passages
+
+
+def test_latest_verdict_wins_and_fit_is_deterministic():
+    rng, centres, anchors = _toy()
+    x = centres[2:3]
+    prior = np.array([[0.3, 0.3, 0.3]])
+    args = (anchors, [0, 1, 2], np.eye(3) * 0.3)
+    changed = FewShotHead().fit(*args, np.vstack([x, x]), np.vstack([prior, prior]), [2, 2], [False, True])
+    accepted = FewShotHead().fit(*args, x, prior, [2], [True])
+    assert np.allclose(changed.coef_, accepted.coef_)
+    again = FewShotHead().fit(*args, x, prior, [2], [True])
+    assert json.dumps(again.to_dict()) == json.dumps(accepted.to_dict())
+
+
+def test_suggester_few_shot_learns_saves_and_reloads(tmp_path, fake_embedder):
+    s = Suggester("mcn-sst", model=fake_embedder, learning="few-shot", context=0.0, abstain=False)
+    text = "the district nurses never get the discharge letter in time"
+    ids = [c.id for c in s.target_codes]
+    before = s.score([text])[0]
+    target = ids[int(np.argsort(before)[len(ids) // 2])]  # a middling code
+    texts = [f"{text} {i}" for i in range(6)]
+    s.learn(texts, [target] * 6, [True] * 6)
+    assert s.learned_with == "few-shot" and s.identity()["learning"] == "few-shot"
+    after = s.score([text])[0]
+    assert after[ids.index(target)] - after.max() > before[ids.index(target)] - before.max()
+    assert s.learning_params()["few_shot"]["l2"] == FewShotParams().l2
+    state = s.save_state(tmp_path / "state.json")
+    again = Suggester("mcn-sst", model=fake_embedder, learning="few-shot", context=0.0, abstain=False)
+    again.load_state(state)
+    assert np.allclose(again.score([text]), s.score([text]))
+
+
+def test_learning_kinds_include_few_shot():
+    from qcode.errors import QcodeError
+    from qcode.suggest.ranking import LEARNING_KINDS
+
+    assert "few-shot" in LEARNING_KINDS
+    with pytest.raises(QcodeError):
+        Suggester("mcn-sst", learning="few_shot")
