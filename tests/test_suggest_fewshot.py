@@ -78,3 +78,68 @@ def test_learning_kinds_include_few_shot():
     assert "few-shot" in LEARNING_KINDS
     with pytest.raises(QcodeError):
         Suggester("mcn-sst", learning="few_shot")
+
+
+SMALL_TALK = "Oh, wet... the dog has just come in from the garden, sorry about that"
+
+
+def _abstaining(fake_embedder, **kw):
+    return Suggester("mcn-sst", model=fake_embedder, context=0.0, abstain=0.0, learning="few-shot", **kw)
+
+
+def test_no_code_decisions_silence_the_passage_and_its_near_copies(tmp_path, fake_embedder):
+    s = _abstaining(fake_embedder)
+    near = SMALL_TALK.replace("garden", "garden again")
+    assert s.suggest([SMALL_TALK, near])[0] and s.suggest([near])[0]  # suggested before
+    s.learn([], [], [], no_code=[SMALL_TALK])
+    out = s.suggest([SMALL_TALK, near, "The GP never sees the hospice care plan, so the night team starts over."])
+    assert out[0] == [] and out[1] == [] and out[2]
+    assert s.identity()["learned_state"] != _abstaining(fake_embedder).identity()["learned_state"]
+    again = _abstaining(fake_embedder).load_state(s.save_state(tmp_path / "state.json"))
+    assert again.suggest([SMALL_TALK])[0] == []
+
+
+def test_rejecting_every_suggestion_counts_as_no_code(fake_embedder):
+    s = _abstaining(fake_embedder)
+    shown = [x.code_id for x in s.suggest([SMALL_TALK])[0]]
+    assert len(shown) == 3
+    s.learn([SMALL_TALK] * 2, shown[:2], [False, False])
+    assert s.learned_no_code == []  # two of three rejected: not yet "no code"
+    s.learn([SMALL_TALK], shown[2:], [False])
+    assert s.learned_no_code == [SMALL_TALK]
+    assert s.suggest([SMALL_TALK])[0] == []
+    s.learn([SMALL_TALK], shown[:1], [True])  # an accept: it has a code after all
+    assert s.learned_no_code == []
+    assert s.suggest([SMALL_TALK])[0]
+
+
+def test_learned_no_code_needs_abstention_on(fake_embedder):
+    s = Suggester("mcn-sst", model=fake_embedder, context=0.0, abstain=False, learning="few-shot")
+    s.learn([], [], [], no_code=[SMALL_TALK])
+    assert s.suggest([SMALL_TALK])[0]
+
+
+def test_tuning_out_of_memory_falls_back_to_the_base_model(monkeypatch, tmp_path):
+    """A tuning the allocator stops gives the base model and one line naming the retry, never a traceback."""
+    from qcode.codebook import load_codebook
+    from qcode.suggest import tuning
+
+    monkeypatch.setattr(tuning, "load_base_sentence_transformer", lambda *a, **k: object())
+
+    def starved(*args, **kwargs):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: not enough memory: "
+                           "you tried to allocate 98304 bytes.")
+
+    monkeypatch.setattr(tuning, "contrastive_tune", starved)
+    model, report = tuning.tune_for_codebook(load_codebook("mcn-sst"), root=tmp_path, progress=lambda d, t: None)
+    assert model is None
+    assert "ran out of memory" in report.reason and "`qcode codebook tune mcn-sst`" in report.reason
+    assert "\n" not in report.reason
+    assert not any(tmp_path.iterdir())  # nothing half-written in the cache
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("shape mismatch")  # a bug is not hidden as a memory problem
+
+    monkeypatch.setattr(tuning, "contrastive_tune", broken)
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        tuning.tune_for_codebook(load_codebook("mcn-sst"), root=tmp_path, progress=lambda d, t: None)

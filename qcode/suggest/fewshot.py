@@ -1,35 +1,36 @@
 """learning="few-shot": a small head over frozen embeddings that pays from a coder's first decisions.
 
-The head is one logistic regression per code (one-vs-rest) on L2-normalised
-embeddings, trained on
+:class:`FewShotHead` is a softmax over the codes whose logits are the zero-shot
+scores divided by a temperature plus a learned linear correction of the
+(L2-normalised) embedding, ``W x + b``. It is fitted by L-BFGS on
 
-* the codebook's own texts as labelled anchors: each code's description,
-  inclusion criteria and example passages count as examples of that code
-  (``anchor_weight``), so a code with no decisions yet is still known;
-* every passage a coder accepted for a code (a positive of that code and a
-  negative of the codes it was not accepted for);
-* every passage a coder rejected for a code: a negative of that code only,
-  weighted ``rejection_weight`` (rejections are the evidence a plain
-  classifier over accepts cannot use);
+* every passage a coder accepted for a code (cross-entropy), each code's
+  accepted passages weighing the same in total (class balance, so a code with
+  three accepts is not drowned by one with thirty);
+* every passage a coder rejected for a code, by ``-log(1 - p(code))``: the
+  evidence a classifier over accepted passages alone cannot use;
+* the codebook's own texts (descriptions, criteria, examples) as labelled
+  anchors of their codes;
 
-with class-balanced weights, so that a code with three accepts is not drowned
-by one with thirty. Its decision values are added to the zero-shot score in
-units of that row's own spread, with a weight that grows with the decisions,
-``n / (n + prior_decisions)``: the zero-shot prior dominates the first
-decisions and shrinks as they come in. Each row's score depends on that row
-alone, so a segment's suggestions never depend on its batch.
+with ``W`` and ``b`` pulled toward zero. With no decisions the head *is* the
+zero-shot ranking, and the correction grows with the evidence: the zero-shot
+prior shrinks as decisions come in, and covers codes no one has decided on
+yet. The offsets ``b`` are held far more tightly than ``W`` (``intercept_l2``):
+an offset moves a code on every passage, which after a handful of decisions
+made the first-accepted codes hubs. Each row's score depends on that row alone.
 
-The head is a few kilobytes (``codes x dim`` floats), is refitted in well
-under a second, and is deterministic (lbfgs, no sampling). Measured against
-the ``setfit`` library on the shared sets by ``bench/bench_learning.py --vs-setfit``.
+The head is ``codes x (dim + 1)`` floats, refitted from the decisions in well
+under a second and deterministic (L-BFGS from zeros, no sampling): a saved
+model needs only its decisions. Measured against the ``setfit`` library on the
+shared sets by ``python bench/bench_learning.py --vs-setfit``.
 
 >>> import numpy as np
->>> rng = np.random.default_rng(0)
->>> anchors = np.eye(3, 8)                       # one anchor per code
->>> X = np.r_[np.eye(3, 8), np.eye(3, 8)] + 0.01
->>> head = FewShotHead().fit(anchors, [0, 1, 2], X, [0, 1, 2, 0, 1, 2], [True] * 6, n_codes=3)
->>> head.decision_function(np.eye(3, 8)).argmax(axis=1).tolist()
-[0, 1, 2]
+>>> anchors = np.eye(3, 8)                                  # one codebook text per code
+>>> prior = np.full((4, 3), 0.2)                            # zero-shot: no preference
+>>> X = np.eye(3, 8)[[0, 0, 1, 1]] + 0.05
+>>> head = FewShotHead().fit(anchors, [0, 1, 2], np.eye(3) * 0.3, X, prior, [0, 0, 1, 1], [True, True, True, True])
+>>> head.combine(np.full((2, 3), 0.2), np.eye(3, 8)[[0, 1]]).argmax(axis=1).tolist()
+[0, 1]
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class FewShotParams:
     temperature: float = 0.056
     max_iter: int = 200
     #: pull of the per-code offsets toward zero, relative to ``l2`` (an offset moves a code on every passage)
-    intercept_l2: float = 1.0
+    intercept_l2: float = 100.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -245,6 +245,8 @@ class Suggester:
         self._learned = _Learned()
         self._classifiers: dict[str, Any] = {}
         self._head: Any = None
+        #: learning="fine-tune": the few-shot head on the fine-tuned body (True) or the blend's classifiers
+        self.head_on_body = True
         if learning not in LEARNING_KINDS:
             raise QcodeError(f"learning must be one of {', '.join(LEARNING_KINDS)}, not {learning!r}")
         if tuned not in (True, False, "auto"):
@@ -567,11 +569,13 @@ class Suggester:
         if self._null is None:
             self._null = self._embed(list(_abstain.NULL_PROTOTYPES))
         null = _abstain.null_similarity(X, self._null)
+        abstained = _abstain.abstain_mask(scores, null, margin=margin)
         if self._learned_null is None:
             self._learned_null = self._embed(self._learned.no_code_passages())
         if len(self._learned_null):
-            null = np.maximum(null, _abstain.null_similarity(X, self._learned_null, top_n=1))
-        return scores, _abstain.abstain_mask(scores, null, margin=margin)
+            nearest = _abstain.null_similarity(X, self._learned_null, top_n=1)
+            abstained |= _abstain.abstain_mask(scores, nearest, margin=margin + _abstain.LEARNED_NULL_MARGIN)
+        return scores, abstained
 
     def probabilities(self, scores: np.ndarray) -> np.ndarray:
         """Per-code probabilities of a score matrix (softmax with the calibrated temperature)."""
@@ -706,6 +710,11 @@ class Suggester:
         return self.learn(labels["text"].tolist(), labels["code_id"].tolist(), labels["accepted"].tolist(),
                           learned_from=names)
 
+    @property
+    def learned_no_code(self) -> list[str]:
+        """The passages learned as "no code": given no code, or rejected for every code suggested."""
+        return self._learned.no_code_passages()
+
     def _decision_count(self) -> int:
         return sum(len(v) for v in self._learned.accepted.values()) + sum(len(v) for v in self._learned.rejected.values())
 
@@ -738,10 +747,12 @@ class Suggester:
         texts, code_ids, accepted = self._decisions()
         params = self._fine_tune_params()
         self.more_needed = finetune.more_needed(self.codebook, code_ids, accepted, params.min_accepted)
-        body, _ = finetune.fine_tune(self.codebook, texts, code_ids, accepted,
+        body, report = finetune.fine_tune(self.codebook, texts, code_ids, accepted,
                                      scope=coders.LearningScope(tuple(self.learned_from or ())), params=params,
                                      base_model=name, root=self.body_root, last_event_id=self.last_event_id,
                                      start=self._codebook_tuned_folder(base))
+        if body is None and report.reason:
+            self.tuning_note = report.reason
         self._body = body
         self._index = None
         self._null = None
@@ -782,7 +793,7 @@ class Suggester:
             held = set(folds[k])
             helper = Suggester(self.codebook, model=self.embedder, codes=self.codes, params=self.params,
                                context=0.0, abstain=False, few_shot_params=self.few_shot_params,
-                               learning="few-shot" if self.learned_with == "few-shot" else "blend")
+                               learning="few-shot" if self._uses_head else "blend")
             helper._calibrates = False
             keep = [i for i, t in enumerate(texts) if t not in held]
             helper.learn([texts[i] for i in keep], [code_ids[i] for i in keep], [accepted[i] for i in keep])
@@ -832,10 +843,14 @@ class Suggester:
         """The learned layer on top of the examples: the few-shot head, or the blend's classifiers."""
         self._head = None
         self._classifiers = {}
-        if self.learned_with == "few-shot":
+        if self._uses_head:
             self._fit_head()
         else:
             self._fit_classifiers()
+
+    @property
+    def _uses_head(self) -> bool:
+        return self.learned_with == "few-shot" or (self.learned_with == "fine-tune" and self.head_on_body)
 
     def _fit_head(self) -> None:
         """learning="few-shot": :class:`~.fewshot.FewShotHead` on the codebook-only scores (:mod:`.fewshot`)."""
