@@ -18,9 +18,10 @@ def learn(
                                     "coder of the project, one model each."),
     learn_from: Optional[str] = typer.Option(None, "--learn-from", help="Comma-separated coders whose decisions "
                                              "train ONE shared model (a first pass, not blind)."),
-    learning: str = typer.Option("auto", "--learning", help="auto (fine-tune from 25 decisions where torch is "
-                                 "installed, else blend), blend (examples + a classifier per code, seconds) or "
-                                 "fine-tune (the embedding model itself, SetFit-style; about a minute, needs torch)."),
+    learning: str = typer.Option("auto", "--learning", help="auto (= few-shot: a small head on the embeddings "
+                                 "with the codebook as prior, seconds), blend (examples + a classifier per code) or "
+                                 "fine-tune (the embedding model itself, SetFit-style, then the few-shot head; a "
+                                 "minute or more, needs torch)."),
     seed: int = typer.Option(0, "--seed", help="Training seed: the same decisions and seed give the same model."),
     model: str = typer.Option("all-MiniLM-L6-v2", "--model", help="Base embedding model from models/manifest.json."),
     backend: str = typer.Option("auto", "--backend", help="Embedding backend: auto, onnx, sentence-transformers."),

@@ -40,9 +40,10 @@ def suggest(
     learn_from: Optional[str] = typer.Option(None, "--learn-from", help="With --project: ONE run trained on these "
                                              "coders' decisions (comma-separated; a first pass, not for blind "
                                              "coding)."),
-    learning: str = typer.Option("auto", "--learning", help="How --learn uses decisions: auto (fine-tune from 25 "
-                                 "decisions where torch is installed, else blend), blend (examples and a classifier "
-                                 "per code) or fine-tune (the embedding model too; about a minute, needs torch)."),
+    learning: str = typer.Option("auto", "--learning", help="How --learn uses decisions: auto (= few-shot), few-shot "
+                                 "(a small head on the embeddings, the codebook as prior; seconds), blend (examples "
+                                 "and a classifier per code) or fine-tune (the embedding model too, then the "
+                                 "few-shot head; a minute or more, needs torch)."),
     tune: bool = typer.Option(True, "--tune/--no-tune", help="Use the model tuned once to the codebook's own text "
                               "where the codebook has enough of it (default; cached; torch needed the first time)."),
     context: bool = typer.Option(True, "--context/--no-context", help="Mix the interviewer's preceding question into "
@@ -72,9 +73,12 @@ def suggest(
     coder, saved under PROJECT/models/, as `qcode learn` does).
     """
     import sys
+    import time
     import warnings
 
     from ..errors import InputError
+
+    began = time.perf_counter()
     from ..formats import TABLE_FORMATS
     from ..ingest import IngestWarning
     from ..suggest import SuggestOptions, suggest_corpus
@@ -172,8 +176,12 @@ def suggest(
         elif learn or named:
             from ..suggest.learning import suggest_learned
 
+            def on_scope(who: str, decisions: int) -> None:  # plain lines: they show when stderr is a file too
+                if not quiet:
+                    typer.echo(f"learning from {who} ({decisions} decisions)...", err=True)
+
             learned = suggest_learned(path, proj, options, codebook=book, learn_from=named, learning=learning,
-                                      model=model, backend=backend, out=out, on_start=on_start,
+                                      model=model, backend=backend, out=out, on_scope=on_scope, on_start=on_start,
                                       on_document=on_document, on_queued=on_queued, on_embedded=on_embedded,
                                       **choices)
             result = [run for _, run in learned if run is not None][-1]
@@ -198,6 +206,10 @@ def suggest(
                 typer.echo(f"run {run.project_run}: learned from {' + '.join(outcome.scope.coders)} "
                            f"({outcome.decisions} decisions, {outcome.suggester.learned_with} model "
                            f"v{outcome.version})", err=True)
+    if (learn or named) and not quiet:
+        runs = [str(run.project_run) for _, run in learned if run is not None]
+        typer.echo(f"qcode suggest --learn: {len(runs)} run(s) ({', '.join(runs)}) in "
+                   f"{time.perf_counter() - began:.1f} s in all", err=True)
     if result.learned_decisions is not None and not quiet:
         typer.echo(f"learned from {result.learned_decisions} standing accept/reject decisions in {project}", err=True)
     _report_left_out(result.left_out_files)

@@ -153,8 +153,11 @@ class FewShotHead:
                 grad_b = grad_b + g.sum(axis=0)
             return total, np.r_[grad_w.ravel(), grad_b]
 
+        from threadpoolctl import threadpool_limits
+
         theta0 = np.zeros(k * dim + k)
-        found = minimize(loss, theta0, jac=True, method="L-BFGS-B", options={"maxiter": p.max_iter})
+        with threadpool_limits(limits=1):  # small products: threads only wait for each other
+            found = minimize(loss, theta0, jac=True, method="L-BFGS-B", options={"maxiter": p.max_iter})
         self.coef_ = found.x[:k * dim].reshape(k, dim)
         self.intercept_ = found.x[k * dim:]
         self.n_decisions_ = int(len(ok))

@@ -62,10 +62,12 @@ from . import abstain as _abstain
 from . import calibration as _calibration
 from . import context as _context
 
-#: How :meth:`Suggester.learn` may use decisions ("auto": few-shot where the measurement chose it, see learning_for).
+#: How :meth:`Suggester.learn` may use decisions ("auto": "few-shot", see :meth:`Suggester.learning_for`).
 LEARNING_KINDS = ("auto", "blend", "fine-tune", "few-shot")
-#: Decisions from which learning="auto" fine-tunes (the first point of the measured learning curve).
-FINE_TUNE_FROM = 25
+#: Decisions from which learning="fine-tune" is worth its minutes: it was behind or level with the few-shot
+#: head up to 100 decisions on SERDIF and the mcn-sst sets, ahead at 200 (``bench/bench_learning.py``); "auto"
+#: does not fine-tune (a full model copy per version and a minute or more per training), a user may.
+FINE_TUNE_FROM = 200
 
 
 def _edge(module: str) -> Any:
@@ -720,13 +722,12 @@ class Suggester:
 
     def learning_for(self, decisions: int) -> str:
         """The learning :meth:`learn` uses for ``decisions`` decisions: ``learning`` unless it is "auto",
-        which fine-tunes a packaged model from ``FINE_TUNE_FROM`` decisions when torch is installed."""
+        which is "few-shot" (:mod:`.fewshot`): ahead of the blend, of the fine-tuning up to 100 decisions and
+        of the setfit library at every point measured (``bench/bench_learning.py --vs-setfit``), in seconds,
+        without torch, and saved as its decisions alone."""
         if self.learning != "auto":
             return self.learning
-        if decisions < FINE_TUNE_FROM or self._packaged(self.embedder) is None:
-            return "blend"
-        ready = all(importlib.util.find_spec(m) is not None for m in ("torch", "sentence_transformers"))
-        return "fine-tune" if ready else "blend"
+        return "few-shot"
 
     def _decisions(self) -> tuple[list[str], list[str], list[bool]]:
         rows = [(t, c, True) for c, ts in self._learned.accepted.items() for t in ts]
