@@ -35,7 +35,7 @@ qcode's learners beside the ``setfit`` library (the ``bench`` extra), on the sam
 simulated decisions after 0/5/10/15/25/50/100/200, with each learner's training
 seconds (:mod:`learning_peers` says how). ``--setfit-configs fast,defaults``,
 ``--setfit-at 10,25,50,100,200`` and ``--sets`` bound the SetFit part, which takes
-minutes per point; ``--json`` writes ``bench/results/learning_vs_setfit.json``.
+minutes per point (``--setfit-cached`` adds the points earlier runs left in the cache); ``--json`` writes ``bench/results/learning_vs_setfit.json``.
 """
 
 from __future__ import annotations
@@ -238,6 +238,7 @@ def vs_setfit(args: list[str]) -> int:
     configs = [c for c in _flag(args, "--setfit-configs", "fast").split(",") if c]
     setfit_at = {int(n) for n in _flag(args, "--setfit-at", "10,25,50,100,200").split(",") if n}
     points = [0, 5, 10, 15, 25, 50, 100, 200]
+    cached = "--setfit-cached" in args  # also show SetFit points earlier runs left in the cache
     rows = []
     for name, book, texts, gold in peers.load_sets(wanted):
         prep = peers.prepare(name, book, texts, gold)
@@ -246,16 +247,20 @@ def vs_setfit(args: list[str]) -> int:
         for n in points:
             if n > total:
                 continue
-            learners = [("qcode few-shot", lambda: peers.few_shot(prep, n)),
-                        ("qcode blend", lambda: peers.blend(prep, n))]
-            if n in setfit_at:
-                learners += [(f"setfit {c}", lambda c=c: peers.setfit(prep, n, c)) for c in configs]
+            learners = [("qcode few-shot", lambda p=prep, k=n: peers.few_shot(p, k)),
+                        ("qcode blend", lambda p=prep, k=n: peers.blend(p, k))]
+            if n in setfit_at or cached:
+                learners += [(f"setfit {c}", lambda c=c, p=prep, k=n: peers.setfit(p, k, c, cached_only=k not in setfit_at))
+                             for c in configs]
             for learner, run in learners:
+                peers.LAST_ECE[0] = None
                 scores, seconds = run()
+                if scores is None:
+                    continue
                 t1, t3 = peers.top_k(scores, test_gold)
-                rows.append([name, n, learner, f"{t1:.3f}", f"{t3:.3f}", f"{seconds:.1f}"])
+                rows.append([name, n, learner, f"{t1:.3f}", f"{t3:.3f}", f"{seconds:.1f}", peers.LAST_ECE[0] or ""])
                 print("  ".join(str(c) for c in rows[-1]), flush=True)
-    columns = ["set", "decisions", "learner", "top-1", "top-3", "train s"]
+    columns = ["set", "decisions", "learner", "top-1", "top-3", "train s", "ECE"]
     if "--json" in args:
         from record import Results, machine_line
 
@@ -263,7 +268,7 @@ def vs_setfit(args: list[str]) -> int:
                           command="python bench/bench_learning.py --vs-setfit --json " + " ".join(
                               a for a in args if a not in ("--vs-setfit", "--json")))
         results.table("vs_setfit", "Learning from a coder's first decisions: qcode beside SetFit (issue 21)",
-                      columns, rows, align="lrlrrr", notes=peers.NOTES)
+                      columns, rows, align="lrlrrrr", notes=peers.NOTES)
         print(f"wrote {results.save()}")
     return 0
 

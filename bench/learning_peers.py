@@ -120,7 +120,24 @@ def few_shot(prep: Prepared, n: int, params: Any = None, learning: str = "few-sh
     if n:
         s.learn(*(v[:n] for v in prep.decisions))
     seconds = time.perf_counter() - start
-    return s.score_embeddings(prep.X[prep.test], [prep.texts[i] for i in prep.test]), seconds
+    scores = s.score_embeddings(prep.X[prep.test], [prep.texts[i] for i in prep.test])
+    LAST_ECE[0] = ece(s, scores, [prep.gold[i] for i in prep.test])
+    return scores, seconds
+
+
+#: the expected calibration error of the last :func:`few_shot` model on its test half, and its source
+LAST_ECE: list[Any] = [None]
+
+
+def ece(suggester: Any, scores: np.ndarray, gold: list[set[int]]) -> str:
+    """ECE of the top-1 probability on the test half (10 bins), with where the temperature came from."""
+    from qcode.suggest.calibration import expected_calibration_error
+
+    probs = suggester.probabilities(scores)
+    top = probs.argmax(axis=1)
+    value = expected_calibration_error(probs.max(axis=1).tolist(), [int(t) in g for t, g in zip(top, gold)])
+    source = "fitted" if suggester.calibrator.source == "decisions" else "default T"
+    return f"{value:.3f} ({source})"
 
 
 def blend(prep: Prepared, n: int) -> tuple[np.ndarray, float]:
@@ -143,8 +160,11 @@ SETFIT_CONFIGS: dict[str, dict[str, Any]] = {
 }
 
 
-def setfit(prep: Prepared, n: int, config: str = "fast") -> tuple[np.ndarray | None, float]:
-    """Test-half scores of SetFit trained on the accepted pairs of the first ``n`` decisions (cached)."""
+def setfit(prep: Prepared, n: int, config: str = "fast", cached_only: bool = False) -> tuple[np.ndarray | None, float]:
+    """Test-half scores of SetFit trained on the accepted pairs of the first ``n`` decisions (cached).
+
+    ``cached_only``: ``(None, 0.0)`` unless an earlier run left the result in the cache.
+    """
     d_t, d_c, d_ok = (v[:n] for v in prep.decisions)
     pairs = sorted({(t, c) for t, c, ok in zip(d_t, d_c, d_ok) if ok})
     key = hashlib.sha256(json.dumps([prep.name, n, config, pairs, SETFIT_CONFIGS[config]]).encode()).hexdigest()[:16]
@@ -152,6 +172,8 @@ def setfit(prep: Prepared, n: int, config: str = "fast") -> tuple[np.ndarray | N
     if cache.exists():
         got = np.load(cache)
         return got["scores"], float(got["seconds"])
+    if cached_only:
+        return None, 0.0
     ids = prep.ids
     labels = sorted({c for _, c in pairs})
     k = len(ids)

@@ -102,21 +102,21 @@ class FewShotHead:
         dim = A.shape[1]
         X = _unit(np.asarray(X).reshape(-1, dim)) if len(X) else np.zeros((0, dim))
         prior = np.asarray(prior, dtype=np.float64).reshape(-1, k)
-        codes = np.asarray(codes, dtype=int)
+        columns = np.asarray(codes, dtype=int)
         ok = np.asarray(accepted, dtype=bool)
         # the latest verdict on a (passage, code) wins
         last: dict[tuple[bytes, int], int] = {}
-        for i, (x, c) in enumerate(zip(X, codes)):
+        for i, (x, c) in enumerate(zip(X, columns)):
             last[(x.astype(np.float32).tobytes(), int(c))] = i
         keep = np.array(sorted(last.values()), dtype=int)
-        X, prior, codes, ok = X[keep], prior[keep], codes[keep], ok[keep]
+        X, prior, columns, ok = X[keep], prior[keep], columns[keep], ok[keep]
         pos_x = np.vstack([A, X[ok]])
         pos_prior = np.vstack([anchor_prior, prior[ok]])
-        pos_code = np.r_[np.asarray(anchor_codes, dtype=int), codes[ok]]
-        per_code = np.bincount(codes[ok], minlength=k).astype(float)
+        pos_code = np.r_[np.asarray(anchor_codes, dtype=int), columns[ok]]
+        per_code = np.bincount(columns[ok], minlength=k).astype(float)
         balance = np.where(per_code > 0, per_code.sum() / np.maximum(per_code, 1) / max(1, (per_code > 0).sum()), 1.0)
-        pos_w = np.r_[np.full(len(A), p.anchor_weight), balance[codes[ok]]]
-        neg_x, neg_prior, neg_code = X[~ok], prior[~ok], codes[~ok]
+        pos_w = np.r_[np.full(len(A), p.anchor_weight), balance[columns[ok]]]
+        neg_x, neg_prior, neg_code = X[~ok], prior[~ok], columns[~ok]
         neg_w = np.full(len(neg_x), p.rejection_weight)
         t = p.temperature
 
@@ -153,7 +153,7 @@ class FewShotHead:
                 grad_b = grad_b + g.sum(axis=0)
             return total, np.r_[grad_w.ravel(), grad_b]
 
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
         theta0 = np.zeros(k * dim + k)
         with threadpool_limits(limits=1):  # small products: threads only wait for each other
