@@ -143,3 +143,29 @@ def test_tuning_out_of_memory_falls_back_to_the_base_model(monkeypatch, tmp_path
     monkeypatch.setattr(tuning, "contrastive_tune", broken)
     with pytest.raises(RuntimeError, match="shape mismatch"):
         tuning.tune_for_codebook(load_codebook("mcn-sst"), root=tmp_path, progress=lambda d, t: None)
+
+
+@pytest.mark.slow
+def test_tuning_under_a_real_memory_limit_falls_back_in_one_line(tmp_path):
+    """A tuning in a process limited to 1 GiB of address space (as ``prlimit --as`` would): no traceback."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30))
+        from pathlib import Path
+        from qcode.codebook import load_codebook
+        from qcode.suggest import tuning
+        model, report = tuning.tune_for_codebook(load_codebook("mcn-sst"), root=Path({str(tmp_path)!r}),
+                                                 progress=lambda done, total: None)
+        print("model:", model)
+        print("reason:", report.reason)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert "model: None" in done.stdout
+    assert "ran out of memory" in done.stdout and "`qcode codebook tune mcn-sst`" in done.stdout
+    assert not any(p.name.endswith("provenance.json") for p in tmp_path.rglob("*"))
