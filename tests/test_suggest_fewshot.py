@@ -169,3 +169,39 @@ def test_tuning_under_a_real_memory_limit_falls_back_in_one_line(tmp_path):
     assert "model: None" in done.stdout
     assert "ran out of memory" in done.stdout and "`qcode codebook tune mcn-sst`" in done.stdout
     assert not any(p.name.endswith("provenance.json") for p in tmp_path.rglob("*"))
+
+
+def test_learn_prune_keeps_versions_runs_name_and_the_newest(fake_embedder, monkeypatch, tmp_path):
+    import qcode.embed
+    from typer.testing import CliRunner
+
+    from qcode.cli.app import app
+    from qcode.project import init_project
+    from qcode.suggest import suggest_corpus
+    from qcode.suggest.coders import LearningScope
+    from qcode.suggest.learning import learn_scope, suggester_factory, versions
+    from qcode.suggest.retention import prune_models
+
+    monkeypatch.setattr(qcode.embed, "load_embedder", lambda *a, **k: fake_embedder)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("P1: The grant runs out in March.\nP1: Nobody reads the care plan.\n")
+    project = init_project(tmp_path / "p", codebook="mcn-sst")
+    suggest_corpus(corpus, Suggester("mcn-sst", model=fake_embedder), project=project)
+    segments = project.segments()["segment_id"].tolist()
+    codes = [c.id for c in project.codebook.leaves()]
+    scope = LearningScope(("ana",))
+    make = suggester_factory(project.codebook, model=fake_embedder)
+    for k in range(3):  # three versions, each from one more decision
+        project.decide("ana", segments[k % len(segments)], codes[k], "accept")
+        outcome = learn_scope(project, project.codebook, scope, make)
+        if k == 0:
+            suggest_corpus(corpus, outcome.suggester, project=project)  # a run names v1
+    assert [n for n, _ in versions(project.path, scope)] == [1, 2, 3]
+    result = CliRunner().invoke(app, ["learn", str(project.path), "--prune"])
+    assert result.exit_code == 0, result.output
+    assert "pruned 1 saved model folder(s)" in result.output
+    assert [n for n, _ in versions(project.path, scope)] == [1, 3]  # v1 named by a run, v3 the newest
+    assert prune_models(project).removed == []  # idempotent
+    with pytest.raises(Exception, match="--keep must be at least 1"):
+        prune_models(project, keep=0)

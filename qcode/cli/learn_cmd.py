@@ -27,6 +27,9 @@ def learn(
     backend: str = typer.Option("auto", "--backend", help="Embedding backend: auto, onnx, sentence-transformers."),
     tune: bool = typer.Option(True, "--tune/--no-tune", help="Start from the codebook-tuned model where the "
                               "codebook has enough text (default)."),
+    prune: bool = typer.Option(False, "--prune", help="Train nothing: remove the saved versions no run names, "
+                               "beyond the --keep newest per coder, and the fine-tuned bodies none uses."),
+    keep: int = typer.Option(1, "--keep", help="With --prune: versions kept per coder besides those runs name."),
 ) -> None:
     """Learn from the accept/reject decisions that stand in a project.
 
@@ -40,6 +43,13 @@ def learn(
     from ..suggest.learning import learn_project
 
     proj = open_project(project)
+    if prune:
+        from ..suggest.retention import prune_models
+
+        report = prune_models(proj, keep=keep)
+        typer.echo(f"pruned {len(report.removed)} saved model folder(s), {report.freed_bytes / 1e6:.1f} MB freed; "
+                   f"{len(report.kept)} version(s) kept (named by runs, or the newest {keep} per coder)")
+        return
     named = [c.strip() for c in (learn_from or "").split(",") if c.strip()]
     outcomes = learn_project(proj, coders=coder, learn_from=named, learning=learning, seed=seed, model=model,
                              backend=backend, tuned="auto" if tune else False, retrain=True)
