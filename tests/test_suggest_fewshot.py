@@ -172,9 +172,9 @@ def test_tuning_under_a_real_memory_limit_falls_back_in_one_line(tmp_path):
 
 
 def test_learn_prune_keeps_versions_runs_name_and_the_newest(fake_embedder, monkeypatch, tmp_path):
-    import qcode.embed
     from typer.testing import CliRunner
 
+    import qcode.embed
     from qcode.cli.app import app
     from qcode.project import init_project
     from qcode.suggest import suggest_corpus
