@@ -194,8 +194,9 @@ def setfit(prep: Prepared, n: int, config: str = "fast", cached_only: bool = Fal
         folder = get_model_spec("all-MiniLM-L6-v2").verify()
         body = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
         model = SetFitModel(model_body=body, model_head=LogisticRegression(), labels=None)
-        args = TrainingArguments(seed=0, report_to="none", show_progress_bar=False,
-                                 **SETFIT_CONFIGS[config])
+        scratch = tempfile.mkdtemp(prefix="qcode-bench-setfit-run-")  # its checkpoints, not in the work tree
+        args = TrainingArguments(seed=0, report_to="none", show_progress_bar=False, output_dir=scratch,
+                                 save_strategy="no", **SETFIT_CONFIGS[config])
         data = Dataset.from_dict({"text": [t for t, _ in pairs], "label": [labels.index(c) for _, c in pairs]})
         trainer = Trainer(model=model, args=args, train_dataset=data)
         trainer.train()
