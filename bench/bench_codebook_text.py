@@ -33,7 +33,7 @@ def main() -> int:
 
     from qcode.codebook import load_codebook
     from qcode.embed import load_embedder
-    from qcode.suggest import Suggester
+    from qcode.suggest import make_suggester
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", default=f"{ENRICHED}^", help="git commit of the codebook before")
@@ -62,7 +62,7 @@ def main() -> int:
     for label, book in books.items():
         examples = sum(len(c.examples) for c in book.leaves()) / len(book.leaves())
         for tuned in (False, True):
-            suggester = Suggester(book, model=base, tuned=tuned, context=0.5, abstain=False)
+            suggester = make_suggester(book, model=base, tuned=tuned, context=0.5, abstain=False)
             for name, items, labels, questions in sets:
                 order = np.argsort(-suggester.score(items, questions=questions), axis=1, kind="stable")
                 top1 = np.mean([order[i, 0] in g for i, g in enumerate(labels)])

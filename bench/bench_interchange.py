@@ -19,10 +19,9 @@ import zipfile
 from pathlib import Path
 
 from qcode.document import Document, Turn
-from qcode.interchange.refi import export_qdpx, import_qdpx, read_qdpx
-from qcode.interchange.spreadsheet import export_codings_table
+from qcode.interchange.qdpx import read_qdpx
 from qcode.project import init_project
-from qcode.project.export import export_table
+from qcode.project.bridge import export_codings_table, export_qdpx, export_table, import_qdpx
 
 WORDS = ("waiting list bus cost nurse café naïve 😀 doctor referral money time family trust "
          "appointment phone letter clinic ward").split()

@@ -71,7 +71,7 @@ def macro_kappa(pred: np.ndarray, gold: list[set[int]], n_codes: int) -> float:
 def run_curve(codebook, texts, gold, embedder, params, seed: int = 0):
     from bench_quality import metrics
 
-    from qcode.suggest import Suggester
+    from qcode.suggest import make_suggester
 
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(texts))
@@ -81,7 +81,7 @@ def run_curve(codebook, texts, gold, embedder, params, seed: int = 0):
     test_texts = [texts[i] for i in test]
     test_gold = [gold[i] for i in test]
     ids = [c.id for c in codebook.leaves()]
-    suggester = Suggester(codebook, model=embedder, params=params)
+    suggester = make_suggester(codebook, model=embedder, params=params)
     decided_texts, decided_codes, decided_ok = [], [], []
     cursor = 0
     rows = []
@@ -99,7 +99,7 @@ def run_curve(codebook, texts, gold, embedder, params, seed: int = 0):
                 decided_codes.append(ids[j])
                 decided_ok.append(True)
         n = min(checkpoint, len(decided_ok))
-        suggester = Suggester(codebook, model=embedder, params=params)
+        suggester = make_suggester(codebook, model=embedder, params=params)
         if n:
             suggester.learn(decided_texts[:n], decided_codes[:n], decided_ok[:n])
         scores = suggester.score_embeddings(X[test], test_texts)
@@ -131,7 +131,7 @@ def ablation(args: list[str]) -> int:
     from bench_quality import SHARED, dev_sets, gold_corpus_set, hub, serdif_set
 
     from qcode.embed import load_embedder
-    from qcode.suggest import Suggester
+    from qcode.suggest import make_suggester
     from qcode.suggest.active import active_order
 
     if not SHARED.exists():
@@ -161,7 +161,7 @@ def ablation(args: list[str]) -> int:
         half = len(order) // 2
         review, test = sorted(int(i) for i in order[:half]), [int(i) for i in order[half:]]
         test_texts, test_gold = [texts[i] for i in test], [gold[i] for i in test]
-        zero = Suggester(book, model=base, tuned=True, context=0.0, abstain=False)
+        zero = make_suggester(book, model=base, tuned=True, context=0.0, abstain=False)
         zero_shot = zero.score(texts)
         queue = {"document": review,
                  "active": [review[k] for k in active_order(
@@ -175,11 +175,11 @@ def ablation(args: list[str]) -> int:
                             not n or str(point) not in fine_points or order_name not in fine_orders)):
                         continue
                     start = time.perf_counter()
-                    s = Suggester(book, model=zero.embedder, tuned=False, context=0.0, abstain=False,
+                    s = make_suggester(book, model=zero.embedder, tuned=False, context=0.0, abstain=False,
                                   learning=learning)
                     s.body_root = root / f"{name}-{order_name}-{n}"
                     if n:
-                        s.learn(d_texts[:n], d_codes[:n], d_ok[:n], learned_from=["simulated"])
+                        s.learn(d_texts[:n], d_codes[:n], d_ok[:n], coders=["simulated"])
                     learned = time.perf_counter() - start
                     scores = s.score(test_texts)
                     seconds = time.perf_counter() - start

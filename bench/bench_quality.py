@@ -65,7 +65,7 @@ def code_text(code) -> str:
 def score_all(codebook, texts: list[str], embedder) -> dict[str, np.ndarray]:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from qcode.suggest import Suggester
+    from qcode.suggest import make_suggester
 
     leaves = codebook.leaves()
     docs = [code_text(c) for c in leaves]
@@ -73,7 +73,7 @@ def score_all(codebook, texts: list[str], embedder) -> dict[str, np.ndarray]:
     lexical = (tfidf.transform(texts) @ tfidf.transform(docs).T).toarray()
     X = embedder.encode(texts)
     names = X @ embedder.encode([c.name for c in leaves]).T
-    qcode_scores = Suggester(codebook, model=embedder).score_embeddings(X, texts)
+    qcode_scores = make_suggester(codebook, model=embedder).score_embeddings(X, texts)
     return {"tfidf": lexical, "names": names, "qcode": qcode_scores}
 
 
@@ -194,7 +194,7 @@ def ablation(write_json: bool = False) -> int:
     import time
 
     from qcode.embed import load_embedder
-    from qcode.suggest import Suggester
+    from qcode.suggest import make_suggester
     from qcode.suggest.abstain import abstention_figures
 
     base = load_embedder()
@@ -231,16 +231,16 @@ def ablation(write_json: bool = False) -> int:
                          f"{silent.mean():.3f}", f"{seconds:.1f}", note])
 
         start = time.perf_counter()
-        plain = Suggester(book, model=base, tuned=False, context=0.0, abstain=False)
+        plain = make_suggester(book, model=base, tuned=False, context=0.0, abstain=False)
         row("baseline", plain.score(items), time.perf_counter() - start)
         start = time.perf_counter()
-        tuned = Suggester(book, model=base, tuned=True, context=0.0, abstain=False)
+        tuned = make_suggester(book, model=base, tuned=True, context=0.0, abstain=False)
         tuned_scores = tuned.score(items)
         is_tuned = "tuned" in tuned.embedder.identity
         row("+ tuned", tuned_scores, time.perf_counter() - start,
             note="" if is_tuned else (tuned.tuning_note or "not tuned"))
         start = time.perf_counter()
-        ctx = Suggester(book, model=tuned.embedder, tuned=False, context=0.5, abstain=False)
+        ctx = make_suggester(book, model=tuned.embedder, tuned=False, context=0.5, abstain=False)
         ctx_scores = ctx.score(items, questions=questions)
         asked = sum(q is not None for q in questions)
         row("+ context", ctx_scores, time.perf_counter() - start, note=f"{asked} of {len(items)} with a question")
@@ -260,7 +260,7 @@ def ablation(write_json: bool = False) -> int:
         normed = ctx_scores + 0.05 * (ctx_scores - mu) / sd
         row("+ normalisation", normed, time.perf_counter() - start, note="0.05 z, reference = the set (opt-in)")
         start = time.perf_counter()
-        ab = Suggester(book, model=tuned.embedder, tuned=False, context=0.5, abstain=True)
+        ab = make_suggester(book, model=tuned.embedder, tuned=False, context=0.5, abstain=True)
         ab_scores, silent = ab.score_details(items, questions=questions)
         row("+ abstention", ab_scores, time.perf_counter() - start, silent,
             note=f"on + context (normalisation is opt-in); margin {ab.abstain_margin}; a gold passage given "
@@ -274,7 +274,7 @@ def ablation(write_json: bool = False) -> int:
     abst_rows = []
     for set_name, neg, pos in labelled:
         for label, model, margin in (("base", base, 0.1), ("tuned", None, 0.0)):
-            s = Suggester(mcn, model=model if model is not None else base, tuned=model is None, context=0.0,
+            s = make_suggester(mcn, model=model if model is not None else base, tuned=model is None, context=0.0,
                           abstain=margin)
             figures = abstention_figures(s.score_details(neg)[1].tolist(), s.score_details(pos)[1].tolist())
             abst_rows.append([set_name, label, margin, len(neg), len(pos), f"{figures['precision']:.3f}",

@@ -153,8 +153,8 @@ def measure(work: Path, n: int, fake: bool, shard_segments: int | None = None) -
     # the model's one-time set-up (the ONNX graph, the codebook-tuned model) happens here, so that no
     # run pays for it; each run gets a copy of that cache without its embeddings
     warm = work / "cache-warm"
-    warm_up = ("from qcode.suggest import Suggester; "
-               "Suggester('mcn-sst', model=None if {fake} else 'all-MiniLM-L6-v2').suggest(['warm up'])")
+    warm_up = ("from qcode.suggest import make_suggester; "
+               "make_suggester('mcn-sst', model=None if {fake} else 'all-MiniLM-L6-v2').suggest(['warm up'])")
     if not fake:
         from qcode._io import user_cache_dir
 

@@ -146,7 +146,7 @@ class Client(threading.Thread):
 def measure(clients: int, decisions: int, http: str = "auto", loop: str = "auto", code: str | None = None) -> dict:
     """One run on a fresh project: figures, and whether anything was lost."""
     from qcode.project import open_project
-    from qcode.web.app import csrf_value
+    from qcode.web.guard import csrf_value
     from qcode.web.tokens import TokenStore
 
     load_before = os.getloadavg()[0]

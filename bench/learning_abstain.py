@@ -39,7 +39,7 @@ def labelled_sets() -> list[tuple[str, list[str], list[set[int]], list[bool]]]:
 
 
 def run() -> list[list[str]]:
-    from qcode.suggest import Suggester
+    from qcode.suggest import make_suggester
     from qcode.suggest.abstain import abstention_figures
 
     rows = []
@@ -51,7 +51,7 @@ def run() -> list[list[str]]:
         review = [neg[i] for i in review_neg] + [pos[i] for i in review_pos]
         test_n, test_p = [texts[neg[i]] for i in test_neg], [texts[pos[i]] for i in test_pos]
         for mode in ("before", "explicit", "rejections"):
-            s = Suggester("mcn-sst", context=0.0, learning="few-shot")
+            s = make_suggester("mcn-sst", context=0.0, learning="few-shot")
             ids = [c.id for c in s.target_codes]
             if mode != "before":
                 zero = s.score([texts[i] for i in review])

@@ -78,16 +78,18 @@ def load_sets(wanted: set[str]) -> list[tuple[str, Any, list[str], list[set[int]
 
 
 def prepare(name: str, book: Any, texts: list[str], gold: list[set[int]]) -> Prepared:
-    from qcode.suggest import Suggester
+    from qcode.suggest import make_suggester
 
     rng = np.random.default_rng(0)
     order = rng.permutation(len(texts))
     half = len(order) // 2
     review, test = sorted(int(i) for i in order[:half]), [int(i) for i in order[half:]]
-    zero = Suggester(book, context=0.0, abstain=False, learning="blend")
+    zero = make_suggester(book, context=0.0, abstain=False, learning="blend")
     X = np.asarray(zero.embedder.encode(texts), dtype=np.float32)
     zero_scores = zero.score_embeddings(X, texts)
-    anchor_texts, anchor_codes = zero.anchor_texts()
+    from qcode.suggest.scoring import anchor_texts as codebook_anchors
+
+    anchor_texts, anchor_codes = codebook_anchors(book, zero.target_codes)
     anchors = np.asarray(zero.embedder.encode(anchor_texts), dtype=np.float32)
     anchor_prior = zero.score_embeddings(anchors, anchor_texts)
     ids = [c.id for c in book.leaves()]
@@ -112,10 +114,10 @@ def top_k(scores: np.ndarray, gold: list[set[int]]) -> tuple[float, float]:
 def few_shot(prep: Prepared, n: int, params: Any = None, learning: str = "few-shot") -> tuple[np.ndarray, float]:
     """Test-half scores of qcode's ``Suggester(learning=...)`` after ``n`` decisions, and its learning seconds
     (the head, and the probability calibration where there are 30 accepted passages)."""
-    from qcode.suggest import Suggester
+    from qcode.suggest import make_suggester
 
     start = time.perf_counter()
-    s = Suggester(prep.book, model=prep.zero.embedder, context=0.0, abstain=False, learning=learning,
+    s = make_suggester(prep.book, model=prep.zero.embedder, context=0.0, abstain=False, learning=learning,
                   few_shot_params=params)
     if n:
         s.learn(*(v[:n] for v in prep.decisions))
@@ -141,10 +143,10 @@ def ece(suggester: Any, scores: np.ndarray, gold: list[set[int]]) -> str:
 
 
 def blend(prep: Prepared, n: int) -> tuple[np.ndarray, float]:
-    from qcode.suggest import Suggester
+    from qcode.suggest import make_suggester
 
     start = time.perf_counter()
-    s = Suggester(prep.book, model=prep.zero.embedder, context=0.0, abstain=False, learning="blend")
+    s = make_suggester(prep.book, model=prep.zero.embedder, context=0.0, abstain=False, learning="blend")
     s._calibrates = False
     if n:
         s.learn(*(v[:n] for v in prep.decisions))

@@ -1,9 +1,11 @@
 """qcode: NLP-assisted qualitative coding.
 
-ingest -> segment -> codebook -> embed -> suggest -> decisions -> agreement -> interchange
+ingest -> segment -> codebook -> embed -> suggest -> decisions -> agreement -> findings -> interchange
 
-Heavy pieces (torch, spaCy, onnxruntime) load lazily, on first use, so that
-``import qcode`` and ``qcode --help`` stay fast.
+The public names below are imported here, in plain sight of the import linter. Heavy
+pieces (torch, spaCy, onnxruntime, pandas) load on first use, inside the functions that
+need them, so that ``import qcode`` and ``qcode --help`` stay fast. Subpackages with more
+(``qcode.agreement``, ``qcode.analysis``) are imported by name.
 
 >>> import qcode
 >>> cb = qcode.load_codebook("mcn-sst")
@@ -13,50 +15,22 @@ Heavy pieces (torch, spaCy, onnxruntime) load lazily, on first use, so that
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from . import suggest
+from .codebook import Code, Codebook, load_codebook
+from .document import Document, Segment, Turn
+from .embed import load_embedder
+from .errors import QcodeError
+from .ingest import read_corpus, read_document
+from .interchange.qdc import read_qdc, write_qdc
+from .project import init_project, open_project
+from .project.bridge import export_qdpx, import_qdpx
+from .segmentation import segment, segment_corpus
+from .suggest import Suggester, Suggestion, SuggestOptions, make_suggester, suggest_corpus
+from .version import __version__
 
-__version__ = "0.1.0"
-
-# public name -> module that defines it (imported on first access)
-_LAZY = {
-    "Document": "qcode.document",
-    "Segment": "qcode.document",
-    "Turn": "qcode.document",
-    "QcodeError": "qcode.errors",
-    "Code": "qcode.codebook",
-    "Codebook": "qcode.codebook",
-    "load_codebook": "qcode.codebook",
-    "read_corpus": "qcode.ingest",
-    "read_document": "qcode.ingest",
-    "segment": "qcode.segmentation",
-    "segment_corpus": "qcode.segmentation",
-    "Suggester": "qcode.suggest",
-    "Suggestion": "qcode.suggest",
-    "SuggestOptions": "qcode.suggest",
-    "suggest_corpus": "qcode.suggest",
-    "load_embedder": "qcode.embed",
-    "open_project": "qcode.project",
-    "init_project": "qcode.project",
-    "read_qdc": "qcode.interchange.refi", "write_qdc": "qcode.interchange.refi", "import_qdpx": "qcode.interchange.refi", "export_qdpx": "qcode.interchange.refi",
-}
-
-#: subpackages reachable as attributes whatever was imported first
-_SUBPACKAGES = ("agreement", "suggest")
-
-__all__ = [*sorted(_LAZY), *_SUBPACKAGES, "__version__"]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _SUBPACKAGES:
-        return importlib.import_module(f"qcode.{name}")
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'qcode' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__all__ = [
+    "Code", "Codebook", "Document", "QcodeError", "Segment", "SuggestOptions", "Suggester", "Suggestion",
+    "Turn", "__version__", "export_qdpx", "import_qdpx", "init_project", "load_codebook", "load_embedder",
+    "make_suggester", "open_project", "read_corpus", "read_document", "read_qdc", "segment",
+    "segment_corpus", "suggest", "suggest_corpus", "write_qdc",
+]

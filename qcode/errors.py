@@ -16,9 +16,14 @@ from pathlib import Path
 
 
 class QcodeError(Exception):
-    """Base class of errors caused by input, not by a bug in qcode."""
+    """Base class of errors caused by input, not by a bug in qcode.
+
+    ``status`` is the HTTP status a web front-end answers with (as Starlette's
+    ``HTTPException`` carries one), so that rewording a message never changes the API.
+    """
 
     exit_code = 2
+    status = 400
 
 
 class InputError(QcodeError):
@@ -37,6 +42,25 @@ class ProjectError(QcodeError):
     """A project store problem: unknown project, coder, segment or code; locked database."""
 
 
+class StoreUnavailableError(ProjectError):
+    """The store cannot take this read or write now (locked by another writer, read-only, its disk full,
+    cannot be opened); nothing was written, and the same request may succeed later."""
+
+    status = 503
+
+
+class UnknownSegmentError(ProjectError):
+    """A segment id the project does not hold, or one of a document version that has changed since."""
+
+    status = 404
+
+
+class UnknownCodeError(ProjectError):
+    """A code id the project's codebook does not hold (or the project has no codebook to hold it)."""
+
+    status = 422
+
+
 class AgreementError(QcodeError):
     """Agreement cannot be computed as asked (too few coders, no overlap, ...)."""
 
@@ -51,6 +75,8 @@ class OutputError(QcodeError, OSError):
     It is also an :class:`OSError` (``errno`` kept), so code that handles
     ``OSError`` around a write keeps working.
     """
+
+    status = 503
 
     def __init__(self, message: str, errno: int | None = None):
         super().__init__(message)

@@ -67,7 +67,7 @@ def main() -> int:
     from record import Results, machine_line
 
     from qcode.embed import load_embedder
-    from qcode.suggest import Suggester
+    from qcode.suggest import make_suggester
     from qcode.suggest.calibration import Calibrator, expected_calibration_error, reliability_table
 
     if not SHARED.exists():
@@ -77,7 +77,7 @@ def main() -> int:
     order = np.random.default_rng(0).permutation(len(texts))
     half = len(order) // 2
     review, test = order[:half], order[half:]
-    scores = Suggester(book, model=load_embedder(), tuned=False, context=0.0, abstain=False).score(texts)
+    scores = make_suggester(book, model=load_embedder(), tuned=False, context=0.0, abstain=False).score(texts)
     fitted = Calibrator.fit(scores[review], [gold[i] for i in review])
     rows, curves = [], []
     for label, colour, cal in (("fitted on the coder's decisions", "#1b7f79", fitted),
@@ -103,15 +103,15 @@ def main() -> int:
     test_texts = [texts[i] for i in test]
     with tempfile.TemporaryDirectory() as bodies:
         for n in (200, len(d_ok)):
-            learner = Suggester(book, model=load_embedder(), tuned=False, context=0.0, abstain=False)
+            learner = make_suggester(book, model=load_embedder(), tuned=False, context=0.0, abstain=False)
             learner.body_root = Path(bodies)
-            learner.learn(d_texts[:n], d_codes[:n], d_ok[:n], learned_from=["simulated"])
+            learner.learn(d_texts[:n], d_codes[:n], d_ok[:n], coders=["simulated"])
             probs = learner.probabilities(learner.score(test_texts))
             top = probs.argmax(axis=1)
             confidence = probs[np.arange(len(test)), top]
             right = [int(top[k]) in gold[i] for k, i in enumerate(test)]
             at = confidence >= 0.7
-            rows.append([f"after {n} decisions ({learner.learned_with}), its own calibration",
+            rows.append([f"after {n} decisions ({learner.learning_used}), its own calibration",
                          f"{learner.calibrator.temperature:.3f}", f"{confidence.mean():.3f}", f"{np.mean(right):.3f}",
                          f"{expected_calibration_error(confidence, right):.3f}",
                          f"{np.mean(np.array(right)[at]):.2f} (n {int(at.sum())})" if at.any() else "- (n 0)"])

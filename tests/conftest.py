@@ -50,7 +50,7 @@ pytest_plugins = ["postgres_support"]
 #: Fixtures that hand out the real model (here and in the model's own test files).
 REAL_MODEL_FIXTURES = {"embedder", "onnx_embedder", "st_embedder", "real_inner"}
 #: Doctests whose examples load or run the real model (matched in the example source).
-_MODEL_DOCTEST_CALLS = ("load_embedder(", "Suggester(", "suggest_corpus(", "qcode.suggest(")
+_MODEL_DOCTEST_CALLS = ("load_embedder(", "make_suggester(", "suggest_corpus(", "qcode.suggest(")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -77,9 +77,9 @@ def fake_embedder():
 @pytest.fixture
 def fake_suggester(fake_embedder):
     """The mcn-sst codebook ranked with :func:`fake_embedder`: for tests of ranking logic, not quality."""
-    from qcode import Suggester, load_codebook
+    from qcode import load_codebook, make_suggester
 
-    return Suggester(load_codebook("mcn-sst"), model=fake_embedder)
+    return make_suggester(load_codebook("mcn-sst"), model=fake_embedder)
 
 
 @pytest.fixture(scope="session")
@@ -92,9 +92,9 @@ def embedder():
 
 @pytest.fixture(scope="session")
 def mcn_suggester(embedder):
-    from qcode import Suggester, load_codebook
+    from qcode import load_codebook, make_suggester
 
-    return Suggester(load_codebook("mcn-sst"), model=embedder)
+    return make_suggester(load_codebook("mcn-sst"), model=embedder)
 
 
 @pytest.fixture(scope="session")

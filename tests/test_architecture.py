@@ -63,3 +63,83 @@ def test_the_cli_uses_no_private_names():
     assert files, f"no CLI modules under {PACKAGE / 'cli'}"
     found = [use for path in files for use in private_uses(path.read_text(encoding="utf-8"), str(path))]
     assert found == []
+
+
+#: every module but the CLI's: their imports are all visible to the linter and free of circles (issue 18)
+CHECKED_FILES = sorted(p for p in PACKAGE.rglob("*.py") if p.relative_to(PACKAGE).parts[0] != "cli")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """Every qcode module ``path`` imports, at any depth (function-level and type-only imports included)."""
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            if node.level:
+                base = base[:len(base) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target.startswith("qcode"):
+                found.add(target)
+                found.update(f"{target}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith("qcode"))
+    return found
+
+
+def hidden_imports(source: str) -> list[str]:
+    """Imports the linter cannot see: a module-level ``__getattr__``, ``importlib.import_module``, ``__import__``."""
+    found = []
+    tree = ast.parse(source)
+    found += [f"line {n.lineno}: module __getattr__" for n in tree.body
+              if isinstance(n, ast.FunctionDef) and n.name == "__getattr__"]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = ast.unparse(node.func)
+            if func in ("importlib.import_module", "import_module", "__import__"):
+                found.append(f"line {node.lineno}: {func}()")
+    return found
+
+
+def test_the_hidden_import_checker_finds_each_kind():
+    source = ("import importlib\n"
+              "def __getattr__(name):\n"
+              "    return importlib.import_module('qcode.project.bridge')\n"
+              "def later():\n"
+              "    return __import__('qcode.project')\n")
+    assert hidden_imports(source) == ["line 2: module __getattr__", "line 3: importlib.import_module()",
+                                      "line 5: __import__()"]
+
+
+def test_no_import_is_hidden_from_the_linter():
+    found = [f"{path.relative_to(PACKAGE)}: {hit}" for path in CHECKED_FILES
+             for hit in hidden_imports(path.read_text(encoding="utf-8"))]
+    assert found == []
+
+
+def test_no_import_circle_inside_the_checked_trees():
+    modules = {_module_name(p): p for p in CHECKED_FILES}
+    edges = {name: {t for t in _imports(path) if t in modules and t != name} for name, path in modules.items()}
+    for name in modules:  # a package imports its submodules; ignore the package -> child edges of __init__
+        if modules[name].name == "__init__.py":
+            edges[name] = {t for t in edges[name] if not t.startswith(name + ".")}
+    circles = []
+    for start in sorted(edges):  # depth-first search for a path back to start
+        stack, seen = [(start, [start])], set()
+        while stack:
+            node, trail = stack.pop()
+            for nxt in sorted(edges[node]):
+                if nxt == start:
+                    circles.append(" -> ".join([*trail, start]))
+                elif nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, [*trail, nxt]))
+    assert circles == []

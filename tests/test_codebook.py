@@ -17,7 +17,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qcode.codebook import Code, Codebook, builtin_codebook_names, codebook_from_dict, load_codebook, read_codebook_file
+from qcode.codebook import (
+    Code,
+    Codebook,
+    builtin_codebook_names,
+    codebook_from_dict,
+    load_codebook,
+    read_codebook_file,
+    save_codebook,
+)
 from qcode.errors import CodebookError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -188,7 +196,7 @@ def test_codebook_text_does_not_echo_the_papers_quotations(name):
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_shipped_codebook_round_trips_through_save_and_load(tmp_path, name, suffix):
     original = load_codebook(name)
-    path = original.save(tmp_path / f"copy{suffix}")
+    path = save_codebook(original, tmp_path / f"copy{suffix}")
     again = load_codebook(path)
     assert again == original
     assert again.to_dict() == original.to_dict()
@@ -215,7 +223,7 @@ def _tricky_codebook() -> Codebook:
 @pytest.mark.parametrize("suffix", [".yaml", ".json"])
 def test_awkward_strings_survive_a_round_trip(tmp_path, suffix):
     original = _tricky_codebook()
-    again = load_codebook(original.save(tmp_path / f"tricky{suffix}"))
+    again = load_codebook(save_codebook(original, tmp_path / f"tricky{suffix}"))
     assert again == original
     assert again.version == original.version
     assert again["yes"].color == "#ff8800"
@@ -244,7 +252,7 @@ def test_generated_codebooks_round_trip(tmp_path, names, definition, examples):
                   examples=tuple(examples)) for i, n in enumerate(names)]
     original = Codebook(name="gen", codes=codes)
     for suffix in (".yaml", ".json"):
-        again = load_codebook(original.save(tmp_path / f"gen{suffix}"))
+        again = load_codebook(save_codebook(original, tmp_path / f"gen{suffix}"))
         assert again == original, suffix
         assert again.version == original.version
 
@@ -334,10 +342,10 @@ def test_missing_file_and_unknown_name_are_codebook_errors(tmp_path):
 
 def test_a_bad_file_is_not_half_written_over_a_good_one(tmp_path):
     """save() is atomic: a format error leaves the existing file untouched."""
-    good = load_codebook("npt").save(tmp_path / "npt.yaml")
+    good = save_codebook(load_codebook("npt"), tmp_path / "npt.yaml")
     before = good.read_bytes()
     with pytest.raises(CodebookError):
-        load_codebook("npt").save(tmp_path / "npt.xml")
+        save_codebook(load_codebook("npt"), tmp_path / "npt.xml")
     assert good.read_bytes() == before
     assert not (tmp_path / "npt.xml").exists()
 
@@ -380,7 +388,7 @@ def test_cli_codebook_show_full_includes_criteria_and_examples():
 
 
 def test_cli_codebook_show_accepts_a_file(tmp_path):
-    path = _tricky_codebook().save(tmp_path / "tricky.json")
+    path = save_codebook(_tricky_codebook(), tmp_path / "tricky.json")
     result = qcode("codebook", "show", str(path))
     assert result.returncode == 0, result.stderr
     assert "Enfant & café [yes.child]" in result.stdout

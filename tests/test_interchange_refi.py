@@ -18,9 +18,9 @@ from qcode.interchange.codes import decode_description, encode_description
 from qcode.interchange.model import PROJECT_NS, RefiCoding, RefiProject, RefiSource, RefiUser, code_guid, norm_guid
 from qcode.interchange.qdc import read_qdc, write_qdc
 from qcode.interchange.qdpx import read_qdpx, write_qdpx
-from qcode.interchange.safezip import ZipLimits
 from qcode.project import init_project
 from qcode.project.bridge import export_qdpx, import_qdpx
+from qcode.safezip import ZipLimits
 
 DATA = Path(__file__).parent / "data" / "interchange"
 SHARED = Path(__file__).parents[1].parent / "shared"
@@ -618,14 +618,18 @@ def test_archive_with_two_members_of_one_name_is_refused(tmp_path):
         read_qdpx(path)
 
 
-def test_old_refi_path_still_offers_every_name():
-    import qcode.interchange.refi as refi
-    from qcode.project import bridge
+def test_the_old_shim_paths_are_gone():
+    """qcode is unreleased: moved names live at one path only, so nothing re-exports them silently."""
+    import importlib
 
-    assert refi.read_qdc is read_qdc and refi.write_qdpx is write_qdpx and refi.RefiProject is RefiProject
-    assert refi.export_qdpx is bridge.export_qdpx and refi.import_qdpx is bridge.import_qdpx
-    with pytest.raises(AttributeError):
-        refi.no_such_name  # noqa: B018
+    import qcode
+    import qcode.interchange
+
+    for old in ("qcode.interchange.refi", "qcode.interchange.safezip", "qcode.interchange._store_bridge"):
+        with pytest.raises(ModuleNotFoundError):
+            importlib.import_module(old)
+    assert not hasattr(qcode.interchange, "export_qdpx")  # the store's side lives in qcode.project.bridge
+    assert qcode.read_qdc is read_qdc and qcode.export_qdpx is export_qdpx and qcode.import_qdpx is import_qdpx
 
 
 def test_interchange_never_imports_the_project_store():
@@ -650,7 +654,7 @@ def test_interchange_never_imports_the_project_store():
 def test_loading_a_qdc_codebook_goes_through_the_reader_registry(tmp_path):
     from qcode.codebook import CODEBOOK_READERS, load_codebook
 
-    assert CODEBOOK_READERS[".qdc"] == "qcode.interchange.qdc:read_qdc"
+    assert CODEBOOK_READERS[".qdc"] is read_qdc  # registered by qcode.interchange.qdc itself
     path = tmp_path / "cb.qdc"
     write_qdc(load_codebook("mcn-sst"), path)
     assert load_codebook(path).version == read_qdc(path).version

@@ -247,12 +247,12 @@ def test_rows_marked_stale_are_skipped_with_a_warning():
     assert any("skipped 1 rows marked stale" in w for w in table.warnings)
 
 
-def test_old_paths_of_the_project_edge_still_work():
+def test_the_project_side_lives_only_in_the_bridge():
+    import importlib
+
     import qcode.interchange.spreadsheet as spreadsheet
-    import qcode.project.export as export
-    from qcode.project import bridge
 
-    assert spreadsheet.import_codings_table is import_codings_table is bridge.import_codings_table
-    assert spreadsheet.export_codings_table is export_codings_table
-    assert export.export_table is bridge.export_table and export.frame_to_bytes is bridge.frame_to_bytes
-
+    assert not hasattr(spreadsheet, "import_codings_table") and not hasattr(spreadsheet, "export_codings_table")
+    for old in ("qcode.project.export", "qcode.project.review"):
+        with pytest.raises(ModuleNotFoundError):
+            importlib.import_module(old)

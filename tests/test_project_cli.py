@@ -39,7 +39,9 @@ def first_participant(project):
 
 
 def test_init_with_a_codebook_file(tmp_path):
-    cb_file = sample_codebook().save(tmp_path / "codes.yaml")
+    from qcode.codebook import save_codebook
+
+    cb_file = save_codebook(sample_codebook(), tmp_path / "codes.yaml")
     result = qcode("init", tmp_path / "new", "--codebook", cb_file)
     assert result.returncode == 0, result.stderr
     assert "created project" in result.stdout and sample_codebook().version in result.stdout

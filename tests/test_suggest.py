@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qcode import Suggester, load_codebook
+from qcode import load_codebook, make_suggester
 from qcode.document import Segment
 from qcode.errors import QcodeError
+from qcode.suggest.state import load_state, save_state
 
 FUNDING = "Every April we have to go back and bid for the money again, and nobody knows if the post will survive."
 RECORDS = ("The hospice uses one records system and the hospital another, so at night I can't see what "
@@ -74,7 +75,7 @@ def test_identity_records_model_codebook_and_params(mcn_suggester):
 
 def test_learning_accepts_and_rejects_change_the_ranking(fake_embedder, tmp_path):
     cb = load_codebook("mcn-sst")
-    s = Suggester(cb, model=fake_embedder)
+    s = make_suggester(cb, model=fake_embedder)
     probe = "The minibus to the hub leaves at six and the parents' group meets on Thursdays."
     before = {x.code_id: x.score for x in s.suggest(probe, top_k=None)[0]}
     target = min(before, key=before.get)  # the code the model likes least for this text
@@ -94,8 +95,8 @@ def test_learning_accepts_and_rejects_change_the_ranking(fake_embedder, tmp_path
     assert rejected[target] < after[target]
 
     # the learned state survives a save and reload bit for bit
-    state = s.save_state(tmp_path / "state.json")
-    fresh = Suggester(cb, model=fake_embedder).load_state(state)
+    state = save_state(s, tmp_path / "state.json")
+    fresh = load_state(make_suggester(cb, model=fake_embedder), state)
     np.testing.assert_allclose(fresh.score([probe]), s.score([probe]), atol=1e-6)
     assert fresh.identity()["learned_state"] == s.identity()["learned_state"]
 
@@ -111,7 +112,7 @@ def test_classifier_takes_part_once_a_code_has_enough_labels(fake_embedder):
     from qcode.suggest import RankingParams
 
     cb = load_codebook("mcn-sst")
-    s = Suggester(cb, model=fake_embedder, params=RankingParams(min_labels=3), learning="blend")
+    s = make_suggester(cb, model=fake_embedder, params=RankingParams(min_labels=3), learning="blend")
     pos = [f"The hospice van number {i} broke down on the moor road again." for i in range(4)]
     neg = [f"We agreed the new guideline number {i} at the steering group." for i in range(4)]
     s.learn(pos + neg, ["infrastructure.geography"] * 8, [True] * 4 + [False] * 4)
@@ -137,8 +138,8 @@ def test_learn_from_a_project_uses_standing_decisions_only(fake_embedder, tmp_pa
     project.decide("ana", segs[1].id, "processes.best-practice", "accept")
     project.decide("ana", segs[1].id, "infrastructure.funding", "reject")
     project.undo("ana")  # takes the rejection back
-    s = Suggester("mcn-sst", model=fake_embedder).learn_from(project)
-    assert s._learned.accepted == {"infrastructure.geography": [segs[0].text],
+    s = make_suggester("mcn-sst", model=fake_embedder).learn_decisions(project)
+    assert s.examples.accepted == {"infrastructure.geography": [segs[0].text],
                                    "processes.best-practice": [segs[1].text]}
-    assert s._learned.rejected == {}
+    assert s.examples.rejected == {}
     assert s.identity()["learned_decisions"] == 2

@@ -12,8 +12,8 @@ import pytest
 
 from qcode.document import Document, Segment, Turn, segment_id
 from qcode.errors import InputError
-from qcode.suggest import Suggester
-from qcode.suggest.coders import LearningScope, learn_in_scope, scope_for, scoped_labels
+from qcode.suggest import make_suggester
+from qcode.suggest.coders import LearningScope, scope_for, scoped_labels
 
 LINES = [
     "We never know if the money will be there next year.",
@@ -51,7 +51,7 @@ def _project(tmp_path):
 
 def test_ana_accepting_third_choices_does_not_reach_bens_blind_suggestions(fake_embedder, tmp_path):
     project, segs = _project(tmp_path)
-    base = Suggester("mcn-sst", model=fake_embedder)
+    base = make_suggester("mcn-sst", model=fake_embedder)
     texts = [s.text for s in segs]
     before = base.suggest(texts, top_k=3)
     for seg, ranked in zip(segs, before):
@@ -59,22 +59,22 @@ def test_ana_accepting_third_choices_does_not_reach_bens_blind_suggestions(fake_
     ana_codes = [ranked[2].code_id for ranked in before]
 
     # the old behaviour (learning from every coder) moves ben's top suggestions towards ana's codes
-    everyone = Suggester("mcn-sst", model=fake_embedder).learn_from(project)
+    everyone = make_suggester("mcn-sst", model=fake_embedder).learn_decisions(project)
     leaked = [r[0].code_id for r in everyone.suggest(texts, top_k=3)]
     assert sum(a == b for a, b in zip(leaked, ana_codes)) > sum(r[0].code_id == a for r, a in zip(before, ana_codes))
 
     # ben, blind: his scope holds only his own (no) decisions, so his suggestions equal the codebook-only ones
     scope = scope_for("ben", blind=True)
     assert scope.coders == ("ben",)
-    ben = learn_in_scope(Suggester("mcn-sst", model=fake_embedder), project, scope)
+    ben = make_suggester("mcn-sst", model=fake_embedder).learn_decisions(project, coders=scope.coders)
     assert ben.identity()["learned_decisions"] == 0
     np.testing.assert_array_equal(ben.score(texts), base.score(texts))
     with pytest.raises(InputError, match="blind mode"):
         scope_for("ben", learn_from=["ana"], blind=True)
 
     # ana's own blind model learns from ana; a named first-pass scope (not blind) may use ana for ben
-    assert learn_in_scope(Suggester("mcn-sst", model=fake_embedder), project,
-                          scope_for("ana")).identity()["learned_decisions"] == len(segs)
+    ana = make_suggester("mcn-sst", model=fake_embedder).learn_decisions(project, coders=scope_for("ana").coders)
+    assert ana.identity()["learned_decisions"] == len(segs)
     first_pass = scope_for("ben", learn_from=["ana"], blind=False)
     assert first_pass.record() == {"learned_from_coders": ["ana"]}
     assert len(scoped_labels(project, first_pass)) == len(segs)

@@ -19,7 +19,8 @@ from qcode.suggest import SuggestOptions, suggest_corpus
 
 distributed = pytest.importorskip("distributed")
 
-from qcode.suggest.dask_engine import ClusterError, plan_shards, suggest_dask  # noqa: E402
+from qcode.suggest.dask_engine import plan_shards, suggest_dask  # noqa: E402
+from qcode.suggest.dask_shards import ClusterError  # noqa: E402
 
 pytestmark = pytest.mark.slow  # a cluster takes seconds to start
 

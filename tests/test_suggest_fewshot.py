@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from qcode.suggest import Suggester
+from qcode.suggest import make_suggester
 from qcode.suggest.fewshot import FewShotHead, FewShotParams
+from qcode.suggest.state import load_state, save_state
 
 
 def _toy(k: int = 3, dim: int = 16, seed: int = 0):
@@ -54,20 +55,20 @@ def test_latest_verdict_wins_and_fit_is_deterministic():
 
 
 def test_suggester_few_shot_learns_saves_and_reloads(tmp_path, fake_embedder):
-    s = Suggester("mcn-sst", model=fake_embedder, learning="few-shot", context=0.0, abstain=False)
+    s = make_suggester("mcn-sst", model=fake_embedder, learning="few-shot", context=0.0, abstain=False)
     text = "the district nurses never get the discharge letter in time"
     ids = [c.id for c in s.target_codes]
     before = s.score([text])[0]
     target = ids[int(np.argsort(before)[len(ids) // 2])]  # a middling code
     texts = [f"{text} {i}" for i in range(6)]
     s.learn(texts, [target] * 6, [True] * 6)
-    assert s.learned_with == "few-shot" and s.identity()["learning"] == "few-shot"
+    assert s.learning_used == "few-shot" and s.identity()["learning"] == "few-shot"
     after = s.score([text])[0]
     assert after[ids.index(target)] - after.max() > before[ids.index(target)] - before.max()
     assert s.learning_params()["few_shot"]["l2"] == FewShotParams().l2
-    state = s.save_state(tmp_path / "state.json")
-    again = Suggester("mcn-sst", model=fake_embedder, learning="few-shot", context=0.0, abstain=False)
-    again.load_state(state)
+    state = save_state(s, tmp_path / "state.json")
+    again = make_suggester("mcn-sst", model=fake_embedder, learning="few-shot", context=0.0, abstain=False)
+    load_state(again, state)
     assert np.allclose(again.score([text]), s.score([text]))
 
 
@@ -77,14 +78,14 @@ def test_learning_kinds_include_few_shot():
 
     assert "few-shot" in LEARNING_KINDS
     with pytest.raises(QcodeError):
-        Suggester("mcn-sst", learning="few_shot")
+        make_suggester("mcn-sst", learning="few_shot")
 
 
 SMALL_TALK = "Oh, wet... the dog has just come in from the garden, sorry about that"
 
 
 def _abstaining(fake_embedder, **kw):
-    return Suggester("mcn-sst", model=fake_embedder, context=0.0, abstain=0.0, learning="few-shot", **kw)
+    return make_suggester("mcn-sst", model=fake_embedder, context=0.0, abstain=0.0, learning="few-shot", **kw)
 
 
 def test_no_code_decisions_silence_the_passage_and_its_near_copies(tmp_path, fake_embedder):
@@ -95,7 +96,7 @@ def test_no_code_decisions_silence_the_passage_and_its_near_copies(tmp_path, fak
     out = s.suggest([SMALL_TALK, near, "The GP never sees the hospice care plan, so the night team starts over."])
     assert out[0] == [] and out[1] == [] and out[2]
     assert s.identity()["learned_state"] != _abstaining(fake_embedder).identity()["learned_state"]
-    again = _abstaining(fake_embedder).load_state(s.save_state(tmp_path / "state.json"))
+    again = load_state(_abstaining(fake_embedder), save_state(s, tmp_path / "state.json"))
     assert again.suggest([SMALL_TALK])[0] == []
 
 
@@ -104,17 +105,17 @@ def test_rejecting_every_suggestion_counts_as_no_code(fake_embedder):
     shown = [x.code_id for x in s.suggest([SMALL_TALK])[0]]
     assert len(shown) == 3
     s.learn([SMALL_TALK] * 2, shown[:2], [False, False])
-    assert s.learned_no_code == []  # two of three rejected: not yet "no code"
+    assert s.examples.no_code_passages() == []  # two of three rejected: not yet "no code"
     s.learn([SMALL_TALK], shown[2:], [False])
-    assert s.learned_no_code == [SMALL_TALK]
+    assert s.examples.no_code_passages() == [SMALL_TALK]
     assert s.suggest([SMALL_TALK])[0] == []
     s.learn([SMALL_TALK], shown[:1], [True])  # an accept: it has a code after all
-    assert s.learned_no_code == []
+    assert s.examples.no_code_passages() == []
     assert s.suggest([SMALL_TALK])[0]
 
 
 def test_learned_no_code_needs_abstention_on(fake_embedder):
-    s = Suggester("mcn-sst", model=fake_embedder, context=0.0, abstain=False, learning="few-shot")
+    s = make_suggester("mcn-sst", model=fake_embedder, context=0.0, abstain=False, learning="few-shot")
     s.learn([], [], [], no_code=[SMALL_TALK])
     assert s.suggest([SMALL_TALK])[0]
 
@@ -187,7 +188,7 @@ def test_learn_prune_keeps_versions_runs_name_and_the_newest(fake_embedder, monk
     corpus.mkdir()
     (corpus / "a.txt").write_text("P1: The grant runs out in March.\nP1: Nobody reads the care plan.\n")
     project = init_project(tmp_path / "p", codebook="mcn-sst")
-    suggest_corpus(corpus, Suggester("mcn-sst", model=fake_embedder), project=project)
+    suggest_corpus(corpus, make_suggester("mcn-sst", model=fake_embedder), project=project)
     segments = project.segments()["segment_id"].tolist()
     codes = [c.id for c in project.codebook.leaves()]
     scope = LearningScope(("ana",))

@@ -12,9 +12,16 @@ import pytest
 
 from conftest import DEMO
 from qcode.codebook import Codebook, load_codebook
-from qcode.suggest import Suggester
+from qcode.suggest import make_suggester
 from qcode.suggest.coders import LearningScope, run_is_independent
-from qcode.suggest.learning import learn_project, learn_scope, read_version, suggester_factory, versions
+from qcode.suggest.learning import (
+    body_folder_name,
+    learn_project,
+    learn_scope,
+    read_version,
+    suggester_factory,
+    versions,
+)
 
 P07 = DEMO / "interview_p07.txt"
 
@@ -33,7 +40,7 @@ def _demo_project(tmp_path, fake_embedder):
     from qcode.suggest import suggest_corpus
 
     project = init_project(tmp_path / "p", codebook="mcn-sst")
-    suggest_corpus(DEMO, Suggester("mcn-sst", model=fake_embedder), project=project)
+    suggest_corpus(DEMO, make_suggester("mcn-sst", model=fake_embedder), project=project)
     return project
 
 
@@ -59,12 +66,12 @@ def _top1(project, run_id):
 
 
 def test_fake_embedder_keeps_the_measured_defaults_off_and_they_can_be_asked_for(fake_embedder):
-    s = Suggester("mcn-sst", model=fake_embedder)
+    s = make_suggester("mcn-sst", model=fake_embedder)
     assert not s.measured and s.context_weight == 0.0 and s.abstain_margin is None
     assert "tuned" not in s.embedder.identity
     ident = s.identity()
     assert ident["learned_from"] == [] and ident["calibration"]["source"] == "default"
-    on = Suggester("mcn-sst", model=fake_embedder, context=True, abstain=True)
+    on = make_suggester("mcn-sst", model=fake_embedder, context=True, abstain=True)
     assert on.context_weight == 0.5 and on.abstain_margin == 0.1
     answer = "Yes, that has been the good bit for us."
     alone = on.score([answer])
@@ -79,12 +86,12 @@ def test_fake_embedder_keeps_the_measured_defaults_off_and_they_can_be_asked_for
 
 def test_probabilities_are_calibrated_from_30_decisions_and_min_probability_filters(fake_embedder):
     cb = load_codebook("mcn-sst")
-    s = Suggester(cb, model=fake_embedder)
+    s = make_suggester(cb, model=fake_embedder)
     first = s.suggest(["We never know if the money will be there next year."], top_k=None)[0]
     assert not first[0].calibrated and abs(sum(x.probability for x in first) - 1) < 1e-4
     leaves = [c.id for c in cb.leaves()]
     texts = [f"passage {i} about {leaves[i % 6]} and more words {i * 7}" for i in range(30)]
-    s.learn(texts, [leaves[i % 6] for i in range(30)], [True] * 30, learned_from=["ana"])
+    s.learn(texts, [leaves[i % 6] for i in range(30)], [True] * 30, coders=["ana"])
     assert s.calibrator.source == "decisions" and s.calibrator.n_labels == 30
     ranked = s.suggest(texts[:3], top_k=None)
     assert all(r[0].calibrated for r in ranked)
@@ -92,7 +99,7 @@ def test_probabilities_are_calibrated_from_30_decisions_and_min_probability_filt
     kept = s.suggest(texts[:1], top_k=None, min_probability=cut, multi_label=True)[0]
     assert kept and all(x.probability >= cut for x in kept)
     assert s.identity()["learned_from"] == ["ana"]
-    unnamed = Suggester(cb, model=fake_embedder).learn(texts[:2], leaves[:2], [True, True])
+    unnamed = make_suggester(cb, model=fake_embedder).learn(texts[:2], leaves[:2], [True, True])
     assert unnamed.identity()["learned_from"] is None  # coders unknown: no blind coder may be shown it
 
 
@@ -100,13 +107,13 @@ def test_probabilities_are_calibrated_from_30_decisions_and_min_probability_filt
 def test_ana_and_ben_through_suggest_learn(fake_embedder, tmp_path):
     """ana accepts the model's third choice everywhere; after --learn ben's blind suggestions are unchanged."""
     from qcode.review.terminal import blind_run
-    from qcode.suggest.learning import suggest_learned
+    from qcode.suggest.learning import suggest_by_scope
 
     project = _demo_project(tmp_path, fake_embedder)
     before = _top1(project, project.latest_run())
     ana_codes = _ana_takes_third_choices(project)
     assert sum(before[s] == c for s, c in ana_codes.items()) == 0
-    results = suggest_learned(DEMO, project, model=fake_embedder)
+    results = suggest_by_scope(DEMO, project, model=fake_embedder)
     runs = {int(r.run_id): r.params for r in project.runs().itertuples(index=False)}
     learned = {tuple(p["learned_from"]): rid for rid, p in runs.items() if "learned_from" in p}
     assert set(learned) == {(), ("ana",)}
@@ -119,9 +126,12 @@ def test_ana_and_ben_through_suggest_learn(fake_embedder, tmp_path):
     assert blind_run(project, "ben") == shared_run
     assert _top1(project, shared_run) == before
     assert blind_run(project, "ana") == ana_run and not run_is_independent(runs[ana_run], "ben")
-    from qcode.web.review import run_is_independent as web_rule
 
-    assert all(web_rule(p, c) == run_is_independent(p, c) for p in runs.values() for c in ("ana", "ben"))
+    from qcode.web.payload import Viewer
+    from qcode.web.service import ReviewService
+
+    web = ReviewService(project.path)  # the web review makes the same blind choice (one rule, in qcode.review.core)
+    assert [web.run_for(Viewer(c)) for c in ("ana", "ben")] == [ana_run, shared_run]
     from qcode.errors import ProjectError
 
     with pytest.raises(ProjectError, match="learned from ana"):
@@ -158,17 +168,17 @@ def test_learn_saves_versions_with_provenance_and_is_deterministic(fake_embedder
 def test_auto_learning_is_the_few_shot_head(fake_embedder, monkeypatch):
     from qcode.errors import QcodeError
 
-    fake = Suggester("mcn-sst", model=fake_embedder)
+    fake = make_suggester("mcn-sst", model=fake_embedder)
     assert fake.learning == "auto" and fake.learning_for(10_000) == "few-shot"
-    assert Suggester("mcn-sst", model=fake_embedder, learning="fine-tune").learning_for(0) == "fine-tune"
-    assert Suggester("mcn-sst", model=fake_embedder, learning="blend").learning_for(500) == "blend"
+    assert make_suggester("mcn-sst", model=fake_embedder, learning="fine-tune").learning_for(0) == "fine-tune"
+    assert make_suggester("mcn-sst", model=fake_embedder, learning="blend").learning_for(500) == "blend"
     with pytest.raises(QcodeError, match="learning must be"):
-        Suggester("mcn-sst", model=fake_embedder, learning="setfit")
+        make_suggester("mcn-sst", model=fake_embedder, learning="setfit")
     import importlib.util
 
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
     fake.learn(["The grant runs out."], ["infrastructure.funding"], [True])   # no torch needed
-    assert fake.learned_with == "few-shot" and fake.identity()["learning"] == "few-shot"
+    assert fake.learning_used == "few-shot" and fake.identity()["learning"] == "few-shot"
 
 
 @pytest.mark.slow
@@ -261,7 +271,7 @@ def test_suggest_with_a_project_keeps_the_projects_own_codebook(fake_models, tmp
 
 
 def test_min_probability_drops_the_best_code_too(fake_embedder):
-    s = Suggester("mcn-sst", model=fake_embedder, abstain=False)
+    s = make_suggester("mcn-sst", model=fake_embedder, abstain=False)
     texts = ["We never know if the money will be there next year.", "The roads close in winter."]
     best = [ranked[0].probability for ranked in s.suggest(texts, top_k=3)]
     cut = max(best) + 1e-3
@@ -286,7 +296,7 @@ def test_active_order_is_refused_in_blind_mode(fake_embedder, tmp_path):
 def test_fine_tune_saves_an_onnx_body_in_the_project_and_the_same_decisions_give_the_same_model(tmp_path):
     """learning="fine-tune" on the real model (2 steps): torch-free ONNX body, same decisions + seed -> same model."""
     from qcode.embed import load_embedder
-    from qcode.suggest.finetune import FineTuneParams
+    from qcode.suggest.params import FineTuneParams
     from qcode.suggest.tuning import ONNX_FILE
 
     base = load_embedder()
@@ -297,11 +307,11 @@ def test_fine_tune_saves_an_onnx_body_in_the_project_and_the_same_decisions_give
     codes = ["infrastructure.funding", "infrastructure.funding", "technology.data-sharing", "technology.data-sharing"]
     made = []
     for name in ("a", "b"):
-        s = Suggester("mcn-sst", model=base, tuned=False, learning="fine-tune",
+        s = make_suggester("mcn-sst", model=base, tuned=False, learning="fine-tune",
                       fine_tune_params=FineTuneParams(steps=2, per_code=2))
         s.body_root = tmp_path / name
-        s.learn(texts, codes, [True] * 4, learned_from=["ana"])
-        folder = tmp_path / name / s.body_folder_name(tmp_path / name)
+        s.learn(texts, codes, [True] * 4, coders=["ana"])
+        folder = tmp_path / name / body_folder_name(s, tmp_path / name)
         assert (folder / ONNX_FILE).is_file() and s.embedder.identity["backend"] == "onnx"
         assert s.embedder.identity["weights_sha256"] != base.identity["weights_sha256"]
         made.append(s)
@@ -314,26 +324,26 @@ def test_fine_tune_saves_an_onnx_body_in_the_project_and_the_same_decisions_give
 @pytest.mark.slow
 def test_fine_tuning_continues_from_the_codebook_tuned_model_and_says_so(tmp_path):
     """With a codebook-tuned embedder, learning="fine-tune" starts from its weights, not the base ones."""
-    from qcode.suggest.finetune import FineTuneParams
-    from qcode.suggest.tuning import TuningParams, read_provenance, tune_for_codebook
+    from qcode.suggest.params import FineTuneParams, TuningParams
+    from qcode.suggest.tuning import read_provenance, tune_for_codebook
 
     book = load_codebook("mcn-sst")
     tuned, report = tune_for_codebook(book, TuningParams(steps=2, per_code=2), root=tmp_path / "tuned")
     assert tuned is not None and report.folder is not None
     codebook_tuned = read_provenance(report.folder)
-    s = Suggester(book, model=tuned, tuned=False, learning="fine-tune",
+    s = make_suggester(book, model=tuned, tuned=False, learning="fine-tune",
                   fine_tune_params=FineTuneParams(steps=2, per_code=2))
     s.body_root = tmp_path / "bodies"
     s.learn(["The grant runs out in March.", "We bid for the money every April."],
-            ["infrastructure.funding"] * 2, [True, True], learned_from=["ana"])
-    body = read_provenance(tmp_path / "bodies" / s.body_folder_name(tmp_path / "bodies"))
+            ["infrastructure.funding"] * 2, [True, True], coders=["ana"])
+    body = read_provenance(tmp_path / "bodies" / body_folder_name(s, tmp_path / "bodies"))
     assert body["started_from"] == {"tuned": f"codebook-{codebook_tuned['key']}",
                                     "weights_sha256": codebook_tuned["weights_sha256"]}
     assert body["weights_sha256"] != codebook_tuned["weights_sha256"]
 
 
 def test_normalisation_is_opt_in_fixed_by_its_reference_and_batch_independent(fake_embedder):
-    s = Suggester("mcn-sst", model=fake_embedder)
+    s = make_suggester("mcn-sst", model=fake_embedder)
     texts = ["We never know if the money will be there next year.", "The roads over the moor close in winter.",
              "Nobody can see the hospice notes from the GP system."]
     plain = s.score(texts)
@@ -347,7 +357,8 @@ def test_normalisation_is_opt_in_fixed_by_its_reference_and_batch_independent(fa
 
 def test_web_review_orders_active_only_when_not_blind(fake_embedder, tmp_path):
     from qcode.errors import InputError
-    from qcode.web.review import ReviewService, Viewer
+    from qcode.web.payload import Viewer
+    from qcode.web.service import ReviewService
 
     project = _demo_project(tmp_path, fake_embedder)
     with pytest.raises(InputError, match="blind"):

@@ -12,7 +12,7 @@ from conftest import DEMO
 from qcode.embed.fake import FakeEmbedder
 from qcode.errors import InputError
 from qcode.formats import FormatError
-from qcode.suggest import Suggester, SuggestOptions, suggest_corpus
+from qcode.suggest import SuggestOptions, make_suggester, suggest_corpus
 
 P07 = DEMO / "interview_p07.txt"
 
@@ -35,8 +35,8 @@ def test_options_validate_and_record_what_shapes_the_output():
 def test_options_object_and_old_keywords_give_the_same_run(tmp_path):
     cb = "mcn-sst"
     opts = SuggestOptions(unit="sentence", top_k=2, include_interviewer=True)
-    new = suggest_corpus(P07, Suggester(cb, model=FakeEmbedder()), opts, out=tmp_path / "new.csv")
-    old = suggest_corpus(P07, Suggester(cb, model=FakeEmbedder()), out=tmp_path / "old.csv",
+    new = suggest_corpus(P07, make_suggester(cb, model=FakeEmbedder()), opts, out=tmp_path / "new.csv")
+    old = suggest_corpus(P07, make_suggester(cb, model=FakeEmbedder()), out=tmp_path / "old.csv",
                          unit="sentence", top_k=2, include_interviewer=True)
     assert (tmp_path / "new.csv").read_bytes() == (tmp_path / "old.csv").read_bytes()
     assert new.run_id == old.run_id and new.options == old.options == opts
@@ -55,13 +55,11 @@ def test_keywords_override_the_options_object(tmp_path):
 def test_bad_requests_fail_before_any_work(tmp_path):
     with pytest.raises(FormatError, match=r"out\.txt: unknown table format '\.txt'"):
         suggest_corpus(P07, "mcn-sst", model=FakeEmbedder(), out=tmp_path / "out.txt")
-    with pytest.raises(InputError, match="learning needs a project"):
-        suggest_corpus(P07, "mcn-sst", model=FakeEmbedder(), learn=True)
     assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("first", ["qcode.suggest.ranking", "qcode.suggest.pipeline", "qcode.segmentation",
-                                   "qcode.pipeline", "qcode.lexical", "qcode.cli.suggest_cmd", "qcode"])
+                                   "qcode.suggest.lexical", "qcode.cli.suggest_cmd", "qcode"])
 def test_the_public_names_do_not_depend_on_what_was_imported_first(first):
     code = (f"import {first}\n"
             "import sys, types, qcode\n"

@@ -7,8 +7,9 @@ import pytest
 from qcode.codebook import Code, Codebook, load_codebook
 from qcode.errors import ModelError, QcodeError
 from qcode.suggest.coders import LearningScope
-from qcode.suggest.finetune import FineTuneParams, decision_groups, fine_tune_key, more_needed
-from qcode.suggest.tuning import TuningParams, codebook_groups, read_provenance, tune_for_codebook, tuning_key
+from qcode.suggest.finetune import decision_groups, fine_tune_key, more_needed
+from qcode.suggest.params import FineTuneParams, TuningParams
+from qcode.suggest.tuning import codebook_groups, read_provenance, tune_for_codebook, tuning_key
 
 
 def test_codebook_groups_skip_codes_with_too_little_text():
@@ -102,7 +103,7 @@ def test_weights_are_hashed_once_then_again_only_when_a_file_changes(tmp_path, m
 def test_codebook_tuning_is_cached_deterministic_and_moves_examples_towards_their_code(tmp_path):
     import numpy as np
 
-    from qcode.suggest import Suggester
+    from qcode.suggest import make_suggester
 
     cb = load_codebook("mcn-sst")
     params = TuningParams(steps=3, per_code=2)
@@ -113,5 +114,5 @@ def test_codebook_tuning_is_cached_deterministic_and_moves_examples_towards_thei
     assert first.identity["base_weights_sha256"] != first.identity["weights_sha256"]
     text = ["We never know if the money will be there next year."]
     np.testing.assert_allclose(again.encode(text), first.encode(text), atol=1e-6)
-    scores = Suggester(cb, model=first).score(text)
+    scores = make_suggester(cb, model=first).score(text)
     assert scores.shape == (1, len(cb.leaves()))

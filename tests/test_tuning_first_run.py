@@ -10,7 +10,8 @@ import pytest
 from qcode.codebook import load_codebook
 from qcode.errors import InputError
 from qcode.suggest import tuning
-from qcode.suggest.tuning import TuningParams, TuningReport
+from qcode.suggest.params import TuningParams
+from qcode.suggest.tuning import TuningReport
 
 
 @pytest.fixture
@@ -32,13 +33,13 @@ def packaged_looking(fake_embedder, monkeypatch):
 
 def test_with_tune_on_miss_base_a_missing_model_is_not_trained_and_the_note_says_how_to_build_it(
         packaged_looking, tmp_path, monkeypatch):
-    from qcode import Suggester
+    from qcode import make_suggester
 
     monkeypatch.setenv("QCODE_TUNED_DIR", str(tmp_path))
     monkeypatch.setenv("QCODE_TUNE_ON_MISS", "base")
     monkeypatch.setattr(tuning, "load_base_sentence_transformer",
                         lambda *a, **k: pytest.fail("trained although QCODE_TUNE_ON_MISS=base"))
-    s = Suggester("mcn-sst")
+    s = make_suggester("mcn-sst")
     assert s.embedder is packaged_looking
     assert "tuned" not in s.identity()["model"]
     assert "base model is used" in s.tuning_note and "`qcode codebook tune mcn-sst`" in s.tuning_note
@@ -111,7 +112,7 @@ def test_qcode_codebook_tune_builds_each_named_codebook_and_says_what_it_did(mon
 def test_a_missing_model_is_trained_after_a_line_saying_how_long_with_its_steps_reported(
         tmp_path, monkeypatch, caplog):
     """Real training, tiny: 2 steps of 2 texts per code on npt (4 codes)."""
-    from qcode import Suggester
+    from qcode import make_suggester
 
     monkeypatch.setenv("QCODE_TUNED_DIR", str(tmp_path))
     monkeypatch.setenv("QCODE_TUNE_ON_MISS", "train")
@@ -121,7 +122,7 @@ def test_a_missing_model_is_trained_after_a_line_saying_how_long_with_its_steps_
     steps: list[tuple[int, int]] = []
     caplog.set_level(logging.WARNING, logger="qcode.embed.tuning")
     with tuning.tuning_progress(lambda done, total: steps.append((done, total))):
-        s = Suggester("npt")
+        s = make_suggester("npt")
         ident = s.identity()["model"]
     assert steps == [(0, 2), (1, 2), (2, 2)]
     lines = [r.getMessage() for r in caplog.records if r.name == "qcode.embed.tuning"]
@@ -131,6 +132,6 @@ def test_a_missing_model_is_trained_after_a_line_saying_how_long_with_its_steps_
     info = tuning.read_provenance(next(tmp_path.iterdir()))
     assert info["texts_seen"] == 2 * 4 * 2 and info["seconds"] > 0
     caplog.clear()
-    again = Suggester("npt")
+    again = make_suggester("npt")
     assert again.identity()["model"]["tuned"] == ident["tuned"]
     assert not [r for r in caplog.records if r.name == "qcode.embed.tuning"]

@@ -16,7 +16,7 @@ import pytest
 
 pytest.importorskip("uvicorn", reason="the web extra is part of the test extra")
 
-from qcode.web.app import csrf_value
+from qcode.web.guard import csrf_value
 from qcode.web.server import exposure_warning, is_loopback
 from web_support import live_events, sample_project
 

@@ -59,7 +59,7 @@ def test_three_coders_and_a_restart_lose_nothing_and_record_nothing_twice(browse
     links = dict(re.findall(r"^  coder (\S+) .*?: (http://\S+)$", out, re.M))
     pages = {}
     queue = {}
-    from qcode.web.review import ReviewService
+    from qcode.web.service import ReviewService
 
     service = ReviewService(project.path)
     suggestions = project.suggestions()

@@ -17,8 +17,10 @@ from starlette.testclient import TestClient
 
 from qcode.errors import ProjectError
 from qcode.project import open_project
-from qcode.web.app import create_app, csrf_value
-from qcode.web.review import EMPTY_LEARNED_STATE, ReviewService, run_is_independent
+from qcode.suggest.coders import EMPTY_LEARNED_STATE, run_is_independent
+from qcode.web.app import create_app
+from qcode.web.guard import csrf_value
+from qcode.web.service import ReviewService
 from qcode.web.tokens import TOKENS_NAME, TokenStore
 from web_support import HOSTILE_DOC, live_events, sample_project
 
@@ -274,7 +276,7 @@ def test_blind_suggestions_come_from_a_run_no_other_coder_trained(project, site)
 def test_empty_learned_state_matches_a_fresh_suggester():
     import numpy as np
 
-    from qcode import Suggester
+    from qcode import make_suggester
     from qcode.embed.base import Embedder
     from qcode.project.sample import sample_codebook
 
@@ -286,7 +288,7 @@ def test_empty_learned_state_matches_a_fresh_suggester():
             return np.ones((len(texts), 4), dtype=np.float32) / 2.0
 
     try:
-        suggester = Suggester(sample_codebook(), model=Fixed())
+        suggester = make_suggester(sample_codebook(), model=Fixed())
     except TypeError as exc:  # the Embedder interface grew another abstract member
         pytest.fail(f"update the test's Fixed embedder: {exc}")
     assert suggester.identity()["learned_state"] == EMPTY_LEARNED_STATE
@@ -473,3 +475,17 @@ def test_unknown_project_is_one_line(tmp_path):
 def test_open_project_is_unchanged_by_the_server(project, site):
     site.get("ana")
     assert open_project(project.path).integrity_check() == "ok"
+
+
+def test_the_http_status_comes_from_the_error_type_not_its_words():
+    import sqlite3
+
+    from qcode.errors import ProjectError, StoreUnavailableError, UnknownCodeError, UnknownSegmentError
+    from qcode.project.base import translate
+
+    assert ProjectError("locked? unknown segment 's-1' has no code").status == 400  # words decide nothing
+    assert (StoreUnavailableError("x").status, UnknownSegmentError("x").status, UnknownCodeError("x").status) == \
+        (503, 404, 422)
+    assert isinstance(translate(sqlite3.OperationalError("database is locked"), "p"), StoreUnavailableError)
+    assert isinstance(translate(sqlite3.OperationalError("attempt to write a readonly database"), "p"),
+                      StoreUnavailableError)

@@ -12,7 +12,7 @@ import html
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -24,9 +24,29 @@ from .bands import BANDS_TEXT, POOLED, SAMPLE_TEXT
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from .result import AgreementReport
-
 PathLike = str | Path
+
+
+class AgreementReport(Protocol):
+    """What rendering reads of a report: :class:`qcode.agreement.result.AgreementReport` has all of it.
+
+    Rendering sits below the report type (the report's ``to_html`` and ``save`` call it), so it names
+    the fields it needs instead of importing the report.
+    """
+
+    per_code: pd.DataFrame
+    pairwise: dict[str, pd.DataFrame]
+    disagreements: pd.DataFrame
+    coders: list[str]
+    unit: str
+    include_uncoded: bool
+    kappa_name: str
+    notes: list[str]
+    per_source: pd.DataFrame | None
+
+    def describe(self) -> str: ...
+
+    def provenance_line(self) -> str: ...
 
 DISPLAY_COLUMNS = ("code", "n", "values", "applied", "% agree", "kappa", "alpha", "alpha 95% CI", "AC1", "B-P",
                    "alpha band", "kappa band", "caution")

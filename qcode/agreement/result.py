@@ -54,7 +54,7 @@ class AgreementReport:
     provenance: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from .. import __version__
+        from ..version import __version__
 
         self.provenance = {"qcode": __version__,
                            "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

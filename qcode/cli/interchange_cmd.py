@@ -29,6 +29,7 @@ def import_codebook(
 
     Example: qcode codebook import team-codes.qdc --name team --out team.yaml
     """
+    from ..codebook.io import save_codebook
     from ..errors import InterchangeError
     from ..interchange.qdc import read_qdc
 
@@ -39,7 +40,7 @@ def import_codebook(
     out = out or Path(f"{cb.name}.yaml")
     if out.exists() and not force:
         raise InterchangeError(f"{out}: already exists (use --force to overwrite, or --out another file)")
-    cb.save(out)
+    save_codebook(cb, out)
     _warn(warnings)
     typer.echo(f"wrote {out}: codebook {cb.name!r}, {len(cb)} codes ({len(cb.leaves())} leaves, "
                f"{len(cb.roots())} top-level)")

@@ -61,7 +61,7 @@ def learn(
             typer.echo(f"{who}: nothing saved")
             continue
         state = "unchanged, kept" if outcome.reused else "saved"
-        typer.echo(f"{who}: {outcome.decisions} decisions, {outcome.suggester.learned_with} model v{outcome.version} {state} "
+        typer.echo(f"{who}: {outcome.decisions} decisions, {outcome.suggester.learning_used} model v{outcome.version} {state} "
                    f"({outcome.folder}, {outcome.seconds:.1f} s)")
         if outcome.more_needed:
             short = sorted(outcome.more_needed.items())

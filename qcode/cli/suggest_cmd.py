@@ -20,10 +20,9 @@ def suggest(
     top_k: Optional[int] = typer.Option(None, "--top-k", "-k", min=1, help="Suggestions per segment (default 3; "
                                         "with --multi-label: no limit)."),
     threshold: Optional[float] = typer.Option(None, "--threshold", help="Drop suggestions scoring below this. Scores "
-                                              "are similarities, not probabilities: with the default (codebook-tuned) "
-                                              "model a segment's best score is often 0.5-0.75, with the base model "
-                                              "0.3-0.5; the run's summary shows the spread (see "
-                                              "docs/concepts/suggesting.md)."),
+                                              "are similarities, not probabilities: the run's summary shows their "
+                                              "spread (see docs/concepts/suggesting.md; measured ranges on the "
+                                              "benchmarks page)."),
     multi_label: bool = typer.Option(False, "--multi-label", help="With --threshold: keep every code above it (maybe none)."),
     include_interviewer: bool = typer.Option(False, "--include-interviewer", help="Also suggest codes for interviewer/facilitator turns."),
     interviewer: list[str] = typer.Option([], "--interviewer", help="A speaker name to treat as an interviewer (repeatable)."),
@@ -81,11 +80,12 @@ def suggest(
     began = time.perf_counter()
     from ..formats import TABLE_FORMATS
     from ..ingest import IngestWarning
-    from ..suggest import SuggestOptions, suggest_corpus
+    from ..suggest import SuggestOptions
+    from ..suggest.learned import LEARNING_KINDS
+    from ..suggest.runner import run_suggest
+    from ..suggest.tuning import tuning_progress
 
     warnings.simplefilter("ignore", IngestWarning)  # skipped files are reported once, below
-    from ..suggest.ranking import LEARNING_KINDS
-
     if learning not in LEARNING_KINDS:
         raise InputError(f"--learning must be one of {', '.join(LEARNING_KINDS)}, not {learning!r}")
     if multi_label and threshold is None:
@@ -98,10 +98,6 @@ def suggest(
         raise InputError("--learn needs --project PROJECT (the decisions to learn from live there)")
     if learn_from is not None and not named:
         raise InputError("--learn-from needs coder names, e.g. --learn-from ana,ben")
-    if engine == "dask" and (learn or named):
-        raise InputError("--learn and --learn-from run on the local engine (drop --engine dask for learned runs)")
-    choices: dict[str, Any] = {"tuned": "auto" if tune else False, "context": "auto" if context else False,
-               "abstain": "auto" if abstain else False}
     options = SuggestOptions(
         unit=unit, top_k=top_k if top_k is not None else (None if multi_label else 3), threshold=threshold,
         multi_label=multi_label, include_interviewer=include_interviewer, interviewers=interviewer,
@@ -113,105 +109,34 @@ def suggest(
         from ..project import open_project
 
         proj = open_project(project)
-    book: Any = codebook or "mcn-sst"
-    if codebook is None and proj is not None:  # the project's own codebook, not the shipped default
-        from ..errors import ProjectError
-
-        try:
-            book = proj.codebook
-        except ProjectError:  # a project made without a codebook takes the default, as before
-            pass
     show = not quiet and sys.stderr.isatty()
-    progress_ctx = _progress() if show else None
-    if progress_ctx is not None:  # one-time set-up steps (the ONNX graph build) say so, on their own line
-        logging.getLogger("qcode.embed").addHandler(_ConsoleHandler(progress_ctx.console))
-        logging.getLogger("qcode.embed").setLevel(logging.INFO)
-    task = None
-    queued = 0
-
-    def on_start(files: int) -> None:
-        nonlocal task
-        if progress_ctx is not None:  # the bar counts segments embedded; their total grows as files are read
-            task = progress_ctx.add_task(f"reading {files} file(s)", total=None)
-
-    def on_document(doc) -> None:
-        if progress_ctx is not None:
-            progress_ctx.update(task, description=f"{doc.id[:40]}")
-
-    def on_queued(n: int) -> None:
-        nonlocal queued
-        queued += n
-        if progress_ctx is not None:
-            progress_ctx.update(task, total=queued)
-
-    def on_embedded(n: int) -> None:
-        if progress_ctx is not None:
-            progress_ctx.update(task, advance=n)
-
-    tuning_task = None
-
-    def on_tuning(done: int, total: int) -> None:
-        nonlocal tuning_task
-        if progress_ctx is not None:  # training the codebook-tuned model, when it is not cached yet
-            if tuning_task is None:
-                tuning_task = progress_ctx.add_task("tuning the model to the codebook (once)", total=total)
-            progress_ctx.update(tuning_task, completed=done, visible=done < total)
-
-    from ..suggest.tuning import tuning_progress
-
-    ranker = None
-    with (progress_ctx or _null()), tuning_progress(on_tuning):
-        if options.engine == "dask":
-            from ..suggest.dask_engine import suggest_dask
-
-            def on_shard(done: int, total: int | None) -> None:
-                nonlocal task
-                if progress_ctx is not None:
-                    if task is None:
-                        task = progress_ctx.add_task("shards", total=None)
-                    progress_ctx.update(task, completed=done, total=total)
-
-            result = suggest_dask(path, book, options, out=out, project=proj, model=model, backend=backend,
-                                  on_shard=on_shard)
-        elif learn or named:
-            from ..suggest.learning import suggest_learned
-
-            def on_scope(who: str, decisions: int) -> None:  # plain lines: they show when stderr is a file too
-                if not quiet:
-                    typer.echo(f"learning from {who} ({decisions} decisions)...", err=True)
-
-            learned = suggest_learned(path, proj, options, codebook=book, learn_from=named, learning=learning,
-                                      model=model, backend=backend, out=out, on_scope=on_scope, on_start=on_start,
-                                      on_document=on_document, on_queued=on_queued, on_embedded=on_embedded,
-                                      **choices)
-            result = [run for _, run in learned if run is not None][-1]
-        else:
-            from ..suggest import Suggester
-
-            ranker = Suggester(book, model=model, backend=backend, **choices)
-            result = suggest_corpus(path, ranker, options, out=out, project=proj, on_start=on_start,
-                                    on_document=on_document, on_queued=on_queued, on_embedded=on_embedded)
-    if ranker is not None and ranker.tuning_note and not quiet:
-        typer.echo(f"note: {ranker.tuning_note}", err=True)
-    if learn or named:
-        for outcome, run in learned:
-            if outcome is None:
-                if run is not None and not quiet:
-                    typer.echo(f"run {run.project_run}: the codebook alone, for coders with no decisions yet",
-                               err=True)
-                continue
-            for warning in outcome.warnings:
-                typer.echo(f"warning: {warning}", err=True)
+    progress = _Progress(_progress() if show else None)
+    with (progress.bar or _null()), tuning_progress(progress.on_tuning):
+        outcome = run_suggest(path, options, codebook=codebook, project=proj, out=out, model=model, backend=backend,
+                              learn=learn, learn_from=named, learning=learning, tuned="auto" if tune else False,
+                              context="auto" if context else False, abstain="auto" if abstain else False,
+                              on_start=progress.on_start, on_document=progress.on_document,
+                              on_queued=progress.on_queued, on_embedded=progress.on_embedded,
+                              on_shard=progress.on_shard, on_scope=None if quiet else _learning_line)
+    result = outcome.run
+    if outcome.tuning_note and not quiet:
+        typer.echo(f"note: {outcome.tuning_note}", err=True)
+    for learned, run in outcome.learned:
+        if learned is None:
             if run is not None and not quiet:
-                typer.echo(f"run {run.project_run}: learned from {' + '.join(outcome.scope.coders)} "
-                           f"({outcome.decisions} decisions, {outcome.suggester.learned_with} model "
-                           f"v{outcome.version})", err=True)
+                typer.echo(f"run {run.project_run}: the codebook alone, for coders with no decisions yet",
+                           err=True)
+            continue
+        for warning in learned.warnings:
+            typer.echo(f"warning: {warning}", err=True)
+        if run is not None and not quiet:
+            typer.echo(f"run {run.project_run}: learned from {' + '.join(learned.scope.coders)} "
+                       f"({learned.decisions} decisions, {learned.suggester.learning_used} model "
+                       f"v{learned.version})", err=True)
     if (learn or named) and not quiet:
-        runs = [str(run.project_run) for _, run in learned if run is not None]
+        runs = [str(run.project_run) for _, run in outcome.learned if run is not None]
         typer.echo(f"qcode suggest --learn: {len(runs)} run(s) ({', '.join(runs)}) in "
                    f"{time.perf_counter() - began:.1f} s in all", err=True)
-    if result.learned_decisions is not None and not quiet:
-        typer.echo(f"learned from {result.learned_decisions} standing accept/reject decisions in {project}", err=True)
     _report_left_out(result.left_out_files)
     for file, reason in result.skipped_files:
         reason = str(reason)
@@ -228,6 +153,53 @@ def suggest(
                        "earlier decisions stay attached to the earlier text", err=True)
     if not quiet:
         _summary(result)
+
+
+def _learning_line(who: str, decisions: int) -> None:
+    """A plain line before each coder's learning: it shows when stderr is a file too (the bar does not)."""
+    typer.echo(f"learning from {who} ({decisions} decisions)...", err=True)
+
+
+class _Progress:
+    """The progress bar's callbacks: files read, segments queued and embedded, tuning, Dask shards."""
+
+    def __init__(self, bar: Any) -> None:
+        self.bar = bar
+        self.task: Any = None
+        self.queued = 0
+        self.tuning_task: Any = None
+        if bar is not None:  # one-time set-up steps (the ONNX graph build) say so, on their own line
+            logging.getLogger("qcode.embed").addHandler(_ConsoleHandler(bar.console))
+            logging.getLogger("qcode.embed").setLevel(logging.INFO)
+
+    def on_start(self, files: int) -> None:
+        if self.bar is not None:  # the bar counts segments embedded; their total grows as files are read
+            self.task = self.bar.add_task(f"reading {files} file(s)", total=None)
+
+    def on_document(self, doc: Any) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, description=f"{doc.id[:40]}")
+
+    def on_queued(self, n: int) -> None:
+        self.queued += n
+        if self.bar is not None:
+            self.bar.update(self.task, total=self.queued)
+
+    def on_embedded(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, advance=n)
+
+    def on_tuning(self, done: int, total: int) -> None:
+        if self.bar is not None:  # training the codebook-tuned model, when it is not cached yet
+            if self.tuning_task is None:
+                self.tuning_task = self.bar.add_task("tuning the model to the codebook (once)", total=total)
+            self.bar.update(self.tuning_task, completed=done, visible=done < total)
+
+    def on_shard(self, done: int, total: int | None) -> None:
+        if self.bar is not None:
+            if self.task is None:
+                self.task = self.bar.add_task("shards", total=None)
+            self.bar.update(self.task, completed=done, total=total)
 
 
 class _null:

@@ -15,9 +15,10 @@ A codebook file looks like::
           - id: funding.short-term
             name: Short-term funding
 
-Readers are found by file suffix in a small registry (:data:`CODEBOOK_READERS`);
-an entry is a function or a lazy ``"module:function"`` reference, so the REFI-QDA
-reader (``.qdc``) is imported only when such a file is read. Seeded codebooks
+Readers are found by file suffix in a small registry (:data:`CODEBOOK_READERS`).
+Formats that live in a higher layer register themselves with
+:func:`register_codebook_reader` (the REFI-QDA ``.qdc`` reader does, from
+``qcode.interchange.qdc``, which ``import qcode`` loads). Seeded codebooks
 ship as package data and load by name::
 
     >>> cb = load_codebook("mcn-sst")
@@ -27,13 +28,12 @@ ship as package data and load by name::
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from .._io import atomic_write_text
 from ..errors import CodebookError
@@ -42,7 +42,7 @@ from ..safeyaml import check_json_depth, check_yaml, describe_yaml_error, safe_l
 from .model import Codebook, codebook_from_dict
 
 #: A codebook reader: path -> Codebook, or ``"package.module:function"`` imported on first use.
-Reader = Union[Callable[[Path], Codebook], str]
+Reader = Callable[[Path], Codebook]
 
 
 def _yaml_with_lines(text: str, where: str) -> tuple[Any, dict[int, int]]:
@@ -128,26 +128,17 @@ def read_yaml_codebook(path: Path) -> Codebook:
     return codebook_from_dict(data, where=str(path), line_of=line_of, default_name=path.stem)
 
 
-#: file suffix -> reader; ``.qdc`` lives in the interchange layer and is imported lazily
+#: file suffix -> reader; ``.qdc`` is registered by the interchange layer (``qcode.interchange.qdc``)
 CODEBOOK_READERS: dict[str, Reader] = {
     ".yaml": read_yaml_codebook,
     ".yml": read_yaml_codebook,
     ".json": read_json_codebook,
-    ".qdc": "qcode.interchange.qdc:read_qdc",
 }
 
 
 def register_codebook_reader(suffix: str, reader: Reader) -> None:
     """Read codebook files ending in ``suffix`` (e.g. ``".qdc"``) with ``reader``."""
     CODEBOOK_READERS[suffix.lower()] = reader
-
-
-def _resolve(reader: Reader) -> Callable[[Path], Codebook]:
-    if isinstance(reader, str):
-        module, _, name = reader.partition(":")
-        found: Callable[[Path], Codebook] = getattr(importlib.import_module(module), name)
-        return found
-    return reader
 
 
 def read_codebook_file(path: str | Path) -> Codebook:
@@ -160,7 +151,7 @@ def read_codebook_file(path: str | Path) -> Codebook:
     if reader is None:
         known = ", ".join(CODEBOOK_READERS)
         raise CodebookError(f"{path}: unknown codebook format {suffix!r} (use {_or_list(known)})")
-    return _resolve(reader)(path)
+    return reader(path)
 
 
 def _or_list(joined: str) -> str:

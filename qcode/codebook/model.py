@@ -14,12 +14,10 @@ codebook files and the shipped codebooks is :mod:`qcode.codebook.io`.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from ..errors import CodebookError
@@ -194,15 +192,6 @@ class Codebook:
             "source": self.source,
             "codes": [c.to_dict() for c in self.codes],
         }
-
-    def save(self, path: str | Path) -> Path:
-        """Write the codebook as YAML (``.yaml``/``.yml``) or JSON (``.json``), atomically.
-
-        The writing itself is :func:`qcode.codebook.io.save_codebook`.
-        """
-        io = importlib.import_module("qcode.codebook.io")
-        saved: Path = io.save_codebook(self, path)
-        return saved
 
     def replace_codes(self, codes: Iterable[Code]) -> Codebook:
         return Codebook(name=self.name, codes=list(codes), title=self.title,

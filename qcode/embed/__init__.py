@@ -24,14 +24,11 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..errors import ModelError
 from .base import Embedder, l2_normalise, physical_cores
+from .cache import CachedEmbedder, EmbeddingCache
 from .manifest import DEFAULT_MODEL, ModelSpec, get_model_spec, load_manifest
-
-if TYPE_CHECKING:
-    from .cache import CachedEmbedder, EmbeddingCache
 
 BACKENDS = ("auto", "onnx", "sentence-transformers", "onnx-int8")
 _ALIASES = {"st": "sentence-transformers", "torch": "sentence-transformers", "int8": "onnx-int8", "ort": "onnx"}
@@ -100,8 +97,6 @@ def load_embedder(
         inner = OnnxEmbedder(spec, quantized=(chosen == "onnx-int8"))
     if cache is False or cache is None:
         return inner
-    from .cache import CachedEmbedder, EmbeddingCache
-
     if cache is True:
         store = EmbeddingCache.default()
     elif isinstance(cache, EmbeddingCache):
@@ -109,11 +104,3 @@ def load_embedder(
     else:
         store = EmbeddingCache(cache)
     return CachedEmbedder(inner, store)
-
-
-def __getattr__(name: str):
-    if name in ("CachedEmbedder", "EmbeddingCache"):
-        from . import cache
-
-        return getattr(cache, name)
-    raise AttributeError(f"module 'qcode.embed' has no attribute {name!r}")

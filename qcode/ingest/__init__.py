@@ -294,7 +294,7 @@ def scan_folder(path: str | Path, *, recursive: bool = True,
     return found, left_out
 
 
-class Corpus:
+class CorpusReader:
     """The documents of a folder (or a single file), read one file at a time.
 
     Iterating reads the files in :attr:`files` order and yields their documents;
@@ -376,7 +376,7 @@ class Corpus:
                 yield doc
 
     def __repr__(self) -> str:
-        return f"Corpus(root={str(self.root)!r}, files={len(self.files)})"
+        return f"CorpusReader(root={str(self.root)!r}, files={len(self.files)})"
 
 
 def read_corpus(
@@ -388,13 +388,13 @@ def read_corpus(
     interviewers: Iterable[str] = (),
     max_bytes: int | None = None,
     exclude: Iterable[str | Path] = (),
-) -> Corpus:
-    """A streaming :class:`Corpus` over a folder (recursively by default) or a single file.
+) -> CorpusReader:
+    """A streaming :class:`CorpusReader` over a folder (recursively by default) or a single file.
 
     Raises :class:`~qcode.errors.InputError` at once for a missing path, an empty
     folder or a folder without supported files; per-file problems are found
-    while iterating and skipped (see :class:`Corpus`). Files of other types and
-    qcode's own outputs are left out and listed in :attr:`Corpus.left_out`, as
+    while iterating and skipped (see :class:`CorpusReader`). Files of other types and
+    qcode's own outputs are left out and listed in :attr:`CorpusReader.left_out`, as
     are the paths in ``exclude`` (a run's output file).
 
     Example
@@ -405,8 +405,8 @@ def read_corpus(
     >>> docs = list(corpus); len(corpus.files), len(docs), len(corpus.skipped), len(corpus.left_out)
     (5, 5, 0, 0)
     """
-    return Corpus(path, id_column=id_column, text_column=text_column, recursive=recursive,
+    return CorpusReader(path, id_column=id_column, text_column=text_column, recursive=recursive,
                   interviewers=interviewers, max_bytes=max_bytes, exclude=exclude)
 
 
-__all__ = ["Corpus", "IGNORE_FILE", "IngestWarning", "READERS", "ReadOptions", "SUPPORTED_SUFFIXES", "register_reader", "document_id", "list_files", "read_corpus", "read_document", "scan_folder"]
+__all__ = ["CorpusReader", "IGNORE_FILE", "IngestWarning", "READERS", "ReadOptions", "SUPPORTED_SUFFIXES", "register_reader", "document_id", "list_files", "read_corpus", "read_document", "scan_folder"]

@@ -1,33 +1,20 @@
 """Exchange with other qualitative tools: REFI-QDA (.qdc, .qdpx) and coded spreadsheets (.csv, .xlsx).
 
-These are pure formats; moving them into or out of a project is :mod:`qcode.project.bridge`.
+These are pure formats and never touch a project store: moving them into or out of a project
+(``export_qdpx``, ``import_qdpx``, ``import_codings_table``, ``export_codings_table``) is
+:mod:`qcode.project.bridge`, one layer up.
 
->>> from qcode.interchange import read_qdc, write_qdc, read_qdpx, export_qdpx, import_qdpx
+>>> from qcode.interchange import read_qdc, write_qdc, read_qdpx, write_qdpx, RefiProject
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..safezip import SafeZip, ZipLimits
+from .model import RefiCoding, RefiProject, RefiSource, RefiUser
+from .qdc import read_qdc, write_qdc
+from .qdpx import read_qdpx, write_qdpx
+from .spreadsheet import CodingTable, SpanCoding, read_codings_table, write_codings_table
 
-# name -> module defining it; the project-facing names live in qcode.project.bridge (looked up on first use)
-_LAZY = {
-    "read_qdc": "qcode.interchange.qdc", "write_qdc": "qcode.interchange.qdc",
-    "read_qdpx": "qcode.interchange.qdpx", "write_qdpx": "qcode.interchange.qdpx",
-    "RefiProject": "qcode.interchange.model", "RefiUser": "qcode.interchange.model",
-    "RefiSource": "qcode.interchange.model", "RefiCoding": "qcode.interchange.model",
-    "read_codings_table": "qcode.interchange.spreadsheet", "write_codings_table": "qcode.interchange.spreadsheet",
-    "SpanCoding": "qcode.interchange.spreadsheet", "CodingTable": "qcode.interchange.spreadsheet",
-    "SafeZip": "qcode.safezip", "ZipLimits": "qcode.safezip",
-    "export_qdpx": "qcode.project.bridge", "import_qdpx": "qcode.project.bridge",
-    "import_codings_table": "qcode.project.bridge", "export_codings_table": "qcode.project.bridge",
-}
-
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'qcode.interchange' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__all__ = ["CodingTable", "RefiCoding", "RefiProject", "RefiSource", "RefiUser", "SafeZip", "SpanCoding",
+           "ZipLimits", "read_codings_table", "read_qdc", "read_qdpx", "write_codings_table", "write_qdc",
+           "write_qdpx"]

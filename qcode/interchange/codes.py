@@ -343,7 +343,7 @@ def codebook_to_xml(codebook: Codebook, warnings: list[str] | None = None):
 
     if not codebook.codes:
         raise InterchangeError(f"codebook {codebook.name!r} has no codes; a REFI-QDA codebook needs at least one")
-    from .. import __version__
+    from ..version import __version__
 
     root = etree.Element(f"{{{CODEBOOK_NS}}}CodeBook", nsmap={None: CODEBOOK_NS},
                          origin=f"qcode {__version__}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .._io import atomic_write_bytes
+from ..codebook.io import register_codebook_reader
 from ..codebook.model import Codebook
 from ..errors import CodebookError, InterchangeError
 from ..limits import current as current_limits
@@ -123,5 +124,8 @@ def write_qdc(codebook: Codebook, path: str | Path) -> list[str]:
     atomic_write_bytes(path, qdc_bytes(codebook, warnings, label=str(path)))
     return warnings
 
+
+# load_codebook("x.qdc") reads through this registry entry (the codebook layer cannot import this one)
+register_codebook_reader(".qdc", read_qdc)
 
 __all__ = ["qdc_bytes", "read_qdc", "read_qdc_bytes", "write_qdc"]

@@ -1,7 +1,7 @@
 """REFI-QDA project archives (``.qdpx``): read into a plain :class:`RefiProject`, written from one.
 
 Nothing is extracted to disk; every archive is opened through
-:class:`qcode.interchange.safezip.SafeZip` (member names, sizes, zip bombs),
+:class:`qcode.safezip.SafeZip` (member names, sizes, zip bombs),
 every ``project.qde`` is parsed safely and validated against the REFI schema,
 and every archive written is validated before it is written (atomically).
 Positions count Unicode code points of the plain text, which is what Python
@@ -26,12 +26,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
 from .._io import atomic_write_bytes
 from ..codebook.model import Code, Codebook
 from ..errors import CodebookError, InterchangeError
 from ..ingest.normalize import OffsetMap, normalize_text, normalize_with_offsets
 from ..limits import current as current_limits
+from ..safezip import SafeZip, ZipLimits, check_member_name
+from ..version import __version__
 from .codes import (
     apply_codebook_meta,
     codebook_meta_pi,
@@ -43,7 +44,6 @@ from .codes import (
     slug,
 )
 from .model import PROJECT_NS, RefiCoding, RefiProject, RefiSource, RefiUser, norm_guid, stable_guid
-from .safezip import SafeZip, ZipLimits, check_member_name
 from .xmlsafe import clean_xml_text, describe, parse_xml, validate_xml, xml_bytes
 
 

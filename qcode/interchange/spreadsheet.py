@@ -31,7 +31,6 @@ and the column.
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -467,12 +466,3 @@ def write_codings_table(codings: Any, path: str | Path, shape: str = "long",
         raise InterchangeError(f"{path}: {exc}") from None
     atomic_write_bytes(path, data)
     return path
-
-
-_BRIDGED = ("import_codings_table", "export_codings_table")
-
-
-def __getattr__(name: str) -> Any:
-    if name in _BRIDGED:  # moved to the store's bridge; looked up at run time so that this module never imports it
-        return getattr(importlib.import_module("qcode.project.bridge"), name)
-    raise AttributeError(f"module 'qcode.interchange.spreadsheet' has no attribute {name!r}")

@@ -9,6 +9,9 @@ append-only decision log of every coder, in one SQLite database.
 'mcn-sst'
 """
 
-from .store import DB_NAME, Project, derive_codings, init_project, open_project
+from .base import DB_NAME
+from .codings import derive_codings
+from .opening import init_project, open_project
+from .store import Project
 
 __all__ = ["Project", "init_project", "open_project", "derive_codings", "DB_NAME"]

@@ -14,7 +14,7 @@ in a folder this user cannot write) is opened read-only, as SQLite's
 ``immutable`` database when it cannot keep its shared-memory index there.
 
 >>> translate(sqlite3.OperationalError("database is locked"), "p")
-ProjectError('p: the project database is locked by another process; try again')
+StoreUnavailableError('p: the project database is locked by another process; try again')
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..codebook.model import Codebook
-from ..errors import DamageWarning, ProjectError
+from ..errors import DamageWarning, ProjectError, StoreUnavailableError
 from .schema import SCHEMA_VERSION, UPGRADES
 
 _S = TypeVar("_S", bound="StoreBase")
@@ -64,29 +64,27 @@ def _one_line(text: str) -> str:
 
 
 def translate(exc: sqlite3.Error, where: Path | str) -> ProjectError:
-    """Turn an sqlite3 error into a one-line :class:`ProjectError`."""
+    """Turn an sqlite3 error into a one-line :class:`ProjectError` (:class:`StoreUnavailableError` when
+    retrying may succeed)."""
     message = str(exc)
     lowered = message.lower()
     if "database or disk is full" in lowered or ("disk i/o error" in lowered and _no_space_at(where)):
-        return ProjectError(f"{where}: the disk is full ({message}); nothing of this change was written")
+        return StoreUnavailableError(f"{where}: the disk is full ({message}); nothing of this change was written")
     if "disk i/o error" in lowered:
         return ProjectError(f"{where}: the disk failed to read or write ({message}); nothing of this change was "
                             "written")
     if "readonly" in lowered or "read-only" in lowered:
-        return ProjectError(f"{where}: the project database is read-only; nothing was written")
+        return StoreUnavailableError(f"{where}: the project database is read-only; nothing was written")
     if "locked" in lowered or "busy" in lowered:
-        return ProjectError(f"{where}: the project database is locked by another process; try again")
+        return StoreUnavailableError(f"{where}: the project database is locked by another process; try again")
     if "append-only" in lowered:
         return ProjectError(f"{where}: {message}")
     if "not a database" in lowered or "malformed" in lowered:
         return ProjectError(f"{where}: the project database is damaged or not SQLite ({message}); "
                             f"{SALVAGE_HINT}")
     if "unable to open" in lowered:
-        return ProjectError(f"{where}: cannot open the project database ({message})")
+        return StoreUnavailableError(f"{where}: cannot open the project database ({message})")
     return ProjectError(f"{where}: database error: {_one_line(message)}")
-
-
-_translate = translate
 
 
 def _no_space_at(where: Path | str) -> bool:
@@ -311,7 +309,7 @@ class StoreBase:
         2
         """
         if self.readonly:
-            raise ProjectError(f"{self.db_path}: the project was opened read-only; nothing was written")
+            raise StoreUnavailableError(f"{self.db_path}: the project was opened read-only; nothing was written")
         if self._depth == 0:
             self.check_writable()
         if self._depth > 0:
@@ -353,7 +351,7 @@ class StoreBase:
         the damage, so a failed check refuses every write of this opening.
         """
         if self.readonly:
-            raise ProjectError(f"{self.db_path}: the project was opened read-only; nothing was written")
+            raise StoreUnavailableError(f"{self.db_path}: the project was opened read-only; nothing was written")
         if self._write_checked or not isinstance(self._conn, sqlite3.Connection):
             return
         try:

@@ -33,7 +33,9 @@ from ..interchange.model import RefiCoding, RefiProject, RefiSource, RefiUser, c
 from ..interchange.qdc import read_qdc
 from ..interchange.qdpx import read_qdpx, write_qdpx
 from ..interchange.spreadsheet import read_codings_table, resolve_spans, write_codings_table
-from .store import DB_NAME, SETTINGS_NAME, Project, init_project, open_project
+from .base import DB_NAME, SETTINGS_NAME
+from .opening import init_project, open_project
+from .store import Project
 from .validation import check_coder
 
 # -- import -----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..codebook.io import load_codebook
 from ..codebook.model import Codebook, codebook_from_dict
-from ..errors import ProjectError
+from ..errors import ProjectError, UnknownCodeError
 from .base import now_utc
 from .codings import resolve_migration
 from .documents import DocumentStore
@@ -23,7 +23,7 @@ class CodebookStore(DocumentStore):
         """The project's current codebook (ProjectError if none was set)."""
         version = self._meta("codebook_version")
         if version is None:
-            raise ProjectError(f"{self.path}: the project has no codebook yet "
+            raise UnknownCodeError(f"{self.path}: the project has no codebook yet "
                                f"(run `qcode init {self.path} --codebook NAME` or set_codebook)")
         return self.codebook_version(version)
 
@@ -42,7 +42,6 @@ class CodebookStore(DocumentStore):
         """The current codebook, or None when the project has none yet."""
         return self.codebook if self._meta("codebook_version") is not None else None
 
-    _codebook_or_none = codebook_or_none
 
     def _migrations(self) -> dict[str, str | None]:
         rows = self._query("SELECT from_code, to_code FROM code_migrations ORDER BY migration_id")
@@ -74,7 +73,7 @@ class CodebookStore(DocumentStore):
         migrate = dict(migrate or {})
         for old, new in migrate.items():
             if new is not None and new not in cb:
-                raise ProjectError(f"migration {old!r} -> {new!r}: codebook {cb.name!r} has no code {new!r}")
+                raise UnknownCodeError(f"migration {old!r} -> {new!r}: codebook {cb.name!r} has no code {new!r}")
             if old in cb:
                 raise ProjectError(f"migration {old!r} -> {new!r}: {old!r} is still in codebook {cb.name!r}; "
                                    f"migrate only codes the new codebook drops")

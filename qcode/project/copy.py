@@ -27,7 +27,8 @@ from typing import Any
 from ..errors import ProjectError
 from .base import DB_NAME
 from .dialect import TABLE_ORDER, TABLES, is_postgres_url, redact_url
-from .store import Project, init_project, open_project
+from .opening import init_project, open_project
+from .store import Project
 
 
 def table_dump(project: Project, table: str) -> list[tuple[Any, ...]]:

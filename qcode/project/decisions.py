@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..codebook.model import Codebook
-from ..errors import DamageWarning, ProjectError
-from .base import SALVAGE_HINT, DamagedText, now_utc
+from ..errors import ProjectError, UnknownCodeError
+from .base import now_utc
 from .codings import derive_codings, log_as_of
 from .runs import RunStore
+from .salvage import salvage_log, screen_damaged
 from .schema import SOURCES
 from .validation import check_coder, check_event_key, is_int
 
 #: verdicts a coder can give (``undo`` is recorded through :meth:`Project.undo`)
 DECISION_VERDICTS = ("accept", "reject", "skip")
-
-#: event columns that only show the decision: damaged bytes there leave the event in the log
-SHOWN_COLUMNS = ("text", "note")
 
 
 class DecisionStore(RunStore):
@@ -49,7 +46,6 @@ class DecisionStore(RunStore):
             raise ProjectError(f"{self.path}: unknown coder {coder!r} (coders: {known})")
         return coder
 
-    _known_coder = require_coder
 
     def decide(self, coder: str, segment_id: str, code_id: str | None, verdict: str,
                note: str | None = None, run_id: int | None = None, score: float | None = None,
@@ -184,11 +180,11 @@ class DecisionStore(RunStore):
             raise ProjectError(f"{where}a {verdict!r} decision needs a code")
         if code_id is not None:
             if cb is None:
-                raise ProjectError(f"{where}{self.path}: the project has no codebook yet; set one before deciding")
+                raise UnknownCodeError(f"{where}{self.path}: the project has no codebook yet; set one before deciding")
             if code_id not in cb:
                 found = cb.find(str(code_id))
                 hint = f" (did you mean {found.id!r}?)" if found is not None else ""
-                raise ProjectError(f"{where}codebook {cb.name!r} has no code {code_id!r}{hint}")
+                raise UnknownCodeError(f"{where}codebook {cb.name!r} has no code {code_id!r}{hint}")
         run_id, score = event.get("run_id"), event.get("score")
         segment_id = event.get("segment_id")
         if segment_id is not None:
@@ -202,7 +198,7 @@ class DecisionStore(RunStore):
             target = self._span_target(event, where, doc_texts)
             seg_row = None
         if run_id is not None:
-            run_id = self._check_run(run_id)
+            run_id = self.check_run(run_id)
             if score is None and code_id is not None and seg_row is not None:
                 suggested = self._query("SELECT score FROM suggestions WHERE run_id = ? AND seg_row = ? AND code_id = ?",
                                         (run_id, seg_row, code_id))
@@ -292,6 +288,13 @@ class DecisionStore(RunStore):
             return None
         return dict(self._query("SELECT * FROM events WHERE event_id = ?", (event_id,))[0])
 
+    def live_decisions(self, coder: str) -> list[dict[str, Any]]:
+        """The coder's decisions in effect (neither undone nor undos), oldest first, as dicts of the events table."""
+        rows = self._query(
+            "SELECT e.* FROM events e WHERE e.coder = ? AND e.verdict != 'undo' AND NOT EXISTS "
+            "(SELECT 1 FROM events u WHERE u.undoes = e.event_id) ORDER BY e.event_id", (coder,))
+        return [dict(r) for r in rows]
+
     def latest_event_id(self, coder: str) -> int | None:
         """The id of the coder's newest event of any kind (undos included), or None: one index lookup.
 
@@ -324,11 +327,11 @@ class DecisionStore(RunStore):
         except ProjectError as exc:
             if "damaged" not in str(exc) or not isinstance(self._conn, sqlite3.Connection):
                 raise
-            rows = self._salvage_log(coder)
+            rows = salvage_log(self._conn, self.db_path, coder)
         finally:
             self._damage_named = False
         if self._damaged_reads != damaged_before:
-            rows = self._screen_damaged(rows)
+            rows = screen_damaged(rows, self.path)
         columns = ["event_id", "time", "coder", "doc_id", "doc_version", "segment_id", "start", "end", "text",
                    "code_id", "verdict", "note", "run_id", "score", "source", "undoes", "undone"]
         frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
@@ -336,65 +339,6 @@ class DecisionStore(RunStore):
         for col in ("run_id", "undoes", "doc_version"):
             frame[col] = frame[col].astype("Int64")
         return frame
-
-    def _salvage_log(self, coder: str | None) -> list[Any]:
-        """The events still readable from a log with damaged pages, read by id ranges; a warning names the rest."""
-        conn = self._conn
-        try:
-            top = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
-        except sqlite3.DatabaseError:
-            top = None
-        if top is None or top[0] is None:
-            raise ProjectError(f"{self.db_path}: the decision log is damaged and its last event id cannot be read; "
-                               f"{SALVAGE_HINT}") from None
-        sql = ('SELECT event_id, time, coder, doc_id, doc_version, segment_id, start, "end", text, code_id, verdict, '
-               "note, run_id, score, source, undoes FROM events WHERE event_id BETWEEN ? AND ?"
-               + (" AND coder = ?" if coder is not None else ""))
-        rows: list[Any] = []
-        lost: list[tuple[int, int]] = []
-        stack = [(1, int(top[0]))]
-        while stack:
-            low, high = stack.pop()
-            try:
-                found = conn.execute(sql, (low, high) + ((coder,) if coder is not None else ())).fetchall()
-            except sqlite3.DatabaseError:
-                if low < high:
-                    middle = (low + high) // 2
-                    stack.extend([(middle + 1, high), (low, middle)])
-                continue
-            rows.extend(found)
-        undone = {r["undoes"] for r in rows if r["undoes"] is not None}
-        rows = [_with_undone(r, r["event_id"] in undone) for r in sorted(rows, key=lambda r: r["event_id"])]
-        read = {r["event_id"] for r in rows}
-        for event_id in range(1, int(top[0]) + 1):
-            if event_id not in read and coder is None:
-                if lost and lost[-1][1] == event_id - 1:
-                    lost[-1] = (lost[-1][0], event_id)
-                else:
-                    lost.append((event_id, event_id))
-        spans = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in lost[:10]) + (" ..." if len(lost) > 10 else "")
-        warnings.warn(f"{self.db_path}: the decision log has damaged pages: {len(rows)} events read"
-                      + (f", event ids {spans} lost" if lost else "") + f"; {SALVAGE_HINT}", DamageWarning,
-                      stacklevel=4)
-        return rows
-
-    def _screen_damaged(self, rows: Sequence[Any]) -> list[Any]:
-        """Name each event with damaged text; keep it if only its text or note is damaged, else leave it out."""
-        kept = []
-        for row in rows:
-            bad = [name for name in row.keys() if isinstance(row[name], DamagedText)]  # noqa: SIM118 (a Row iterates values)
-            if not bad:
-                kept.append(row)
-                continue
-            columns = ", ".join(repr(name) for name in bad)
-            if set(bad) <= set(SHOWN_COLUMNS):
-                kept.append(row)
-                outcome = "read with U+FFFD in place of the bad bytes"
-            else:
-                outcome = "left out of the log (it cannot be trusted)"
-            warnings.warn(f"{self.path}: event {row['event_id']} is damaged: column {columns} is not valid UTF-8; "
-                          f"{outcome}", DamageWarning, stacklevel=4)
-        return kept
 
     def codings(self, coder: str | None = None, as_of: int | str | None = None) -> Any:
         """The current codings, derived from the decision log, as a DataFrame.
@@ -441,24 +385,6 @@ class DecisionStore(RunStore):
                                self._latest_versions(), keep_rejected=True)
         frame.insert(frame.columns.get_loc("coder") + 1, "accepted", frame.pop("verdict") == "accept")
         return frame
-
-
-class _SalvagedRow(dict[str, Any]):
-    """A salvaged event as a row: by column name, by position, and with ``keys()`` like ``sqlite3.Row``."""
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self.values())
-
-    def __getitem__(self, key: Any) -> Any:
-        if isinstance(key, int):
-            return list(self.values())[key]
-        return super().__getitem__(key)
-
-
-def _with_undone(row: Any, undone: bool) -> _SalvagedRow:
-    record = _SalvagedRow((name, row[name]) for name in row.keys())  # noqa: SIM118 (a Row iterates values)
-    record["undone"] = undone
-    return record
 
 
 def _same_decision(existing: Mapping[str, Any], event: Mapping[str, Any], key: str, where: str) -> None:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ..errors import ProjectError
+from ..errors import ProjectError, StoreUnavailableError
 
 #: URL schemes that name a PostgreSQL store
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -219,11 +219,11 @@ def translate_pg(exc: BaseException, where: str) -> ProjectError:
         return ProjectError(f"{where}: permission denied ({message}); ask the project's owner to grant access "
                             "(`qcode project grant`)")
     if sqlstate == "55P03" or "lock timeout" in lowered:
-        return ProjectError(f"{where}: the project is locked by another writer; try again")
+        return StoreUnavailableError(f"{where}: the project is locked by another writer; try again")
     if sqlstate in ("53100",) or "no space left" in lowered:
-        return ProjectError(f"{where}: the server's disk is full ({message}); nothing of this change was written")
+        return StoreUnavailableError(f"{where}: the server's disk is full ({message}); nothing of this change was written")
     if sqlstate == "25006" or "read-only transaction" in lowered:
-        return ProjectError(f"{where}: the project was opened read-only; nothing was written")
+        return StoreUnavailableError(f"{where}: the project was opened read-only; nothing was written")
     if isinstance(exc, psycopg.OperationalError) or sqlstate.startswith(("08", "57P")):
         return ProjectError(f"{where}: cannot reach the PostgreSQL server ({message}); nothing of an unfinished "
                             "change was written")

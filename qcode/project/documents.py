@@ -9,7 +9,7 @@ from dataclasses import asdict
 from typing import Any
 
 from ..document import Document, Segment, Turn
-from ..errors import ProjectError
+from ..errors import ProjectError, UnknownSegmentError
 from .base import StoreBase, now_utc
 from .validation import check_document, check_segment
 
@@ -144,9 +144,9 @@ class DocumentStore(StoreBase):
         old = self._query("SELECT doc_id, doc_version FROM segments WHERE segment_id = ? "
                           "ORDER BY doc_version DESC LIMIT 1", (segment_id,))
         if old:
-            raise ProjectError(f"segment {segment_id!r} belongs to version {old[0]['doc_version']} of document "
+            raise UnknownSegmentError(f"segment {segment_id!r} belongs to version {old[0]['doc_version']} of document "
                                f"{old[0]['doc_id']!r}, which has changed since; re-segment the new version")
-        raise ProjectError(f"{self.path}: unknown segment {segment_id!r}")
+        raise UnknownSegmentError(f"{self.path}: unknown segment {segment_id!r}")
 
     def segments(self, all_versions: bool = False) -> Any:
         """Segments of the current document versions, in document order, as a DataFrame.

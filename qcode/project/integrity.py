@@ -306,7 +306,7 @@ def _run(problems: list[str], what: str, step: Callable[[], Any]) -> Any:
 
 
 def _check_postgres(path: str | Path) -> CheckReport:
-    from .store import open_project
+    from .opening import open_project
 
     project = open_project(path, readonly=True)
     report = CheckReport(str(project.path))

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..errors import ProjectError
+from ..errors import ProjectError, UnknownCodeError
 from .base import now_utc
 from .codebooks import CodebookStore
 
@@ -45,7 +45,7 @@ class RunStore(CodebookStore):
             if seg_id not in cache:
                 cache[seg_id] = self._segment_row(seg_id)["seg_row"]
             if cb is not None and code_id not in cb:
-                raise ProjectError(f"suggestion #{i + 1} for segment {seg_id!r}: codebook {cb.name!r} "
+                raise UnknownCodeError(f"suggestion #{i + 1} for segment {seg_id!r}: codebook {cb.name!r} "
                                    f"has no code {code_id!r}")
             if (seg_id, code_id) in seen:
                 raise ProjectError(f"suggestion #{i + 1}: code {code_id!r} is suggested twice for "
@@ -88,7 +88,8 @@ class RunStore(CodebookStore):
         row = self._query("SELECT MAX(run_id) FROM runs")
         return None if row[0][0] is None else int(row[0][0])
 
-    def _check_run(self, run_id: int | str) -> int:
+    def check_run(self, run_id: int | str) -> int:
+        """``run_id`` as an int, once the project is known to hold that run (else a one-line ProjectError)."""
         try:
             run_id = int(run_id)
         except (TypeError, ValueError):
@@ -112,7 +113,7 @@ class RunStore(CodebookStore):
         if run == "all":
             where, params = "", ()
         else:
-            run_id = self.latest_run() if run is None else self._check_run(run)
+            run_id = self.latest_run() if run is None else self.check_run(run)
             if run_id is None:
                 return pd.DataFrame(columns=columns)
             where, params = "WHERE g.run_id = ?", (run_id,)

@@ -96,7 +96,7 @@ def sample_suggestions(segments: list[Segment]) -> list[tuple[str, str, float, i
 
 def build_sample_project(path: str | Path):
     """Create the sample project at ``path`` (documents, segments, codebook, one run) and return it."""
-    from .store import init_project
+    from .opening import init_project
 
     project = init_project(path, codebook=sample_codebook())
     docs, segments = sample_documents()

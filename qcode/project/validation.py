@@ -146,10 +146,5 @@ def span_problems(doc: Document, start: int, end: int) -> list[str]:
     return problems
 
 
-_is_int = is_int
-_check_coder = check_coder
-_check_document = check_document
-_check_segment = check_segment
-
 __all__ = ["MAX_EVENT_KEY", "check_coder", "check_document", "check_event_key", "check_segment", "is_int",
            "span_problems"]

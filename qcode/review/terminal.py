@@ -34,7 +34,6 @@ import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -42,8 +41,9 @@ from ..errors import ProjectError
 from ..project.store import Project
 from ..project.validation import check_coder
 from ..safetext import for_terminal
+from .core import TERMINAL_ORDERS, QueueItem, order_queue
+from .core import blind_run as choose_blind_run
 
-ORDERS = ("document", "uncertain", "active")
 CONTEXT_CHARS = 240
 
 HELP = """Keys
@@ -67,28 +67,6 @@ SHIFTED_DIGITS = "!@#$%^&*("  # Shift+1..9 on a US keyboard: accept suggestion n
 LEFT = "\x1b[D"
 
 
-@dataclass
-class QueueItem:
-    """One segment to review and the suggestions shown for it (best first)."""
-
-    segment_id: str
-    doc_id: str
-    start: int
-    end: int
-    text: str
-    speaker: str | None
-    role: str
-    suggestions: list[tuple[str, float]] = field(default_factory=list)
-
-    @property
-    def margin(self) -> float:
-        """Top score minus the second score (the top score alone when there is one suggestion)."""
-        if not self.suggestions:
-            return float("inf")
-        scores = sorted((s for _, s in self.suggestions), reverse=True)
-        return scores[0] - (scores[1] if len(scores) > 1 else 0.0)
-
-
 def build_queue(segments, suggestions, order: str = "document", top_k: int = 5,
                 include_interviewer: bool = False) -> list[QueueItem]:
     """The review queue from the segments and suggestions frames of a project.
@@ -97,50 +75,41 @@ def build_queue(segments, suggestions, order: str = "document", top_k: int = 5,
     is empty). ``order="uncertain"`` puts the smallest top-1/top-2 margin first;
     ``order="active"`` does so taking each top code in turn (:mod:`qcode.suggest.active`).
     """
-    if order not in ORDERS:
-        raise ProjectError(f"--order must be one of {', '.join(ORDERS)}, got {order!r}")
+    if order not in TERMINAL_ORDERS:
+        raise ProjectError(f"--order must be one of {', '.join(TERMINAL_ORDERS)}, got {order!r}")
     # keyed by (segment id, document version): a run made before a transcript changed
     # does not lend its suggestions to the new text
     by_segment: dict[tuple[str, int], list[tuple[str, float, int]]] = {}
     for row in suggestions.itertuples(index=False):
         key = (row.segment_id, int(row.doc_version))
         by_segment.setdefault(key, []).append((row.code_id, float(row.score), int(row.rank)))
-    items = []
-    for row in segments.itertuples(index=False):
+    items: list[QueueItem] = []
+    for index, row in enumerate(segments.itertuples(index=False)):
         key = (row.segment_id, int(row.doc_version))
         if row.role == "interviewer" and not include_interviewer:
             continue
         if len(suggestions) and key not in by_segment:
             continue
         ranked = sorted(by_segment.get(key, []), key=lambda t: (t[2], -t[1]))[:top_k]
-        items.append(QueueItem(row.segment_id, row.doc_id, int(row.start), int(row.end), row.text,
+        items.append(QueueItem(row.segment_id, row.doc_id, key[1], int(row.start), int(row.end), row.text,
                                None if row.speaker is None or row.speaker != row.speaker else str(row.speaker),
-                               row.role, [(code, score) for code, score, _ in ranked]))
-    if order == "uncertain":
-        items = [item for _, item in sorted(enumerate(items), key=lambda p: (p[1].margin, p[0]))]
-    elif order == "active":
-        from ..suggest.active import active_order
-
-        items = [items[i] for i in active_order([item.suggestions for item in items])]
-    return items
+                               row.role, index, [(code, score) for code, score, _ in ranked]))
+    return order_queue(items, order)
 
 
 def blind_run(project: Project, coder: str, run: int | None = None) -> int:
     """The run a blind coder sees: the newest (or the given) run whose model no other coder's decisions trained.
 
-    The same rule as ``qcode serve`` (:func:`qcode.suggest.coders.run_is_independent`); a
+    The same choice as ``qcode serve`` (:func:`qcode.review.core.blind_run`); a
     given run trained by others, or none left, is a one-line error naming the coders.
     """
-    from ..suggest.coders import run_is_independent
-
     runs = project.runs()
     rows = [(int(r.run_id), dict(r.params)) for r in runs.itertuples(index=False)][::-1]
+    chosen = choose_blind_run(rows, coder, run)
+    if chosen is not None:
+        return chosen
     for run_id, params in rows:
-        if run is not None and run_id != run:
-            continue
-        if run_is_independent(params, coder):
-            return run_id
-        if run is not None:
+        if run is not None and run_id == run:
             others = ", ".join(str(c) for c in params.get("learned_from") or []) or "unnamed coders"
             raise ProjectError(f"run {run_id} learned from {others}: in blind mode {coder} sees only runs trained on "
                                f"the codebook or on {coder}'s own decisions (review with --no-blind to see it)")
@@ -181,7 +150,7 @@ class ReviewSession:
         self.hide_scores = hide_scores
         self.order = order
         self.codebook = project.codebook
-        self.run = project.latest_run() if run is None else project._check_run(run)
+        self.run = project.latest_run() if run is None else project.check_run(run)
         if blind and self.run is not None:
             self.run = blind_run(project, self.coder, self.run if run is not None else None)
         suggestions = project.suggestions(self.run) if self.run is not None else project.suggestions()
@@ -202,10 +171,7 @@ class ReviewSession:
     # -- state -------------------------------------------------------------------
     def my_live_events(self) -> list[dict[str, Any]]:
         """This coder's decisions in effect (not undone), oldest first."""
-        rows = self.project._query(
-            "SELECT e.* FROM events e WHERE e.coder = ? AND e.verdict != 'undo' AND NOT EXISTS "
-            "(SELECT 1 FROM events u WHERE u.undoes = e.event_id) ORDER BY e.event_id", (self.coder,))
-        return [dict(r) for r in rows]
+        return self.project.live_decisions(self.coder)
 
     def done(self) -> set[str]:
         """Queued segment ids this coder has decided on (any live decision)."""

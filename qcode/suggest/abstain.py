@@ -77,6 +77,17 @@ def abstain_mask(scores: np.ndarray, null_sims: np.ndarray, margin: float = DEFA
     return null > np.asarray(scores).max(axis=1) + margin
 
 
+def abstain_learned(scores: np.ndarray, X: np.ndarray, null_vectors: np.ndarray, learned_vectors: np.ndarray,
+                    margin: float) -> np.ndarray:
+    """The abstention mask with the shipped null prototypes and, by ``margin + LEARNED_NULL_MARGIN``,
+    the nearest of a coder's own "no code" passages (``learned_vectors``, possibly none)."""
+    abstained = abstain_mask(scores, null_similarity(X, null_vectors), margin=margin)
+    if len(learned_vectors):
+        nearest = null_similarity(X, learned_vectors, top_n=1)
+        abstained |= abstain_mask(scores, nearest, margin=margin + LEARNED_NULL_MARGIN)
+    return abstained
+
+
 def abstention_figures(abstained_noncodable: Sequence[bool], abstained_codable: Sequence[bool]) -> dict[str, float]:
     """Precision and recall of abstaining, and the share of codable segments silenced."""
     tp = int(np.sum(abstained_noncodable))
@@ -87,4 +98,4 @@ def abstention_figures(abstained_noncodable: Sequence[bool], abstained_codable: 
             "codable_silenced": fp / len(abstained_codable) if len(abstained_codable) else float("nan")}
 
 
-__all__ = ["DEFAULT_MARGIN", "LEARNED_NULL_MARGIN", "NULL_FROM_REJECTIONS", "NULL_PROTOTYPES", "abstain_mask", "abstention_figures", "null_similarity"]
+__all__ = ["DEFAULT_MARGIN", "LEARNED_NULL_MARGIN", "NULL_FROM_REJECTIONS", "abstain_learned", "NULL_PROTOTYPES", "abstain_mask", "abstention_figures", "null_similarity"]

@@ -98,14 +98,4 @@ def scoped_labels(project: Any, scope: LearningScope) -> Any:
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
-def learn_in_scope(suggester: Any, project: Any, scope: LearningScope) -> Any:
-    """``suggester.learn`` from the scope's standing labels that name codes of its codebook."""
-    labels = scoped_labels(project, scope)
-    known = {c.id for c in suggester.codebook.codes}
-    labels = labels[labels["code_id"].isin(known)]
-    if len(labels):
-        suggester.learn(labels["text"].tolist(), labels["code_id"].tolist(), labels["accepted"].tolist())
-    return suggester
-
-
-__all__ = ["EMPTY_LEARNED_STATE", "LearningScope", "learn_in_scope", "run_is_independent", "scope_for", "scoped_labels"]
+__all__ = ["EMPTY_LEARNED_STATE", "LearningScope", "run_is_independent", "scope_for", "scoped_labels"]

@@ -18,432 +18,58 @@ ranges the driver reads and segments the input once itself (no embedding: a
 small part of the work), holding one file or row at a time. Local clusters
 listen on the loopback interface only.
 
->>> shard_name(7)
-'shard-00007'
+The workers' side (shards, jobs, ranking one shard) is :mod:`.dask_shards`.
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import json
 import os
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..codebook.model import Codebook
-from ..document import INTERVIEWER, UNKNOWN, Document, Segment, Turn
-from ..errors import InputError, QcodeError
+from ..document import Document, Segment, Turn
+from ..errors import InputError
+from ..ingest import document_id
+from ..ingest.tables import choose_columns, stream_table, stream_table_items
+from .dask_shards import (
+    ClusterError,
+    Shard,
+    ShardJob,
+    blas_threads,
+    done_summary,
+    is_rankable,
+    read_file_documents,
+    row_document_of,
+    run_shard,
+    shard_name,
+)
 from .options import SuggestOptions
 from .pipeline import (
     SUGGESTION_COLUMNS,
     SuggestRun,
     _model_label,
     corpus_digest,
-    iter_segments,
-    rank_batch,
     run_id_for,
     run_record,
-    suggestion_rows,
 )
 from .ranking import Suggester
-from .spread import ScoreSpread
 
 #: suffixes read as tables of responses (one row, one document)
 TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".xlsx")
 #: at most this many shards are queued on the cluster at once (driver memory stays flat)
 MAX_IN_FLIGHT = 64
 
-_SCHEMA_FIELDS = {"start": "int64", "end": "int64", "rank": "int64", "score": "float64", "probability": "float64"}
-
-
-class ClusterError(QcodeError):
-    """The Dask cluster could not run the job: scheduler unreachable, a worker kept dying, a shard unreadable."""
-
-
-def shard_name(index: int) -> str:
-    return f"shard-{index:05d}"
-
-
-@dataclass(frozen=True)
-class Shard:
-    """One unit of work: the segments ``lo <= i < hi`` of the run, and the input items holding them.
-
-    ``files`` lists ``(file, first segment index, owned)`` for a folder; a table's rows (with the same
-    two fields) are in the Parquet file ``rows_file`` the driver wrote. An item is *owned* by the shard
-    its first segment falls in: only the owner counts its documents and segments and keeps them for
-    the project; other shards rank the part of its segments inside their range.
-    """
-
-    index: int
-    lo: int
-    hi: int
-    files: tuple[tuple[str, int, bool], ...] = ()
-    rows_file: str | None = None
-
-
-@dataclass(frozen=True)
-class ShardJob:
-    """What every worker needs to process any shard of one run (small and picklable)."""
-
-    run_id: str
-    model_label: str
-    options: SuggestOptions
-    #: the driver's Suggester without its loaded model: every setting and learned state travels with it
-    suggester: Suggester
-    embedder_key: str
-    #: the driver's BLAS threads: numpy's matrix products round differently with another thread count
-    blas_threads: int | None
-    work_dir: str
-    root: str
-    keep_documents: bool
-    table: dict[str, Any] | None = None
-
-
-# -- on the workers -----------------------------------------------------------------
-_SUGGESTERS: dict[str, Suggester] = {}
-_LOADS: Counter[str] = Counter()  # suggesters (and so models) loaded by this process, by run key: once per worker
-
-
-def _worker_suggester(job: ShardJob) -> Suggester:
-    if job.embedder_key not in _SUGGESTERS:
-        _SUGGESTERS[job.embedder_key] = job.suggester  # loads its model on first use, once in this process
-        _LOADS[job.embedder_key] += 1
-    return _SUGGESTERS[job.embedder_key]
-
-
-def _row_document(table: dict[str, Any], row: dict[str, Any]) -> Document | None:
-    """The document of one table row, as :func:`qcode.ingest.tables.documents_from_rows` makes it (None: empty text)."""
-    from ..ingest.normalize import normalize_text
-
-    header, id_index, text_index = table["header"], table["id_index"], table["text_index"]
-    cells = row["cells"]
-    text = normalize_text(cells[text_index] if text_index < len(cells) else "")
-    start = len(text) - len(text.lstrip())
-    end = len(text.rstrip())
-    if end <= start:
-        return None
-    extra = {str(header[i]): v for i, v in enumerate(cells) if i not in (id_index, text_index) and i < len(header)}
-    return Document(id=f"{table['file_id']}#{row['row_id']}", text=text,
-                    turns=[Turn(start=start, end=end, speaker=None, role=UNKNOWN)], source=table["source"],
-                    metadata={"format": table["format"], "row": row["line"], "row_id": row["row_id"],
-                              "text_column": str(header[text_index]), "columns": extra},
-                    warnings=list(table.get("warnings", ())))
-
-
-def _table_items(job: ShardJob, shard: Shard, summary: dict[str, Any]) -> Iterator[tuple[list[Document], int, bool]]:
-    import pyarrow.parquet as pq
-
-    try:
-        rows = pq.read_table(shard.rows_file).to_pylist()
-    except Exception as exc:
-        raise ClusterError(f"{shard.rows_file}: cannot read this input shard ({' '.join(str(exc).split())})") from None
-    for row in rows:
-        doc = _row_document(job.table or {}, row)
-        if doc is None and row["owned"]:
-            summary["empty_rows"] += 1
-        yield ([] if doc is None else [doc]), int(row["start"]), bool(row["owned"])
-
-
-def _read_file(file: str, root: str, opts: SuggestOptions) -> list[Document]:
-    from ..ingest import read_document
-
-    return read_document(file, root=root, id_column=opts.id_column, text_column=opts.text_column,
-                         interviewers=tuple(opts.interviewers))
-
-
-def _file_items(job: ShardJob, shard: Shard, summary: dict[str, Any]) -> Iterator[tuple[list[Document], int, bool]]:
-    for file, start, owned in shard.files:
-        try:
-            docs = _read_file(file, job.root, job.options)
-        except InputError as exc:
-            if owned:
-                summary["skipped"].append([file, str(exc)])
-            docs = []
-        yield docs, start, owned
-
-
-def _question(suggester: Suggester, doc: Document, seg: Segment) -> str | None:
-    """The interviewer question before ``seg``, when the suggester ranks with that context."""
-    if not getattr(suggester, "context_weight", 0):
-        return None
-    from .context import preceding_question
-
-    return preceding_question(doc, seg)
-
-
-def _rankable(seg: Segment, opts: SuggestOptions) -> bool:
-    return opts.include_interviewer or seg.role != INTERVIEWER
-
-
-def _doc_json(doc: Document, segments: list[Segment]) -> str:
-    from dataclasses import asdict
-
-    return json.dumps({"doc": {"id": doc.id, "text": doc.text, "turns": [asdict(t) for t in doc.turns],
-                               "source": None if doc.source is None else str(doc.source),
-                               "metadata": doc.metadata},
-                       "segments": [asdict(s) for s in segments]}, ensure_ascii=False, default=str)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _suggestion_schema() -> Any:
-    import pyarrow as pa
-
-    types = {"int64": pa.int64(), "float64": pa.float64()}
-    return pa.schema([(c, types[_SCHEMA_FIELDS[c]] if c in _SCHEMA_FIELDS else pa.string())
-                      for c in SUGGESTION_COLUMNS])
-
-
-def done_summary(work_dir: str | Path, index: int) -> dict[str, Any] | None:
-    """The summary of a shard finished by an earlier (or this) run, or None when it must be (re)done."""
-    base = Path(work_dir) / shard_name(index)
-    summary_file, data = Path(f"{base}.json"), Path(f"{base}.parquet")
-    try:
-        summary = json.loads(summary_file.read_text(encoding="utf-8"))
-        if summary.get("sha256") != _sha256(data):
-            return None
-    except (OSError, ValueError):
-        return None
-    return summary
-
-
-def blas_threads() -> int | None:
-    """How many threads numpy's BLAS uses in this process (None when it cannot be told)."""
-    import numpy  # noqa: F401  (loads the BLAS library threadpoolctl inspects)
-    from threadpoolctl import threadpool_info  # type: ignore[import-untyped]
-
-    counts = [int(pool["num_threads"]) for pool in threadpool_info() if pool.get("user_api") == "blas"]
-    return max(counts) if counts else None
-
-
-def run_shard(job: ShardJob, shard: Shard) -> dict[str, Any]:
-    """Process one shard on a worker: read, segment, embed, rank; write its Parquet shard; return counts.
-
-    The shard is ranked with the driver's BLAS thread count (Dask starts workers with one), so that
-    its scores are those of a plain run on the driver's machine to the last bit.
-    """
-    if job.blas_threads is None:
-        return _run_shard(job, shard)
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=job.blas_threads, user_api="blas"):
-        return _run_shard(job, shard)
-
-
-def _run_shard(job: ShardJob, shard: Shard) -> dict[str, Any]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    previous = done_summary(job.work_dir, shard.index)
-    if previous is not None:
-        return {**previous, "resumed": True}
-    opts = job.options
-    suggester = _worker_suggester(job)
-    summary: dict[str, Any] = {"index": shard.index, "documents": 0, "segments": 0, "suggested_segments": 0,
-                               "skipped_interviewer": 0, "without_suggestion": 0, "abstained": 0,
-                               "empty_rows": 0, "rows": 0,
-                               "top_codes": Counter(), "warnings": [], "skipped": [], "pid": os.getpid(),
-                               "loads": int(_LOADS[job.embedder_key])}
-    base = Path(job.work_dir) / shard_name(shard.index)
-    tmp = Path(f"{base}.parquet.tmp-{os.getpid()}")
-    schema = _suggestion_schema()
-    writer = pq.ParquetWriter(tmp, schema)
-    doc_lines: list[str] = []
-    batch: list[Segment] = []
-    questions: list[str | None] = []
-    spread = ScoreSpread()
-
-    def flush() -> None:
-        if not batch:
-            return
-        ranked, abstained, best = rank_batch(suggester, batch, questions, opts)
-        spread.extend(best)
-        rows: list[dict[str, Any]] = []
-        for seg, sugg, silent in zip(batch, ranked, abstained):
-            if sugg:
-                summary["top_codes"][sugg[0].code_name] += 1
-            elif silent:
-                summary["abstained"] += 1
-            else:
-                summary["without_suggestion"] += 1
-            rows.extend(suggestion_rows(job.run_id, seg, sugg, job.model_label))
-        summary["suggested_segments"] += len(batch)
-        summary["rows"] += len(rows)
-        writer.write_table(pa.Table.from_pylist(rows, schema=schema))
-        batch.clear()
-        questions.clear()
-
-    try:
-        items = _table_items(job, shard, summary) if shard.rows_file else _file_items(job, shard, summary)
-        for docs, index, owned in items:
-            for doc, segments in iter_segments(docs, opts.unit, opts.max_tokens):
-                if owned:
-                    summary["documents"] += 1
-                    for message in doc.warnings:
-                        if message not in summary["warnings"]:
-                            summary["warnings"].append(message)
-                    if job.keep_documents:
-                        doc_lines.append(_doc_json(doc, segments))
-                for seg in segments:
-                    rankable = _rankable(seg, opts)
-                    if owned:
-                        summary["segments"] += 1
-                        summary["skipped_interviewer"] += not rankable
-                    if not rankable:
-                        continue
-                    if shard.lo <= index < shard.hi:
-                        batch.append(seg)
-                        questions.append(_question(suggester, doc, seg))
-                        if len(batch) >= opts.batch_segments:
-                            flush()
-                    index += 1
-        flush()
-        writer.close()
-        if job.keep_documents:
-            docs_tmp = Path(f"{base}.docs.parquet.tmp-{os.getpid()}")
-            pq.write_table(pa.table({"doc": pa.array(doc_lines, pa.string())}), docs_tmp)
-            os.replace(docs_tmp, f"{base}.docs.parquet")
-        os.replace(tmp, f"{base}.parquet")
-    except BaseException:
-        writer.close()
-        tmp.unlink(missing_ok=True)
-        raise
-    summary["top_codes"] = dict(summary["top_codes"])
-    summary["best_scores"] = {"bins": {str(i): n for i, n in enumerate(spread.bins) if n}, "count": spread.count}
-    summary["sha256"] = _sha256(Path(f"{base}.parquet"))
-    summary_tmp = Path(f"{base}.json.tmp-{os.getpid()}")
-    summary_tmp.write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
-    os.replace(summary_tmp, f"{base}.json")  # the summary last: it marks the shard done
-    return {**summary, "resumed": False}
-
-
 # -- on the driver: streaming the input into shards -----------------------------------------
-def _csv_lines(path: Path) -> Iterator[str]:
-    from ..ingest.normalize import normalize_text
-
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        for line in handle:
-            yield normalize_text(line)
-
-
-def _table_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[Any]]], list[str]]:
-    """Header, ``(line, cells)`` rows streamed from the table, and the reader's warnings."""
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        try:
-            handle = pq.ParquetFile(path)
-        except Exception as exc:
-            raise InputError(f"{path}: cannot read this Parquet file ({' '.join(str(exc).split())})") from None
-        header = [str(n) for n in handle.schema_arrow.names]
-
-        def parquet_rows() -> Iterator[tuple[int, list[Any]]]:
-            line = 1
-            for batch in handle.iter_batches(batch_size=8192):
-                columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-                for values in zip(*columns):
-                    line += 1
-                    yield line, list(values)
-
-        return header, parquet_rows(), []
-    if suffix == ".xlsx":  # the bounded .xlsx reader holds one sheet; sheets are at most 1,048,576 rows
-        from ..ingest.normalize import read_file_bytes
-        from ..ingest.tables import _cell_str
-        from ..office import read_xlsx_rows
-
-        _, rows = read_xlsx_rows(read_file_bytes(path), path)
-        header = [_cell_str(h) for h in (rows[0] if rows else ())]
-        while header and not header[-1].strip():
-            header.pop()
-        return header, ((line, list(row)) for line, row in enumerate(rows[1:], start=2)), []
-    from ..ingest.normalize import decode_bytes, read_file_bytes
-    from ..ingest.tables import _sniff_delimiter
-
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            head = handle.read(1 << 17)
-        from ..ingest.normalize import normalize_text
-
-        delimiter = _sniff_delimiter(normalize_text(head)[:65536], suffix)
-        lines: Iterable[str] = _csv_lines(path)
-        for _ in _csv_lines(path):  # a file that is not UTF-8 is read whole, as the single-process reader does
-            pass
-        warnings: list[str] = []
-    except UnicodeDecodeError:
-        decoded = decode_bytes(read_file_bytes(path), path)
-        delimiter = _sniff_delimiter(decoded.text, suffix)
-        lines, warnings = iter(decoded.text.splitlines(keepends=True)), decoded.warnings
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    reader = csv.reader(iter(lines), delimiter=delimiter)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise InputError(f"{path}: empty file") from None
-    except csv.Error as exc:
-        raise InputError(f"{path}:{reader.line_num}: malformed CSV ({exc})") from None
-
-    def csv_rows() -> Iterator[tuple[int, list[Any]]]:
-        try:
-            for row in reader:
-                yield reader.line_num, row
-        except csv.Error as exc:
-            raise InputError(f"{path}:{reader.line_num}: malformed CSV ({exc})") from None
-
-    return header, csv_rows(), warnings
-
-
-def _table_items_stream(path: Path, opts: SuggestOptions, table_info: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """The rows of a table streamed as items (``line``, ``row_id``, ``cells``), ids checked as the reader does."""
-    from ..ingest import document_id
-    from ..ingest.tables import _cell_str, choose_columns
-
-    header, rows, warnings = _table_rows(path)
-    source = str(path)
-    id_index, text_index = choose_columns(header, id_column=opts.id_column, text_column=opts.text_column,
-                                          source=source)
-    table_info.update(header=header, id_index=id_index, text_index=text_index, source=source,
-                      file_id=document_id(path, path.parent), format=path.suffix.lower().lstrip("."),
-                      warnings=warnings)
-    seen: set[bytes] = set()  # 8-byte digests of the ids: duplicates found without keeping the ids
-    any_rows = False
-    for row_number, (line, raw) in enumerate(rows, start=1):
-        cells = [_cell_str(c) for c in raw]
-        if not any(c.strip() for c in cells):
-            continue
-        if id_index is None:
-            row_id = str(row_number)
-        else:
-            row_id = cells[id_index].strip() if id_index < len(cells) else ""
-            if not row_id:
-                raise InputError(f"{source}:{line}: empty id in column {header[id_index]!r}")
-        key = hashlib.blake2b(row_id.encode("utf-8", "surrogatepass"), digest_size=8).digest()
-        if key in seen:
-            raise InputError(f"{source}:{line}: duplicate id {row_id!r}")
-        seen.add(key)
-        any_rows = True
-        yield {"line": line, "row_id": row_id, "cells": cells}
-    if not any_rows:
-        raise InputError(f"{source}: no data rows under the header")
-
-
 def _count(docs: list[Document], opts: SuggestOptions) -> int:
     from ..segmentation import segment
 
-    return sum(_rankable(seg, opts) for doc in docs for seg in segment(doc, unit=opts.unit, max_tokens=opts.max_tokens))
+    return sum(is_rankable(seg, opts) for doc in docs for seg in segment(doc, unit=opts.unit, max_tokens=opts.max_tokens))
 
 
 def plan_shards(items: Iterable[tuple[Any, int]], size: int,
@@ -489,8 +115,10 @@ def _shards(path: Path, opts: SuggestOptions, work: Path, is_table: bool, files:
 
     if is_table:
         def counted_rows() -> Iterator[tuple[Any, int]]:
-            for row in _table_items_stream(path, opts, table_info):
-                doc = _row_document(table_info, row)
+            table_info["file_id"] = document_id(path, path.parent)
+            for row in stream_table_items(path, table_info, id_column=opts.id_column,
+                                          text_column=opts.text_column):
+                doc = row_document_of(table_info, row)
                 yield row, (0 if doc is None else _count([doc], opts))
 
         schema = pa.schema([("line", pa.int64()), ("row_id", pa.string()), ("cells", pa.list_(pa.string())),
@@ -511,7 +139,7 @@ def _shards(path: Path, opts: SuggestOptions, work: Path, is_table: bool, files:
     def counted_files() -> Iterator[tuple[Any, int]]:
         for file in files:
             try:
-                docs = _read_file(str(file), str(root), opts)
+                docs = read_file_documents(str(file), str(root), opts)
             except InputError:
                 docs = []
             yield str(file), _count(docs, opts)
@@ -566,14 +194,13 @@ class _Progress:
 
 def suggest_dask(
     path: str | Path,
-    codebook: Suggester | Codebook | str = "mcn-sst",
+    codebook: Suggester | Codebook | str | None = None,
     options: SuggestOptions | None = None,
     *,
     out: str | Path | None = None,
     project: Any = None,
     model: Any = None,
     backend: str = "auto",
-    learn: bool = False,
     scheduler: str | None = None,
     workers: int | None = None,
     client: Any = None,
@@ -607,22 +234,15 @@ def suggest_dask(
         raise InputError("nothing to write: give out= (a table file) and/or project=")
     if out is not None:
         table_format(out)
-    if learn and project is None:
-        raise InputError("learning needs a project (the decisions to learn from live there): give --project PROJECT")
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
     is_table = path.is_file() and path.suffix.lower() in TABLE_SUFFIXES
-    from .pipeline import _suggester
+    from .pipeline import suggester_for
 
-    suggester = _suggester(codebook, model, backend)  # built exactly as the single-process run builds it
-    if learn:
-        suggester.learn_from(project)
-        suggester.save_state(Path(project.path) / "suggester-state.json")
+    suggester = suggester_for(codebook, model, backend, project)  # built exactly as the single-process run builds it
     if is_table:
-        from ..ingest.tables import choose_columns
-
-        header, _, _ = _table_rows(path)  # a table without a text column fails before a cluster starts
+        header, _, _ = stream_table(path)  # a table without a text column fails before a cluster starts
         choose_columns(header, id_column=opts.id_column, text_column=opts.text_column, source=str(path))
         files, left_out = [path], []
     else:
@@ -636,8 +256,7 @@ def suggest_dask(
     run_id = run_id_for(record, digest)
     record["run_id"] = run_id
     record["corpus_sha256"] = digest
-    run = SuggestRun(run_id=run_id, record=record, options=opts,
-                     learned_decisions=int(suggester.identity()["learned_decisions"]) if learn else None)
+    run = SuggestRun(run_id=run_id, record=record, options=opts)
     if project is not None:
         record["codebook_version"] = project.set_codebook(suggester.codebook)
         run.project_report = {"new": [], "unchanged": [], "changed": []}
@@ -713,7 +332,7 @@ def _portable(suggester: Suggester) -> Suggester:
     import cloudpickle  # type: ignore[import-untyped]
 
     clone = copy.copy(suggester)
-    clone._embedder = None
+    clone.source = suggester.source.portable()
     try:
         cloudpickle.dumps(clone)
     except Exception as exc:
@@ -878,5 +497,4 @@ def _project_rows(work: Path, summaries: list[dict[str, Any]]) -> Iterator[tuple
             yield from zip(*(table.column(c).to_pylist() for c in ("segment_id", "code_id", "score", "rank")))
 
 
-__all__ = ["ClusterError", "Shard", "ShardJob", "TABLE_SUFFIXES", "connect", "done_summary", "run_shard",
-           "shard_name", "suggest_dask"]
+__all__ = ["MAX_IN_FLIGHT", "TABLE_SUFFIXES", "connect", "plan_shards", "suggest_dask"]

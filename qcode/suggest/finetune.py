@@ -21,14 +21,14 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from ..codebook import Codebook
 from ..errors import ModelError, QcodeError
 from .coders import LearningScope
-from .ranking import description_text, evidence_texts
+from .params import FineTuneParams
+from .scoring import description_text, evidence_texts
 from .tuning import (
     FORMAT,
     TuningReport,
@@ -40,20 +40,6 @@ from .tuning import (
     save_tuned,
     tuned_root,
 )
-
-
-@dataclass(frozen=True)
-class FineTuneParams:
-    steps: int = 15
-    per_code: int = 3
-    learning_rate: float = 2e-5
-    temperature: float = 0.05
-    min_accepted: int = 2
-    seed: int = 0
-    max_seq_length: int = 128
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _check(codebook: Codebook, texts: Sequence[str], code_ids: Sequence[str], accepted: Sequence[bool]) -> None:
@@ -157,21 +143,4 @@ def fine_tune(codebook: Codebook, texts: Sequence[str], code_ids: Sequence[str],
     return load_tuned_embedder(folder, read_provenance(folder)), report
 
 
-def fine_tuned_suggester(codebook: Codebook, texts: Sequence[str], code_ids: Sequence[str], accepted: Sequence[bool],
-                         *, scope: LearningScope, params: FineTuneParams | None = None, root: Path | None = None,
-                         **suggester_kwargs: Any) -> tuple[Any, TuningReport]:
-    """A :class:`~qcode.suggest.Suggester` on the fine-tuned body with the classifier head on top.
-
-    With no usable decisions the base model is used (and the report says why).
-    """
-    from .ranking import Suggester
-
-    embedder, report = fine_tune(codebook, texts, code_ids, accepted, scope=scope, params=params, root=root)
-    suggester = Suggester(codebook, model=embedder, **suggester_kwargs) if embedder is not None \
-        else Suggester(codebook, **suggester_kwargs)
-    if len(texts):
-        suggester.learn(list(texts), list(code_ids), list(accepted))
-    return suggester, report
-
-
-__all__ = ["FineTuneParams", "decision_groups", "fine_tune", "fine_tune_key", "fine_tuned_suggester", "more_needed"]
+__all__ = ["decision_groups", "fine_tune", "fine_tune_key", "more_needed"]

@@ -31,10 +31,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._io import atomic_write_text
+from ..codebook.io import load_codebook
 from ..codebook.model import Codebook
-from ..errors import ModelError
+from ..errors import InputError, ModelError
 from .coders import LearningScope, scoped_labels
-from .ranking import LEARNING_KINDS
+from .learned import LEARNING_KINDS
+from .models import make_suggester
+from .pipeline import suggest_corpus
+from .ranking import Suggester
+from .state import read_state, save_state
 
 FORMAT = "qcode-learned-model/1"
 MODELS_DIR = "models"
@@ -120,11 +126,11 @@ def decisions_key(texts: Sequence[str], code_ids: Sequence[str], accepted: Seque
 
 
 def learn_scope(project: Any, codebook: Codebook, scope: LearningScope,
-                make_suggester: Callable[..., Any], *, learning: str = "auto", seed: int = 0,
+                make: Callable[..., Suggester], *, learning: str = "auto", seed: int = 0,
                 save: bool = True, retrain: bool = False) -> LearnOutcome:
     """Train (or reuse) the model of ``scope`` on its standing decisions in ``project``.
 
-    ``make_suggester(learning=..., seed=...)`` builds a fresh codebook-only
+    ``make(learning=..., seed=...)`` builds a fresh codebook-only
     :class:`~qcode.suggest.Suggester` (same model and options as the run).
     ``retrain`` (``qcode learn``): train a new version even when the newest is
     damaged or was made on other base weights (it is left in place). Without it
@@ -135,12 +141,12 @@ def learn_scope(project: Any, codebook: Codebook, scope: LearningScope,
         raise ModelError(f"learning must be one of {', '.join(LEARNING_KINDS)}, not {learning!r}")
     start = time.perf_counter()
     who = " + ".join(scope.coders) or "nobody"
-    base = make_suggester(learning=learning, seed=seed)
+    base = make(learning=learning, seed=seed)
     outcome = LearnOutcome(scope, base)
 
     def fallback(message: str) -> LearnOutcome:
         outcome.warnings.append(f"{message}; {who}'s suggestions come from the codebook alone (no learned model)")
-        outcome.suggester = make_suggester(learning=learning, seed=seed)
+        outcome.suggester = make(learning=learning, seed=seed)
         outcome.fallback = True
         outcome.seconds = time.perf_counter() - start
         return outcome
@@ -183,29 +189,29 @@ def learn_scope(project: Any, codebook: Codebook, scope: LearningScope,
             info = None
         if (info is not None and info.get("decisions_sha256") == key and info.get("learning") == learning
                 and info.get("seed") == seed and info.get("codebook", {}).get("version") == codebook.version):
-            suggester = make_suggester(learning=learning, seed=seed)
-            suggester.load_learned(folder, info)
+            suggester = make(learning=learning, seed=seed)
+            _load_version(suggester, folder, info)
             suggester.learned_version = _version_record(scope, number, info)
             outcome.suggester, outcome.version, outcome.folder, outcome.reused = suggester, number, folder, True
             outcome.decisions = len(texts)
             outcome.seconds = time.perf_counter() - start
             return outcome
-    suggester = make_suggester(learning=learning, seed=seed)
+    suggester = make(learning=learning, seed=seed)
     suggester.body_root = scope_folder(project.path, scope) / "bodies"
-    suggester.learn(texts, code_ids, accepted, learned_from=scope.coders, last_event_id=last_id)
+    suggester.learn(texts, code_ids, accepted, coders=scope.coders, last_event_id=last_id)
     outcome.suggester, outcome.decisions = suggester, len(texts)
     outcome.more_needed = dict(getattr(suggester, "more_needed", {}) or {})
     if save:
         number = (saved[-1][0] if saved else 0) + 1
         folder = scope_folder(project.path, scope) / f"v{number:04d}"
         provenance = {
-            "format": FORMAT, "version": number, "learning": learning, "learned_with": suggester.learned_with,
+            "format": FORMAT, "version": number, "learning": learning, "learned_with": suggester.learning_used,
             "learned_from": list(scope.coders),
             "scope": scope.key, "base_model": base.embedder.identity.get("name"), "base_weights_sha256": base_sha,
             "codebook": {"name": codebook.name, "version": codebook.version}, "last_event_id": last_id,
             "decisions": len(texts), "accepted": sum(accepted), "decisions_sha256": key, "seed": seed,
             "params": suggester.learning_params(), "calibration": {**suggester.calibrator.record(), "temperature": suggester.calibrator.temperature},
-            "body": suggester.body_folder_name(scope_folder(project.path, scope)),
+            "body": body_folder_name(suggester, scope_folder(project.path, scope)),
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         _save_version(folder, suggester, provenance)  # adds the state's sha256 to provenance
         suggester.learned_version = _version_record(scope, number, provenance)
@@ -214,24 +220,39 @@ def learn_scope(project: Any, codebook: Codebook, scope: LearningScope,
     return outcome
 
 
+def body_folder_name(suggester: Suggester, root: Path) -> str | None:
+    """Where ``suggester``'s fine-tuned body lives, relative to ``root`` when inside it (None: no body)."""
+    if suggester.body is None:
+        return None
+    folder = Path(getattr(suggester.body, "inner", suggester.body).folder)
+    try:
+        return folder.resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return str(folder)
+
+
 def _version_record(scope: LearningScope, number: int, provenance: dict[str, Any]) -> dict[str, Any]:
     """What a run records of the saved model it used (``learned_model``)."""
     return {"scope": scope.key, "version": number, "state_sha256": provenance.get("state_sha256")}
 
 
-def _save_version(folder: Path, suggester: Any, provenance: dict[str, Any]) -> None:
-    """Write state.json and provenance.json aside, then rename the folder into place."""
-    from .._io import atomic_write_text
+def _load_version(suggester: Suggester, folder: Path, info: dict[str, Any]) -> None:
+    """Give ``suggester`` a version saved in a project: its fine-tuned body, learned state, coders, calibration."""
+    body = suggester.source.load_body(folder.parent / info["body"]) if info.get("body") else None
+    suggester.adopt(body, read_state(folder / "state.json"), info)
 
+
+def _save_version(folder: Path, suggester: Suggester, provenance: dict[str, Any]) -> None:
+    """Write state.json and provenance.json aside, then rename the folder into place."""
     tmp = folder.with_name(f".{folder.name}.tmp-{time.time_ns()}")
     tmp.mkdir(parents=True)
-    suggester.save_state(tmp / "state.json")
+    save_state(suggester, tmp / "state.json")
     provenance["state_sha256"] = _sha256(tmp / "state.json")
     atomic_write_text(tmp / "provenance.json", json.dumps(provenance, indent=1, sort_keys=True, ensure_ascii=False))
     tmp.rename(folder)
 
 
-__all__ = ["FORMAT", "LEARNING_KINDS", "LearnOutcome", "MODELS_DIR", "decisions_key", "last_event_id",
+__all__ = ["FORMAT", "LEARNING_KINDS", "LearnOutcome", "MODELS_DIR", "body_folder_name", "decisions_key", "last_event_id",
            "learn_scope", "read_version", "scope_folder", "versions"]
 
 
@@ -246,15 +267,13 @@ def scopes_for(project: Any, coders: Sequence[str] = (), learn_from: Sequence[st
 def suggester_factory(codebook: Codebook, *, model: Any = None, backend: str = "auto",
                       **suggester_kwargs: Any) -> Callable[..., Any]:
     """A maker of fresh :class:`~qcode.suggest.Suggester` objects sharing one base embedder."""
-    from .ranking import Suggester
-
     shared: dict[str, Any] = {}
 
-    def make(**kwargs: Any) -> Any:
+    def make(**kwargs: Any) -> Suggester:
         options = {**suggester_kwargs, **kwargs}
         if "embedder" in shared:
-            return Suggester(codebook, model=shared["embedder"], **options)
-        suggester = Suggester(codebook, model=model, backend=backend, **options)
+            return make_suggester(codebook, model=shared["embedder"], **options)
+        suggester = make_suggester(codebook, model=model, backend=backend, **options)
         shared["embedder"] = suggester.embedder
         return suggester
 
@@ -266,7 +285,6 @@ def learn_project(project: Any, *, coders: Sequence[str] = (), learn_from: Seque
                   tuned: bool | str = "auto", retrain: bool = True, codebook: Codebook | None = None,
                   **suggester_kwargs: Any) -> list[LearnOutcome]:
     """Train and save the model of each scope (``qcode learn``): per coder, or one for ``learn_from``."""
-    from ..errors import InputError
 
     book = codebook or project.codebook
     scopes = scopes_for(project, coders, learn_from)
@@ -277,7 +295,7 @@ def learn_project(project: Any, *, coders: Sequence[str] = (), learn_from: Seque
             for scope in scopes]
 
 
-def suggest_learned(path: str | Path, project: Any, options: Any = None, *, codebook: Codebook | str | None = None,
+def suggest_by_scope(path: str | Path, project: Any, options: Any = None, *, codebook: Codebook | str | None = None,
                     coders: Sequence[str] = (), learn_from: Sequence[str] = (), learning: str = "auto",
                     seed: int = 0, model: Any = None, backend: str = "auto", tuned: bool | str = "auto",
                     context: bool | float | str = "auto", abstain: bool | float | str = "auto",
@@ -292,17 +310,12 @@ def suggest_learned(path: str | Path, project: Any, options: Any = None, *, code
     ``out`` is written for the ``learn_from`` run only (per-coder runs live in the project).
     ``on_scope(coders, decisions)`` is called before each scope learns (progress for the CLI).
     """
-    from ..errors import InputError
-    from .pipeline import suggest_corpus
-
     if out is not None and not learn_from:
         raise InputError("--out with --learn: each coder gets a run of their own in the project; name the coders "
                          "of one shared model with --learn-from CODER[,CODER] to write a file")
     if codebook is None:
         book = project.codebook
     elif isinstance(codebook, str):
-        from ..codebook import load_codebook
-
         book = load_codebook(codebook)
     else:
         book = codebook
@@ -323,4 +336,4 @@ def suggest_learned(path: str | Path, project: Any, options: Any = None, *, code
     return results
 
 
-__all__ += ["learn_project", "scopes_for", "suggest_learned", "suggester_factory"]
+__all__ += ["learn_project", "scopes_for", "suggest_by_scope", "suggester_factory"]

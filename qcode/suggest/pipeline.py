@@ -22,6 +22,7 @@ from ..codebook.model import Codebook
 from ..document import INTERVIEWER, Document, Segment
 from ..errors import InputError
 from .context import preceding_question
+from .models import choose_codebook, make_suggester
 from .options import SuggestOptions
 from .ranking import Suggester, Suggestion
 from .spread import ScoreSpread, threshold_warning
@@ -57,8 +58,6 @@ class SuggestRun:
     #: each suggested segment's best score, over all codes (whatever the threshold kept)
     best_scores: ScoreSpread = field(default_factory=ScoreSpread)
     options: SuggestOptions = field(default_factory=SuggestOptions)
-    #: standing decisions learned from before the run (``None``: the run did not learn)
-    learned_decisions: int | None = None
     #: segments given no code because they read as housekeeping talk (greetings, thanks, consent)
     abstained: int = 0
 
@@ -72,7 +71,7 @@ def run_record(suggester: Suggester, params: SuggestOptions | dict[str, Any]) ->
     """The reproducibility record of a run: model identity, codebook version and parameters."""
     import platform
 
-    from .. import __version__
+    from ..version import __version__
 
     if isinstance(params, SuggestOptions):
         params = params.record()
@@ -172,14 +171,13 @@ def rank_batch(suggester: Suggester, batch: list[Segment], questions: list[str |
 
 def suggest_corpus(
     path: str | Path,
-    codebook: Suggester | Codebook | str = "mcn-sst",
+    codebook: Suggester | Codebook | str | None = None,
     options: SuggestOptions | None = None,
     *,
     out: str | Path | None = None,
     project: Any = None,
     model: Any = None,
     backend: str = "auto",
-    learn: bool = False,
     on_start: Callable[[int], None] | None = None,
     on_batch: Callable[[int], None] | None = None,
     on_queued: Callable[[int], None] | None = None,
@@ -193,7 +191,8 @@ def suggest_corpus(
     ----------
     path : a folder (read recursively) or a single file.
     codebook : a :class:`~qcode.codebook.Codebook`, a shipped codebook name or file, or a
-        ready :class:`~qcode.suggest.Suggester` to rank with.
+        ready :class:`~qcode.suggest.Suggester` to rank with; ``None``: the project's own
+        codebook, or ``mcn-sst`` without a project (:func:`~qcode.suggest.models.choose_codebook`).
     options : a :class:`SuggestOptions` (unit, top_k, threshold, ...); single options may also
         be given as keywords (``unit="sentence"``), which override those in ``options``.
     out : output file (``.csv``, ``.jsonl``, ``.parquet`` or ``.xlsx``: see :mod:`qcode.formats`),
@@ -201,8 +200,6 @@ def suggest_corpus(
     project : an open :class:`qcode.project.Project` to record the run in.
     model, backend : the embedding model (name or embedder) and backend, when ``codebook`` is not
         a Suggester.
-    learn : first learn from the accept/reject decisions standing in ``project`` (the learned
-        state is saved as ``suggester-state.json`` in the project folder).
     on_start, on_document, on_batch : progress callbacks: the number of files found,
         each document read, and the size of each ranked batch.
     on_queued, on_embedded : segment-level progress: the number of each document's segments
@@ -227,15 +224,7 @@ def suggest_corpus(
         opts = opts.replace(**option_values)
     if out is not None:
         table_format(out)  # an unknown suffix fails before any work
-    if learn and project is None:
-        raise InputError("learning needs a project (the decisions to learn from live there): "
-                         "give --project PROJECT")
-    suggester = _suggester(codebook, model, backend)
-    learned = None
-    if learn:
-        suggester.learn_from(project)
-        suggester.save_state(Path(project.path) / "suggester-state.json")
-        learned = int(suggester.identity()["learned_decisions"])
+    suggester = suggester_for(codebook, model, backend, project)
     batch_segments = opts.batch_segments
     started = time.perf_counter()
     corpus = read_corpus(path, id_column=opts.id_column, text_column=opts.text_column,
@@ -248,7 +237,7 @@ def suggest_corpus(
     run_id = run_id_for(record, digest)
     record["run_id"] = run_id
     record["corpus_sha256"] = digest
-    pending_run = SuggestRun(run_id=run_id, record=record, options=opts, learned_decisions=learned)
+    pending_run = SuggestRun(run_id=run_id, record=record, options=opts)
     project_report: dict[str, list[str]] = {"new": [], "unchanged": [], "changed": []}
     if project is not None:  # refuse an incompatible codebook before doing any work
         record["codebook_version"] = project.set_codebook(suggester.codebook)
@@ -348,9 +337,10 @@ def suggest_corpus(
     return pending_run
 
 
-def _suggester(codebook: Suggester | Codebook | str, model: Any, backend: str) -> Suggester:
+def suggester_for(codebook: Suggester | Codebook | str | None, model: Any, backend: str, project: Any) -> Suggester:
+    """The suggester a run ranks with: ``codebook`` itself when it is one, else one built by :func:`make_suggester`."""
     if isinstance(codebook, Suggester):
         if model is not None:
             raise InputError("give the model to the Suggester, not to suggest_corpus, when passing a Suggester")
         return codebook
-    return Suggester(codebook, model=model, backend=backend)
+    return make_suggester(choose_codebook(codebook, project), model=model, backend=backend)

@@ -28,7 +28,7 @@ FORMAT = 1
 def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
-    from .. import __version__
+    from ..version import __version__
 
     try:
         spacy = version("spacy")

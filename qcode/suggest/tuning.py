@@ -42,7 +42,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,8 @@ import numpy as np
 
 from ..codebook import Codebook
 from ..errors import InputError, ModelError
-from .ranking import description_text, evidence_texts
+from .params import TuningParams
+from .scoring import description_text, evidence_texts
 
 FORMAT = "qcode-tuned-model/1"
 #: ``progress(steps_done, steps_total)``, called before the first step and after each one.
@@ -63,22 +64,6 @@ FALLBACK_SECONDS_PER_TEXT = 0.13
 QUIET_SECONDS_PER_TEXT = 0.027
 #: Seconds of a tuning that do not grow with its steps: loading the base weights, saving, the ONNX export.
 OVERHEAD_SECONDS = 10.0
-
-
-@dataclass(frozen=True)
-class TuningParams:
-    """Training parameters of the contrastive fine-tuning (all part of the cache key)."""
-
-    steps: int = 30
-    per_code: int = 4
-    learning_rate: float = 2e-5
-    temperature: float = 0.05
-    min_texts: int = 3
-    seed: int = 0
-    max_seq_length: int = 128
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -599,7 +584,7 @@ def out_of_memory(exc: BaseException) -> bool:
 
 def build_tuned(codebook: Codebook | str, *, base_model: str = "all-MiniLM-L6-v2", params: TuningParams | None = None,
                 root: Path | None = None, progress: Progress | None = None) -> TuningReport:
-    """Build (or find cached) the model ``Suggester(tuned="auto")`` uses for ``codebook``, ahead of suggesting.
+    """Build (or find cached) the model ``make_suggester(tuned="auto")`` uses for ``codebook``, ahead of suggesting.
 
     ``qcode codebook tune`` and ``scripts/install.sh`` call this. A codebook that "auto"
     would not tune (too little text) is not tuned: ``report.reason`` says why.
@@ -620,7 +605,7 @@ def build_tuned(codebook: Codebook | str, *, base_model: str = "all-MiniLM-L6-v2
     return report
 
 
-__all__ = ["ONNX_FILE", "TunedEmbedder", "TuningParams", "TuningReport", "auto_skip_reason", "build_tuned",
+__all__ = ["ONNX_FILE", "TunedEmbedder", "TuningReport", "auto_skip_reason", "build_tuned",
            "codebook_groups", "contrastive_tune", "estimate_seconds", "export_onnx", "load_tuned_embedder", "out_of_memory",
            "read_provenance", "supervised_contrastive_loss", "train_on_miss", "tune_for_codebook", "tuned_identity",
            "tuned_root", "tuning_key", "tuning_progress"]

@@ -12,13 +12,17 @@ where the lead records adjudicated codes, and the live agreement report.
 >>> from qcode.web import ReviewService, create_app, TokenStore
 >>> app = create_app(ReviewService(study), TokenStore(study))
 
-The pieces: :mod:`qcode.web.review` (what a coder sees and does, over the
-``Project`` API), :mod:`qcode.web.app` (routes, token and CSRF checks),
-:mod:`qcode.web.tokens` (the links), :mod:`qcode.web.server` (binding the
-port and running uvicorn).
+The pieces: :mod:`qcode.web.service` (what a coder sees and does, over the
+``Project`` API and the review core :mod:`qcode.review.core`), with :mod:`qcode.web.cards`
+(the card), :mod:`qcode.web.lead` (the lead's views), :mod:`qcode.web.payload` (what a
+request may say) and :mod:`qcode.web.writer` (group commit); :mod:`qcode.web.app` (the
+routes), :mod:`qcode.web.guard` (token and CSRF checks), :mod:`qcode.web.handlers` (the
+endpoints), :mod:`qcode.web.pages` (templates and headers); :mod:`qcode.web.tokens` (the
+links), :mod:`qcode.web.server` (binding the port and running uvicorn).
 """
 
-from .review import Filters, ReviewService, Viewer
+from .payload import Filters, Viewer
+from .service import ReviewService
 from .tokens import Access, TokenStore
 
 

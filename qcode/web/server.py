@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import ProjectError
-from .review import ReviewService
+from .service import ReviewService
 from .tokens import Access, TokenStore
 
 DEFAULT_PORT = 8765
