@@ -23,8 +23,8 @@ from .scoring import Embed, Examples, RankingParams, anchor_texts, codebook_scor
 
 #: How :meth:`Suggester.learn` may use decisions ("auto": "few-shot", see :meth:`Suggester.learning_for`).
 LEARNING_KINDS = ("auto", "blend", "fine-tune", "few-shot")
-#: Decisions from which learning="fine-tune" is worth its minutes: it was behind or level with the few-shot
-#: head up to 100 decisions on SERDIF and the mcn-sst sets, ahead at 200 (``bench/bench_learning.py``); "auto"
+#: Decisions from which learning="fine-tune" is worth its minutes: within 0.03 top-1 of the few-shot head
+#: up to 100 decisions on SERDIF (level on the mcn-sst sets), ahead at 200 (0.43 against 0.35) (``bench/bench_learning.py``); "auto"
 #: does not fine-tune (a full model copy per version and a minute or more per training), a user may.
 FINE_TUNE_FROM = 200
 
