@@ -1,6 +1,7 @@
 """qcode: NLP-assisted qualitative coding.
 
-ingest -> segment -> codebook -> embed -> suggest -> decisions -> agreement -> findings -> interchange
+ingest -> segment -> codebook -> embed -> suggest -> decisions -> agreement -> findings -> interchange;
+discover proposes new codes from what the codebook does not explain
 
 The public names below are imported here, in plain sight of the import linter. Heavy
 pieces (torch, spaCy, onnxruntime, pandas) load on first use, inside the functions that
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from . import suggest
 from .codebook import Code, Codebook, load_codebook
+from .discovery.sources import discover
 from .document import Document, Segment, Turn
 from .embed import load_embedder
 from .errors import QcodeError
@@ -30,7 +32,7 @@ from .version import __version__
 
 __all__ = [
     "Code", "Codebook", "Document", "QcodeError", "Segment", "SuggestOptions", "Suggester", "Suggestion",
-    "Turn", "__version__", "export_qdpx", "import_qdpx", "init_project", "load_codebook", "load_embedder",
+    "Turn", "__version__", "discover", "export_qdpx", "import_qdpx", "init_project", "load_codebook", "load_embedder",
     "make_suggester", "open_project", "read_corpus", "read_document", "read_qdc", "segment",
     "segment_corpus", "suggest", "suggest_corpus", "write_qdc",
 ]

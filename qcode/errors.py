@@ -107,3 +107,7 @@ def describe_os_error(exc: OSError, path: str | Path | None = None) -> str:
     """One line for an OS error: the file (``path``, else the error's own), what went wrong, the system's text."""
     where = path if path is not None else exc.filename
     return f"{os.fsdecode(where)}: {os_error_reason(exc)}" if where is not None else os_error_reason(exc)
+
+
+class AnalysisError(QcodeError):
+    """An analysis that cannot be made as asked (unknown attribute or coder, too many attribute values)."""

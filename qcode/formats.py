@@ -152,7 +152,7 @@ class CsvWriter(AtomicTableWriter):
     def _open(self) -> None:
         self._handle = open(self.tmp, "w", encoding="utf-8", newline="")
         self._csv = csv.DictWriter(self._handle, fieldnames=self.columns, extrasaction="ignore")
-        self._csv.writeheader()
+        self._csv.writer.writerow([neutralise_cell(c) for c in self.columns])  # header cells too
 
     def _write_rows(self, rows: Iterable[dict[str, Any]]) -> None:
         for row in rows:
@@ -247,7 +247,7 @@ class XlsxWriter(AtomicTableWriter):
 def _csv_rows(header: Header, rows: Rows, sheet: str) -> bytes:
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(header)
+    writer.writerow([neutralise_cell(h) for h in header])  # a code id such as "=1+1" names a wide column
     writer.writerows([neutralise_cell(v) for v in row] for row in rows)  # no cell runs as a formula
     return buf.getvalue().encode("utf-8-sig")  # the BOM makes Excel show accents
 
@@ -337,7 +337,9 @@ def _clean(frame: Any) -> Any:
 
 def _csv_frame(frame: Any) -> bytes:
     clean = _clean(frame)
-    return clean.apply(lambda col: col.map(neutralise_cell)).to_csv(index=False, lineterminator="\n").encode("utf-8")
+    guarded = clean.apply(lambda col: col.map(neutralise_cell))
+    guarded.columns = [neutralise_cell(str(c)) for c in guarded.columns]
+    return guarded.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
 def _jsonl_frame(frame: Any) -> bytes:
@@ -371,13 +373,20 @@ def _read_csv(path: Path, sheet: str | None) -> tuple[list[str], list[list[Any]]
                           "save the sheet as 'CSV UTF-8'") from None
     first_line = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first_line.count)  # Excel in some locales writes ';'
+    from .limits import current as current_limits
+
+    csv.field_size_limit(current_limits().cell_chars)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
+        rows = list(reader)
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise FormatError(f"{path}: row {reader.line_num}: a cell longer than {current_limits().cell_chars} "
+                              f"characters ({current_limits().hint('cell_chars')})") from None
         raise FormatError(f"{path}: not a readable CSV file: {exc}") from None
     if not rows:
         raise FormatError(f"{path}: the file is empty (expected a header row)")
-    return rows[0], [[restore_cell(v) for v in r] for r in rows[1:]]
+    return [restore_cell(h) for h in rows[0]], [[restore_cell(v) for v in r] for r in rows[1:]]
 
 
 def _read_jsonl(path: Path, sheet: str | None) -> tuple[list[str], list[list[Any]]]:

@@ -33,6 +33,7 @@ paragraphs         QCODE_MAX_PARAGRAPHS         1000000    paragraphs and table 
 rows               QCODE_MAX_ROWS               1048576    data rows of one .csv/.tsv/.xlsx (Excel's own maximum)
 cues               QCODE_MAX_CUES               1000000    cues of one .vtt/.srt
 line_chars         QCODE_MAX_LINE_CHARS         1000000    characters of one transcript line
+cell_chars         QCODE_MAX_CELL_CHARS         131072     characters of one .csv/.tsv cell
 codebook_bytes     QCODE_MAX_CODEBOOK_MB        16 MiB     one codebook file (.yaml/.json/.qdc)
 codes              QCODE_MAX_CODES              50000      codes in one codebook
 code_depth         QCODE_MAX_CODE_DEPTH         64         levels of a code hierarchy (children / parent chain)
@@ -76,6 +77,7 @@ class Limits:
     rows: int = 1_048_576
     cues: int = 1_000_000
     line_chars: int = 1_000_000
+    cell_chars: int = 131_072
     codebook_bytes: int = 16 * _MIB
     codes: int = 50_000
     code_depth: int = 64
@@ -110,6 +112,7 @@ ENV: dict[str, tuple[str, str]] = {
     "rows": ("QCODE_MAX_ROWS", "count"),
     "cues": ("QCODE_MAX_CUES", "count"),
     "line_chars": ("QCODE_MAX_LINE_CHARS", "count"),
+    "cell_chars": ("QCODE_MAX_CELL_CHARS", "count"),
     "codebook_bytes": ("QCODE_MAX_CODEBOOK_MB", "MB"),
     "codes": ("QCODE_MAX_CODES", "count"),
     "code_depth": ("QCODE_MAX_CODE_DEPTH", "count"),

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import io
 import posixpath
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from .errors import InputError, QcodeError
 from .limits import Limits
 from .limits import current as current_limits
+from .safetext import plain_xml_error
 from .safezip import SafeZip
 
 _REL_OFFICE_DOCUMENT = "/officeDocument"
@@ -90,6 +92,7 @@ def count_elements(zf: SafeZip, member: str, tags: tuple[str, ...], *, limit: in
         if "depth" in message.lower():
             raise InputError(f"{zf.label}: {member} line {exc.lineno}: XML nested too deep "
                              f"({Limits().hint('xml_depth')})") from None
+        message = plain_xml_error(message)
         raise InputError(f"{zf.label}: {member} line {exc.lineno}: not well-formed XML ({message})") from None
     return count
 
@@ -102,6 +105,10 @@ def read_xlsx_rows(source: bytes | str | Path, label: str | Path, *, sheet: str 
     sheet (read-only mode) with its ``<dimension>`` element ignored, because a
     stale dimension (written by many tools) made read-only mode stop early and
     drop rows without a word. More than ``rows`` data rows raise ``error``.
+
+    Each row holds the cells of the header's *named* columns only, in order (see
+    :func:`named_columns`): a cell far to the right (column XFD) no longer makes
+    every row 16,384 values wide.
     """
     import openpyxl
 
@@ -136,7 +143,7 @@ def read_xlsx_rows(source: bytes | str | Path, label: str | Path, *, sheet: str 
             ws.reset_dimensions()
         rows: list[tuple[Any, ...]] = []
         try:
-            for row in ws.iter_rows(values_only=True):
+            for row in named_columns(sparse_rows(ws)):
                 rows.append(row)
                 if len(rows) > lim.rows + 1:
                     raise error(f"{label}: sheet {ws.title!r} has more than {lim.rows} data rows ({lim.hint('rows')})")
@@ -147,3 +154,58 @@ def read_xlsx_rows(source: bytes | str | Path, label: str | Path, *, sheet: str 
         return ws.title, rows
     finally:
         book.close()
+
+
+def sparse_rows(ws: Any) -> Iterator[tuple[int, dict[int, Any]]]:
+    """``(row number, {0-based column: value})`` for each row a read-only sheet stores, without padding.
+
+    openpyxl's ``iter_rows`` fills every row out to its last cell, so one cell in column XFD costs
+    16,384 values a row; its own parser hands over only the cells that are there.
+    """
+    try:
+        from openpyxl.worksheet._reader import WorkSheetParser
+
+        source = ws._get_source()
+        parent = ws.parent
+    except (ImportError, AttributeError):  # another openpyxl: its public reader, padded, made sparse
+        for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
+            yield number, {col: value for col, value in enumerate(row) if value is not None}
+        return
+    with source as src:
+        parser = WorkSheetParser(src, ws._shared_strings, data_only=parent.data_only, epoch=parent.epoch,
+                                 date_formats=parent._date_formats, timedelta_formats=parent._timedelta_formats)
+        for number, cells in parser.parse():
+            yield number, {cell["column"] - 1: cell["value"] for cell in cells if cell["value"] is not None}
+
+
+#: a header whose last named column lies further right than this keeps only its named columns
+_SPAN_KEPT = 1024
+
+
+def named_columns(rows: Iterable[tuple[int, dict[int, Any]]]) -> Iterator[tuple[Any, ...]]:
+    """Rows as tuples of the columns up to the header's last named one; missing rows are ``()``.
+
+    Columns right of the header are never read (they have no name to be asked for), so the work is
+    bounded by the header, not by how far right a stray cell lies. Columns keep their places (so an
+    error can name column H) unless the header's last name lies past column 1,024: then only the
+    named columns are kept, in order.
+
+    >>> list(named_columns([(1, {0: "id", 2: "text"}), (2, {0: 7, 2: "hi", 16383: "x"}), (4, {2: "yo"})]))
+    [('id', None, 'text'), (7, None, 'hi'), (), (None, None, 'yo')]
+    >>> list(named_columns([(1, {0: "id", 16383: "far"}), (2, {0: 1, 9: "x", 16383: "y"})]))
+    [('id', 'far'), (1, 'y')]
+    """
+    keep: list[int] | None = None
+    expected = 1
+    for number, cells in rows:
+        while expected < number:  # rows the sheet leaves out
+            if keep is None:
+                keep = []
+            yield ()
+            expected += 1
+        if keep is None:
+            keep = sorted(col for col, value in cells.items() if str(value).strip())
+            if keep and keep[-1] < _SPAN_KEPT:
+                keep = list(range(keep[-1] + 1))
+        yield tuple(cells.get(col) for col in keep) if cells else ()
+        expected = number + 1

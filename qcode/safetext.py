@@ -16,6 +16,7 @@ through :func:`escape_name`.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 #: C0 and C1 controls except tab and line feed, DEL, bidirectional overrides and isolates, and lone surrogates.
@@ -91,3 +92,42 @@ def restore_cell(value: Any) -> Any:
 
 
 __all__ = ["FORMULA_PREFIXES", "escape_name", "for_terminal", "has_undecodable", "neutralise_cell", "restore_cell"]
+
+
+def _script(ch: str) -> str | None:
+    if not ch.isalpha():
+        return None
+    try:
+        return unicodedata.name(ch).split()[0]
+    except ValueError:
+        return None
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name one thing unambiguously on screen, or None: control or invisible characters
+    (escape sequences, newlines, zero-width or direction-changing characters), or a mix of alphabets
+    (a Cyrillic ``і`` in a Latin word looks the same as the Latin one).
+
+    >>> name_problem("funding"), name_problem("fund\\u202eing"), name_problem("fundіng")
+    (None, 'contains control characters or invisible ones', 'mixes alphabets (cyrillic, latin)')
+    """
+    if any(ord(ch) < 32 or unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs", "Zl", "Zp") for ch in name):
+        return "contains control characters or invisible ones"
+    scripts = {s for s in map(_script, name) if s is not None}
+    if len(scripts) > 1:
+        return f"mixes alphabets ({', '.join(sorted(scripts)).lower()})"
+    return None
+
+
+def plain_xml_error(message: str) -> str:
+    """libxml2's message in plain words: its advice to "try XML_PARSE_HUGE" (a parser flag qcode leaves off
+    on purpose, against hostile files) becomes what happened.
+
+    >>> plain_xml_error("Resource limit exceeded: Buffer size limit exceeded, try XML_PARSE_HUGE")
+    'a single text or attribute value over 10 MB, more than qcode reads from XML (a damaged or hostile file)'
+    """
+    if "depth" in message.lower():
+        return "XML nested deeper than 256 elements (libxml2's own cap)"
+    if "XML_PARSE_HUGE" in message or "Resource limit exceeded" in message:
+        return "a single text or attribute value over 10 MB, more than qcode reads from XML (a damaged or hostile file)"
+    return message.strip()

@@ -120,6 +120,28 @@ def _spaces(n: int) -> str:
     return f"{n} space{'s' if n != 1 else ''}"
 
 
+def _quote_opened_before(text: str, line: int) -> tuple[str, int] | None:
+    """(quote, 1-based line) of a quoted value that opens on an earlier line and closes on ``line``
+    (0-based): the usual sign of a quote left open, which YAML lets run on to the next quote."""
+    import yaml
+
+    lines = text.split("\n", line + 1)
+    if line >= len(lines) or ('"' not in lines[line] and "'" not in lines[line]):
+        return None  # no quote closes on that line: nothing to look for (and no second pass over the text)
+    upto = len(text) - len(lines[line + 1]) if len(lines) > line + 1 else len(text)
+    found = None
+    try:
+        for token in yaml.scan(text[:upto], Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            if token.start_mark.line > line:
+                break
+            if (isinstance(token, yaml.ScalarToken) and token.style in ('"', "'")
+                    and token.end_mark.line == line and token.start_mark.line < line):
+                found = (token.style, token.start_mark.line + 1)
+    except yaml.YAMLError:
+        pass
+    return found
+
+
 def describe_yaml_error(text: str, exc: Exception) -> tuple[int | None, str]:
     """The line (1-based) and a plain-words guess at what is wrong, for a YAML syntax error from PyYAML.
 
@@ -162,6 +184,11 @@ def describe_yaml_error(text: str, exc: Exception) -> tuple[int | None, str]:
         return line, "no ':' after the key (write 'key: value', with a space after the colon)"
     if at is None:
         return None, problem
+    opened = _quote_opened_before(text, at)
+    if opened is not None:  # the error is where a quote left open on an earlier line finally closed
+        quote, line = opened
+        return line, (f"a {quote} quote that is not closed on its line: it runs on to line {at + 1} "
+                      f"(a value that starts with {quote} must end with it)")
     if "mapping values are not allowed" in problem:
         first = here.find(": ")
         if 0 <= first < col:

@@ -33,7 +33,7 @@ echo "qcode installed in .venv ($(python -c 'import qcode; print(qcode.__version
 # qcode suggest uses all-MiniLM-L6-v2 fine-tuned once to the codebook; build the shipped codebooks'
 # models now rather than on the first suggest (QCODE_SKIP_TUNE=1 skips; it is then trained on first use)
 if [ "${QCODE_SKIP_TUNE:-0}" != "1" ]; then
-    echo "tuning the model to the shipped codebooks, once (measured 2-8 min on 2 CPU cores; then cached) ..."
+    echo "tuning the model to the shipped codebooks, once (2 to 15 min on 2 CPU cores, longer when they are busy; about 0.5 GB, then cached) ..."
     tune_start=$(date +%s)
     if qcode codebook tune --shipped; then
         echo "tuned models built in $(( $(date +%s) - tune_start )) s"

@@ -158,8 +158,11 @@ def test_named_interviewers_are_left_out(tmp_path):
                           "Anna: And the records?\n"
                           "Ben: The hospice cannot see the hospital notes at night.\n", encoding="utf-8")
     out = tmp_path / "s.csv"
-    assert run("suggest", transcript, "--out", out, "-q").returncode == 0
-    assert {r["speaker"] for r in read_rows(out)} == {"Anna", "Ben"}
+    guessed = run("suggest", transcript, "--out", out, "-q")  # Anna asks the questions: taken as the interviewer
+    assert guessed.returncode == 0 and "took 'Anna' as the interviewer" in guessed.stderr  # and said (issue 22)
+    assert {r["speaker"] for r in read_rows(out)} == {"Ben"}
+    assert run("suggest", transcript, "--interviewer", "Ben", "--out", out, "-q").returncode == 0
+    assert {r["speaker"] for r in read_rows(out)} == {"Anna"}  # a name given wins over the guess
     assert run("suggest", transcript, "--interviewer", "Anna", "--out", out, "-q").returncode == 0
     rows = read_rows(out)
     assert {r["speaker"] for r in rows} == {"Ben"}

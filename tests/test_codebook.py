@@ -291,7 +291,7 @@ BAD_FILES = {
         ["not valid YAML"]),
     "unknown-field.yaml": (
         "codes:\n  - id: a\n    name: A\n    colour: red\n",
-        ["line 2", "'a'", "unknown field", "colour"]),
+        ["line 4", "'a'", "unknown field", "colour"]),  # the key's own line (issue 22)
     "wrong-parent.yaml": (
         "codes:\n  - id: a\n    name: A\n    children:\n      - id: b\n        name: B\n        parent: z\n",
         ["line 5", "'b'", "nested under 'a'", "'z'"]),
@@ -411,4 +411,4 @@ def test_cli_malformed_codebook_file_is_one_line_error_exit_2(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
-    assert lines == [f"error: {path}, line 4: duplicate code id 'a' (first used by code #1)"]
+    assert lines == [f"error: {path}, line 4: duplicate code id 'a' (first used on line 2)"]

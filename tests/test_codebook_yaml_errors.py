@@ -66,3 +66,29 @@ def test_the_cli_prints_the_explanation_on_one_line_with_exit_2(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "line 5: not valid YAML: indented 3 spaces" in lines[0], result.stderr
+
+
+# -- issue 22, item 17: errors at the line of the mistake, not where the parser noticed it -------------
+
+def _long_codebook(*edits: tuple[int, str, str]) -> str:
+    lines = ("name: study\ncodes:\n" + "".join(f"  - id: c{i}\n    name: Code {i}\n    definition: Def {i}.\n"
+                                                for i in range(12))).splitlines()
+    for index, old, new in edits:
+        assert old in lines[index - 1]
+        lines[index - 1] = lines[index - 1].replace(old, new)
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(("text", "line", "hint"), [
+    (_long_codebook((26, "Def", '"Def'), (38, "Def 11.", '"Def 11."')), 26, "runs on to line 38"),
+    (_long_codebook((26, "Def", "'Def"), (38, "Def 11.", "'Def 11: more'")), 26, "runs on to line 38"),
+    (_long_codebook((26, "definition", "defintion")), 26, "unknown field(s) ['defintion']"),
+    (_long_codebook((27, "c8", "c2")), 27, "duplicate code id 'c2' (first used on line 9)"),
+])
+def test_errors_point_at_the_line_of_the_mistake(tmp_path, text, line, hint):
+    path = tmp_path / "book.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CodebookError) as info:
+        read_codebook_file(path)
+    assert str(info.value).startswith(f"{path}, line {line}: "), str(info.value)
+    assert hint in str(info.value)

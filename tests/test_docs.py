@@ -35,7 +35,7 @@ OTHER_OS = {"powershell"}
 INSTALL_PAGES = {ROOT / "README.md", DOCS / "getting-started.md"}
 INSTALL_COMMAND = re.compile(r"(?:python3? -m venv|(?:python3? -m )?pip (?:install|uninstall)|uv (?:venv|pip)"
                              r"|source \.venv/bin/activate)\b")
-USES_MODEL = re.compile(r"Suggester\(|load_embedder\(|qcode suggest|suggest_corpus\(|learn_from\(")
+USES_MODEL = re.compile(r"Suggester\(|load_embedder\(|qcode suggest|suggest_corpus\(|learn_from\(|qcode (?:quotes|report)\b")
 
 
 def blocks(page: Path) -> list[tuple[str, str, int]]:

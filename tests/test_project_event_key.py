@@ -101,9 +101,9 @@ def test_a_schema_1_project_upgrades_in_place_and_keeps_its_log(tmp_path):
     assert readonly.schema_version == 1 and readonly.decisions().equals(log)
     readonly.close()
     upgraded = open_project(tmp_path / "old")
-    assert upgraded.schema_version == 2
+    assert upgraded.schema_version == 3
     assert upgraded.decisions().equals(log)
     again = upgraded.decide("alice", seg, "staffing", "accept", event_key="after-upgrade")
     assert upgraded.decide("alice", seg, "staffing", "accept", event_key="after-upgrade") == again > event
     upgraded.close()
-    assert open_project(tmp_path / "old").schema_version == 2
+    assert open_project(tmp_path / "old").schema_version == 3

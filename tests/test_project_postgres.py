@@ -44,7 +44,7 @@ def fill(project, coders=("postgres",)):
 @pytest.mark.slow
 def test_sample_project_runs_unchanged_on_postgres(pg_url):
     project = fill(init_project(pg_url))
-    assert project.schema_version == 2
+    assert project.schema_version == 3
     assert project.identity == "postgres"
     assert project.integrity_check() == "ok"
     status = project.status()
@@ -153,7 +153,7 @@ def test_schema_upgrades_run_the_same_on_postgres(pg_url):
         conn.execute("ALTER TABLE events DROP COLUMN event_key")
         conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     project = fill(open_project(pg_url))
-    assert project.schema_version == 2
+    assert project.schema_version == 3
     seg = project.segments().iloc[1]["segment_id"]
     first = project.decide("postgres", seg, "funding", "accept", event_key="retry-1")
     assert project.decide("postgres", seg, "funding", "accept", event_key="retry-1") == first
@@ -191,7 +191,7 @@ def test_copy_sqlite_to_postgres_and_back_is_lossless(tmp_path, pg_url):
     source.set_codebook(sample_codebook())
     result = subprocess.run([*QCODE, "project", "copy", str(source.path), pg_url], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert "4 events (verified equal)" in result.stdout
+    assert "0 memo versions, 4 events (verified equal)" in result.stdout
     back = tmp_path / "back"
     summary = copy_project(pg_url, back)
     assert summary["rows"]["events"] == 4

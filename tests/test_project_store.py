@@ -39,7 +39,7 @@ def test_init_creates_wal_database_with_versioned_schema(tmp_path):
     assert json.loads((tmp_path / "p" / "settings.json").read_text())["qcode_project"] == project.schema_version
     conn = sqlite3.connect(tmp_path / "p" / "qcode.sqlite")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "2"
+    assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "3"
     assert project._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert project._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert not list((tmp_path / "p").glob(".qcode.sqlite.init*"))

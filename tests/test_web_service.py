@@ -98,7 +98,7 @@ def test_missing_or_wrong_token_is_403_and_records_nothing(project, site, token)
 
 
 def test_a_coder_cannot_open_the_leads_pages(site):
-    for path in ("disagreements", "agreement"):
+    for path in ("disagreements", "agreement", "report"):
         assert site.get("ana", path).status_code == 403
     reply = site.post("ana", "api/adjudicate", {"key": "k-adjud-0001", "segment_id": "x", "codes": []})
     assert reply.status_code == 403
@@ -163,7 +163,7 @@ def _score_strings(project):
 def _every_route(site, coder):
     """Every GET route a coder can reach, for every segment, filter and direction."""
     project = site.service.project()
-    routes = [("", {}), ("api/ping", {}), ("disagreements", {}), ("agreement", {}), ("nothing-here", {})]
+    routes = [("", {}), ("api/ping", {}), ("disagreements", {}), ("agreement", {}), ("report", {}), ("nothing-here", {})]
     seg_ids = list(project.segments()["segment_id"])
     for state in ("all", "new", "skipped", "reviewed"):
         routes.append(("", {"state": state}))

@@ -110,7 +110,20 @@ def to_csv(report: AgreementReport, path: PathLike | None = None) -> str:
     table.insert(0, "unit_of_analysis", report.unit)
     table.insert(1, "coders", "+".join(report.coders))
     table["kappa_type"] = report.kappa_name
-    return _out(table.to_csv(index=False, lineterminator="\n"), path)
+    return _out(guarded_frame(table).to_csv(index=False, lineterminator="\n"), path)
+
+
+def guarded_frame(table: Any) -> Any:
+    """A copy whose text cells and column names cannot run as spreadsheet formulas (code ids and names
+    such as ``=1+1`` or ``@cmd`` are user text)."""
+    from ..safetext import neutralise_cell
+
+    guarded = table.copy()
+    for column in guarded.columns:
+        if not pd.api.types.is_numeric_dtype(guarded[column]):
+            guarded[column] = guarded[column].map(neutralise_cell)
+    guarded.columns = [neutralise_cell(str(c)) for c in guarded.columns]
+    return guarded
 
 
 # --------------------------------------------------------------------------- Markdown
@@ -270,6 +283,36 @@ def to_html(report: AgreementReport, path: PathLike | None = None) -> str:
 # --------------------------------------------------------------------------- terminal
 
 
+def wrap_label(text: str, width: int) -> str:
+    """``text`` in lines of at most ``width``, broken after spaces, ``-``, ``_``, ``/`` or ``.``; only a
+    piece longer than the width is cut.
+
+    >>> print(wrap_label("communication_between_organisations", 16))
+    communication_
+    between_
+    organisations
+    """
+    import re
+
+    pieces = [p for p in re.split(r"(?<=[ \-_/.])", text) if p]
+    lines: list[str] = []
+    line = ""
+    for piece in pieces:
+        while len(piece) > width:  # a piece that cannot fit on any line
+            if line:
+                lines.append(line.rstrip())
+                line = ""
+            lines.append(piece[:width])
+            piece = piece[width:]
+        if len(line) + len(piece.rstrip()) > width and line:
+            lines.append(line.rstrip())
+            line = ""
+        line += piece
+    if line.strip():
+        lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
 def print_report(report: AgreementReport, console: Console | None = None, written_to: PathLike | None = None) -> None:
     """Print the per-code table, the bands and the notes with rich.
 
@@ -290,16 +333,27 @@ def print_report(report: AgreementReport, console: Console | None = None, writte
     shown = shown.drop(columns=["kappa band", "caution"])  # the written reports carry them; cautions follow
     if console.width < 110:  # so do these
         shown = shown.drop(columns=["B-P", "applied"])
+    import re
+
+    longest_word = max((len(w) for label in shown.iloc[:, 0] for w in re.split(r"[ \-_/.]", str(label))), default=0)
+    widths = [max([len(str(c)), *(len(str(v)) for v in shown[c])]) for c in shown.columns[1:]]
+    room = console.width - sum(widths) - 2 * len(widths)
+    if room < min(longest_word, 28) and "values" in shown.columns:  # a word would break: give it the room
+        shown = shown.drop(columns=["values"])
+        widths = [max([len(str(c)), *(len(str(v)) for v in shown[c])]) for c in shown.columns[1:]]
+        room = console.width - sum(widths) - 2 * len(widths)
+    # labels give way on a narrow terminal, at spaces, '-', '_', '/' and '.' (never mid-word if it fits);
+    # numbers never do
+    label_width = max(12, min(28, room))
     for i, column in enumerate(shown.columns):
-        if i == 0:  # labels give way on a narrow terminal (they wrap); numbers never do
-            table.add_column(column, justify="left", overflow="fold", max_width=28)
+        if i == 0:
+            table.add_column(column, justify="left", no_wrap=True, min_width=label_width, max_width=label_width)
             continue
-        widest = max([len(column), *(len(str(v)) for v in shown[column])])
         table.add_column(column, justify="left" if column == "band" else "right", no_wrap=True,
-                         min_width=widest)
+                         min_width=widths[i - 1])
     for row in shown.itertuples(index=False):
         style = "bold" if str(row[0]).startswith(POOLED) else None
-        table.add_row(*[str(v) for v in row], style=style)
+        table.add_row(wrap_label(str(row[0]), label_width), *[str(v) for v in row[1:]], style=style)
     console.print(table)
     console.print(report.describe(), soft_wrap=True, highlight=False)
     console.print(f"Interpretation: {BANDS_TEXT}", soft_wrap=True, highlight=False)

@@ -116,12 +116,16 @@ def source_report(source: str | Path, coders: Sequence[str] | str | None = None,
     A CSV has columns ``unit`` (or ``doc_id, start, end``), ``coder``, ``code`` and
     optionally ``text``; it lists no uncoded units and has no suggestion runs or log,
     so ``model_run``, ``as_of`` and (but at character level) ``include_uncoded`` need a project.
+    A ``postgresql://`` URL names a team project.
     """
+    from ..project.dialect import is_postgres_url
+
+    url = str(source) if is_postgres_url(source) else None
     source = Path(source)
-    if source.is_dir():
+    if url is not None or source.is_dir():
         from ..project import open_project
 
-        return project_report(open_project(source), coders=coders, unit=unit, include_uncoded=include_uncoded,
+        return project_report(open_project(url or source), coders=coders, unit=unit, include_uncoded=include_uncoded,
                               overlap=overlap, model_run=model_run, threshold=threshold, top=top, as_of=as_of,
                               n_boot=n_boot, seed=seed)
     if source.suffix.lower() == ".csv" and source.is_file():

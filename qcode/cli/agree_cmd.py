@@ -7,12 +7,14 @@ from typing import Optional
 
 import typer
 
+from ..project.ref import ProjectRef, project_ref
 from .app import app
 
 
 @app.command("agree")
 def agree(
-    source: Path = typer.Argument(..., help="A project folder, or a CSV of codings "
+    source: ProjectRef = typer.Argument(..., parser=project_ref, help="A project folder or postgresql:// URL, or a "
+                                        "CSV of codings "
                                   "(columns: unit or doc_id/start/end, coder, code[, text])."),
     coders: Optional[str] = typer.Option(None, "--coders", help="Comma-separated coders to compare "
                                          "(two or more); default: all."),
@@ -48,7 +50,7 @@ def agree(
 
     if out is not None:
         check_report_path(out)
-    result = source_report(source, coders=coders, unit=unit, include_uncoded=include_uncoded, overlap=overlap,
+    result = source_report(source.target, coders=coders, unit=unit, include_uncoded=include_uncoded, overlap=overlap,
                            model_run=model_run, threshold=threshold, top=top, as_of=as_of, n_boot=n_boot,
                            seed=seed)
     result.print(written_to=out)

@@ -155,9 +155,13 @@ def main() -> None:
 # Register commands (each module only imports typer at import time).
 from . import (  # noqa: E402,F401
     agree_cmd,
+    analysis_cmd,
+    cases_cmd,
     codebook_cmd,
+    discover_cmd,
     interchange_cmd,
     learn_cmd,
+    memo_cmd,
     project_cmd,
     serve_cmd,
     store_cmd,

@@ -1,12 +1,14 @@
-"""``qcode codebook list``, ``qcode codebook show`` and ``qcode codebook tune``."""
+"""``qcode codebook list``, ``show``, ``tune``, and ``add`` (from discovered candidates), ``split``, ``history``."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from pathlib import Path
+from typing import Any, Optional
 
 import typer
 
+from ..project.ref import ProjectRef, project_ref
 from .app import codebook_app
 
 
@@ -127,3 +129,62 @@ class _EchoHandler(logging.Handler):
             self.console.print(f"qcode: {record.getMessage()}", highlight=False, soft_wrap=True)
         else:
             typer.echo(f"qcode: {record.getMessage()}", err=True)
+
+
+@codebook_app.command("add")
+def add_from_candidates(
+    project: ProjectRef = typer.Argument(..., parser=project_ref, help="The project folder or its postgresql:// URL."),
+    from_file: Path = typer.Option(..., "--from", help="A candidates file written by `qcode discover` "
+                                   "(edit labels, definitions and examples first; 'code_id' sets the id)."),
+    pick: str = typer.Option(..., "--pick", help="Candidate ids to add, comma-separated (cand-01,cand-03)."),
+    author: Optional[str] = typer.Option(None, "--author", help="Who made the change (kept in the history)."),
+) -> None:
+    """Add chosen candidates as new codes, in a new codebook version recorded in the history.
+
+    Example: qcode codebook add my-study --from candidates.yaml --pick cand-01 --author lead
+    """
+    from ..discovery.adopt import add_candidates
+
+    version, codes = add_candidates(project.target, from_file, [p.strip() for p in pick.split(",") if p.strip()],
+                                    author=author)
+    for code in codes:
+        typer.echo(f"added {code.id}: {code.name}")
+    typer.echo(f"project {project} now uses codebook version {version}")
+
+
+@codebook_app.command("split")
+def split_code_command(
+    project: ProjectRef = typer.Argument(..., parser=project_ref, help="The project folder or its postgresql:// URL."),
+    code: str = typer.Argument(..., help="The code to split."),
+    into: str = typer.Option(..., "--into", help="FIRST=Name,SECOND=Name: the two codes (FIRST may keep "
+                             "the old id)."),
+    move: Path = typer.Option(..., "--move", help="A text file of segment ids (one a line) whose codings "
+                              "go to SECOND; the others stay with FIRST."),
+    author: Optional[str] = typer.Option(None, "--author", help="Who made the change (kept in the history)."),
+) -> None:
+    """Split a code into two; past decisions are mapped by appended decisions, never rewritten.
+
+    Example: qcode codebook split my-study funding --into funding=Funding,bids=Funding bids --move bids.txt
+    """
+    from ..discovery.adopt import split_from_files
+
+    version = split_from_files(project.target, code, into, move, author=author)
+    typer.echo(f"project {project} now uses codebook version {version}")
+
+
+@codebook_app.command("history")
+def codebook_history_command(
+    project: ProjectRef = typer.Argument(..., parser=project_ref, help="The project folder or its postgresql:// URL."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Also write it as .csv or .md (a methods appendix)."),
+) -> None:
+    """Print every codebook change with its time and who made it.
+
+    Example: qcode codebook history my-study --out codebook-history.md
+    """
+    from ..discovery.adopt import write_history
+    from ..safetext import for_terminal
+
+    frame = write_history(project.target, out)
+    for row in frame.itertuples(index=False):
+        typer.echo(for_terminal(f"{row.time}  {row.author or '-':12s} {row.action:6s} {row.codebook_version}  "
+                                f"{row.detail}", one_line=True))

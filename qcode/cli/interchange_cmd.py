@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from ..project.ref import ProjectRef, project_ref
 from .app import app, codebook_app
 
 
@@ -48,7 +49,8 @@ def import_codebook(
 
 @codebook_app.command("export")
 def export_codebook(
-    name: str = typer.Argument(..., help="A shipped codebook name, a .yaml/.json/.qdc file, or a project folder."),
+    name: str = typer.Argument(..., help="A shipped codebook name, a .yaml/.json/.qdc file, or a project (its folder "
+                                          "or postgresql:// URL)."),
     out: Path = typer.Option(..., "--out", "-o", help="The .qdc file to write."),
 ) -> None:
     """Write a codebook as a REFI-QDA codebook file (.qdc), validated against the REFI schema.
@@ -63,11 +65,11 @@ def export_codebook(
 
     if out.suffix.lower() != ".qdc":
         raise InterchangeError(f"{out}: the output must be a .qdc file")
-    folder = Path(name)
-    if folder.is_dir():
+    ref = ProjectRef.parse(name)
+    if ref.is_url or Path(name).is_dir():
         from ..project import open_project
 
-        with open_project(folder) as project:
+        with open_project(ref.target) as project:
             cb = project.codebook
     else:
         cb = load_codebook(name)
@@ -78,7 +80,8 @@ def export_codebook(
 
 @app.command("import")
 def import_into_project(
-    project: Path = typer.Argument(..., help="The project folder (created for .qdpx/.qdc if it holds no project)."),
+    project: ProjectRef = typer.Argument(..., parser=project_ref, help="The project folder (created for .qdpx/.qdc if "
+                                         "it holds no project), or a postgresql:// URL."),
     file: Path = typer.Argument(..., help="A .qdpx project, .qdc codebook, or .csv/.xlsx of codings."),
     coder: Optional[str] = typer.Option(None, "--coder", help="Spreadsheets: the coder of rows that name none."),
     shape: Optional[str] = typer.Option(None, "--shape", help="Spreadsheets: long or wide (default: detect)."),
@@ -108,7 +111,7 @@ def import_into_project(
         if not sep or not user.strip() or not local.strip():
             raise InterchangeError(f"--map-coder {item!r}: expected FILE_USER=LOCAL_CODER")
         mapping[user.strip()] = local.strip()
-    summary = import_file(project, file, coder=coder, shape=shape, sheet=sheet,
+    summary = import_file(project.target, file, coder=coder, shape=shape, sheet=sheet,
                           encoding_fallback=source_encoding, codebook_name=name, nfc=nfc, map_coder=mapping)
     _warn(summary.get("warnings", []))
     parts = []
@@ -125,4 +128,8 @@ def import_into_project(
     if "codings" in summary:
         parts.append(f"{summary['codings']} codings recorded"
                      + (f" ({summary['already_present']} already present)" if summary.get("already_present") else ""))
+    if summary.get("cases"):
+        parts.append(f"{summary['cases']} cases ({summary.get('attribute_changes', 0)} attribute values changed)")
+    if summary.get("memos"):
+        parts.append(f"{summary['memos']} memos")
     typer.echo(f"imported {file} into {project}: " + "; ".join(parts))

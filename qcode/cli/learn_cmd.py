@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Optional
 
 import typer
 
+from ..project.ref import ProjectRef, project_ref
 from .app import app
 
 
 @app.command("learn")
 def learn(
-    project: Path = typer.Argument(..., help="The project folder."),
+    project: ProjectRef = typer.Argument(..., parser=project_ref, help="The project folder or its postgresql:// URL."),
     coder: list[str] = typer.Option([], "--coder", help="Learn from this coder's decisions only: the model this "
                                     "coder's blind suggestions use (repeatable: one model each). Default: each "
                                     "coder of the project, one model each."),
@@ -42,7 +42,7 @@ def learn(
     from ..project import open_project
     from ..suggest.learning import learn_project
 
-    proj = open_project(project)
+    proj = open_project(project.target)
     if prune:
         from ..suggest.retention import prune_models
 

@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 
+from ..project.ref import ProjectRef, project_ref
 from .app import app, codebook_app
 
 
@@ -24,7 +25,8 @@ def _resolve_code(project, code: str) -> str:
 
 @app.command("init")
 def init(
-    project: str = typer.Argument(..., help="Folder to create the project in, or a postgresql:// URL."),
+    project: ProjectRef = typer.Argument(..., parser=project_ref,
+                                         help="Folder to create the project in, or a postgresql:// URL."),
     codebook: Optional[str] = typer.Option(None, "--codebook", "-c",
                                            help="Shipped codebook name or a .yaml/.json/.qdc file."),
     store: Optional[str] = typer.Option(None, "--store", help="Keep the data on this PostgreSQL server "
@@ -40,15 +42,15 @@ def init(
     """
     from ..project import init_project
 
-    proj = init_project(project, codebook=codebook, store=store, force=force)
+    proj = init_project(project.target, codebook=codebook, store=store, force=force)
     cb = proj.codebook_or_none()
     suffix = f" with codebook {cb.name} (version {cb.version})" if cb is not None else ""
-    typer.echo(f"created project {proj.db_path if store is None and '://' in project else project}{suffix}")
+    typer.echo(f"created project {proj.db_path if store is None and project.is_url else project}{suffix}")
 
 
 @app.command("decide")
 def decide(
-    project: Path = typer.Argument(..., help="The project folder."),
+    project: ProjectRef = typer.Argument(..., parser=project_ref, help="The project folder or its postgresql:// URL."),
     coder: str = typer.Option(..., "--coder", help="Who decides."),
     code: Optional[str] = typer.Option(None, "--code", help="Code id or name (optional with --skip)."),
     segment: Optional[str] = typer.Option(None, "--segment", help="Segment id (list them with `qcode export PROJECT --what segments --out s.csv`)."),
@@ -79,7 +81,7 @@ def decide(
     verdict = chosen[0]
     if (segment is None) == (doc is None):
         raise ProjectError("give either --segment ID, or --doc ID with --start and --end")
-    proj = open_project(project)
+    proj = open_project(project.target)
     code_id = _resolve_code(proj, code) if code is not None else None
     if segment is not None:
         if start is not None or end is not None:
@@ -122,7 +124,7 @@ def _recorded(event: dict, width: int = 60) -> str:
 
 @app.command("undo")
 def undo(
-    project: Path = typer.Argument(..., help="The project folder."),
+    project: ProjectRef = typer.Argument(..., parser=project_ref, help="The project folder or its postgresql:// URL."),
     coder: str = typer.Option(..., "--coder", help="Whose latest decision to undo."),
 ) -> None:
     """Undo a coder's latest decision (appends an undo event; nothing is deleted).
@@ -131,14 +133,14 @@ def undo(
     """
     from ..project import open_project
 
-    proj = open_project(project)
+    proj = open_project(project.target)
     proj.require_coder(coder.strip())
     typer.echo(str(proj.undo(coder)))
 
 
 @app.command("review")
 def review(
-    project: Path = typer.Argument(..., help="The project folder."),
+    project: ProjectRef = typer.Argument(..., parser=project_ref, help="The project folder or its postgresql:// URL."),
     coder: str = typer.Option(..., "--coder", help="Who is reviewing (a new name starts a new coder)."),
     order: str = typer.Option("document", "--order", help="document (reading order), uncertain (smallest "
                                                           "margin between the top two scores first) or active "
@@ -158,7 +160,7 @@ def review(
     from ..project import open_project
     from ..review.terminal import run_review
 
-    proj = open_project(project)
+    proj = open_project(project.target)
     if not proj.readonly:  # read-only: the screen shows each decision as not saved
         proj.check_writable()  # a damaged project is refused before the screen opens
     run_review(proj, coder, order=order, blind=blind, hide_scores=hide_scores, run=run, top_k=top_k,
@@ -167,7 +169,7 @@ def review(
 
 @app.command("export")
 def export(
-    project: Path = typer.Argument(..., help="The project folder."),
+    project: ProjectRef = typer.Argument(..., parser=project_ref, help="The project folder or its postgresql:// URL."),
     out: Path = typer.Option(..., "--out", "-o", help="Output file: .csv, .jsonl, .parquet (or .qdpx)."),
     what: str = typer.Option("codings", "--what", help="decisions (the full log), codings (current codings), "
                              "segments (ids, offsets, text) or suggestions (the latest run)."),
@@ -183,11 +185,12 @@ def export(
     from ..project import open_project
     from ..project.bridge import export_file
 
-    summary = export_file(open_project(project), out, what=what, coder=coder, shape=shape)
+    summary = export_file(open_project(project.target), out, what=what, coder=coder, shape=shape)
     for warning in summary.get("warnings", []):
         typer.echo(f"warning: {warning}", err=True)
     if summary["kind"] == "qdpx":
-        counts = ", ".join(f"{summary[k]} {k}" for k in ("sources", "codes", "users", "codings") if k in summary)
+        counts = ", ".join(f"{summary[k]} {k}" for k in ("sources", "codes", "users", "codings", "cases", "memos")
+                           if k in summary and (summary[k] or k not in ("cases", "memos")))
         typer.echo(f"wrote {out}" + (f" ({counts})" if counts else ""))
     elif summary["kind"] == "spreadsheet":
         typer.echo(f"wrote the current codings ({summary['shape']} shape) to {out}")
@@ -196,21 +199,23 @@ def export(
 
 
 @app.command("status")
-def status(project: Path = typer.Argument(..., help="The project folder.")) -> None:
+def status(
+    project: ProjectRef = typer.Argument(..., parser=project_ref, help="The project folder or its postgresql:// URL."),
+) -> None:
     """Print what a project holds: documents, segments, runs, and decisions per coder.
 
     Example: qcode status my-study
     """
     from ..project import open_project
 
-    info = open_project(project).status()
+    info = open_project(project.target).status()
     cb = info["codebook"]
     typer.echo(f"project    {info['path']} (schema {info['schema_version']})")
     if cb:
         from ..errors import ProjectError
 
         try:
-            codable = len(open_project(project).codebook.leaves())
+            codable = len(open_project(project.target).codebook.leaves())
             detail = f"{cb['codes']} codes, {codable} codable"
         except ProjectError:
             detail = f"{cb['codes']} codes"
@@ -222,13 +227,17 @@ def status(project: Path = typer.Argument(..., help="The project folder.")) -> N
     typer.echo(f"segments   {info['segments']}")
     typer.echo(f"runs       {info['runs']} ({info['suggestions']} suggestions)")
     typer.echo(f"events     {info['events']}")
+    if info.get("cases") or info.get("memos"):
+        typer.echo(f"cases      {info['cases']} (`qcode cases list`), memos {info['memos']}")
     for name, counts in info["coders"].items():
         typer.echo(f"  {name}: {counts['decisions']} decisions, {counts['undos']} undos, "
                    f"{counts['codings']} current codings")
 
 
 @app.command("check")
-def check(project: str = typer.Argument(..., help="The project folder (or its postgresql:// URL).")) -> None:
+def check(
+    project: ProjectRef = typer.Argument(..., parser=project_ref, help="The project folder or its postgresql:// URL."),
+) -> None:
     """Check a project: SQLite's integrity_check plus the decision log's own rules; one line per problem.
 
     Exits 0 when the project is sound, 1 when it found damage (see the docs' "Damaged projects"
@@ -239,7 +248,7 @@ def check(project: str = typer.Argument(..., help="The project folder (or its po
     from ..project.integrity import check_project
     from ..safetext import for_terminal
 
-    report = check_project(project)
+    report = check_project(project.target)
     for problem in report.problems:
         typer.echo(for_terminal(f"{report.path}: {problem}", one_line=True))
     if report.problems:
@@ -252,7 +261,7 @@ def check(project: str = typer.Argument(..., help="The project folder (or its po
 
 @codebook_app.command("use")
 def use_codebook(
-    project: Path = typer.Argument(..., help="The project folder."),
+    project: ProjectRef = typer.Argument(..., parser=project_ref, help="The project folder or its postgresql:// URL."),
     codebook: str = typer.Argument(..., help="Shipped codebook name or a .yaml/.json/.qdc file."),
     migrate: list[str] = typer.Option([], "--migrate", help="OLD=NEW moves decisions of a dropped code to NEW; "
                                                             "OLD= drops them from current codings. Repeatable."),
@@ -270,5 +279,5 @@ def use_codebook(
             raise ProjectError(f"--migrate {item!r}: expected OLD=NEW or OLD=")
         old, new = (part.strip() for part in item.split("=", 1))
         mapping[old] = new or None
-    version = open_project(project).set_codebook(codebook, migrate=mapping)
+    version = open_project(project.target).set_codebook(codebook, migrate=mapping)
     typer.echo(f"project {project} now uses codebook version {version}")

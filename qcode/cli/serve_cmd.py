@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Optional
 
 import typer
 
+from ..project.ref import ProjectRef, project_ref
 from .app import app
 
 
 @app.command("serve")
 def serve(
-    project: Path = typer.Argument(..., help="The project folder."),
+    project: ProjectRef = typer.Argument(..., parser=project_ref, help="The project folder (a team project: the "
+                                         "folder whose settings name its server)."),
     coder: list[str] = typer.Option([], "--coder", help="Make a link for this coder (repeatable); links made "
                                     "earlier are printed again."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (default: this computer only). "
@@ -46,6 +47,8 @@ def serve(
     except ImportError as exc:
         raise InputError(f"qcode serve needs the web extra ({exc.name} is missing): "
                          "pip install 'qcode[web]'") from None
-    plan = prepare(project, coders=coder, lead=lead, host=host, port=port, order=order, blind=blind, run=run,
+    folder = project.require_folder("qcode serve keeps each coder's secret link in the project's folder; serve the "
+                                    "folder whose settings name this server (qcode init FOLDER --store URL makes one)")
+    plan = prepare(folder, coders=coder, lead=lead, host=host, port=port, order=order, blind=blind, run=run,
                    top_k=top_k, include_interviewer=include_interviewer, adjudicator=adjudicator)
     run_server(plan)

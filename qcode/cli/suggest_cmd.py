@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 import typer
 
+from ..project.ref import ProjectRef, project_ref
 from .app import app
 
 
@@ -27,12 +28,20 @@ def suggest(
     include_interviewer: bool = typer.Option(False, "--include-interviewer", help="Also suggest codes for interviewer/facilitator turns."),
     interviewer: list[str] = typer.Option([], "--interviewer", help="A speaker name to treat as an interviewer (repeatable)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file: .csv, .jsonl, .parquet or .xlsx."),
-    project: Optional[Path] = typer.Option(None, "--project", "-p", help="Record the run in this qcode project."),
+    project: Optional[ProjectRef] = typer.Option(None, "--project", "-p", parser=project_ref,
+                                                 help="Record the run in this qcode project (a folder or a "
+                                                      "postgresql:// URL)."),
     model: str = typer.Option("all-MiniLM-L6-v2", "--model", help="Embedding model from models/manifest.json."),
     backend: str = typer.Option("auto", "--backend", help="Embedding backend: auto, onnx, sentence-transformers, onnx-int8."),
     max_tokens: int = typer.Option(256, "--max-tokens", min=16, help="Token budget per segment; longer turns are split."),
+    encoding: Optional[str] = typer.Option(None, "--encoding", help="Encoding of the text files (e.g. gbk, "
+                                           "shift_jis, cp1252); default: UTF-8/UTF-16 detected, else cp1252 "
+                                           "with a warning."),
     id_column: Optional[str] = typer.Option(None, "--id-column", help="For .csv/.xlsx responses: the id column."),
     text_column: Optional[str] = typer.Option(None, "--text-column", help="For .csv/.xlsx responses: the text column."),
+    attribute_column: list[str] = typer.Option([], "--attribute-column", help="For .csv/.xlsx responses with "
+                                               "--project: a column whose cells become attributes of each row's "
+                                               "case (its document, FILE#ID); repeatable."),
     learn: bool = typer.Option(False, "--learn", help="With --project: learn from the decisions recorded there "
                                "first, one model per coder (each coder's blind review shows the run trained on "
                                "their own decisions only), plus a codebook-only run."),
@@ -102,13 +111,14 @@ def suggest(
         unit=unit, top_k=top_k if top_k is not None else (None if multi_label else 3), threshold=threshold,
         multi_label=multi_label, include_interviewer=include_interviewer, interviewers=interviewer,
         max_tokens=max_tokens, id_column=id_column, text_column=text_column, min_probability=min_probability,
-        engine=engine, scheduler=scheduler, workers=workers,
+        attribute_columns=attribute_column,
+        engine=engine, scheduler=scheduler, workers=workers, encoding=encoding,
     )
     proj = None
     if project is not None:
         from ..project import open_project
 
-        proj = open_project(project)
+        proj = open_project(project.target)
     show = not quiet and sys.stderr.isatty()
     progress = _Progress(_progress() if show else None)
     with (progress.bar or _null()), tuning_progress(progress.on_tuning):

@@ -45,8 +45,10 @@ from .model import Codebook, codebook_from_dict
 Reader = Callable[[Path], Codebook]
 
 
-def _yaml_with_lines(text: str, where: str) -> tuple[Any, dict[int, int]]:
-    """Parse YAML, recording the 1-based line of every mapping (by object id)."""
+def _yaml_with_lines(text: str, where: str,
+                     key_lines: dict[tuple[int, str], int] | None = None) -> tuple[Any, dict[int, int]]:
+    """Parse YAML, recording the 1-based line of every mapping (by object id), and of each key in
+    ``key_lines`` when given (``(id(mapping), key) -> line``)."""
     import yaml
 
     line_of: dict[int, int] = {}
@@ -58,6 +60,10 @@ def _yaml_with_lines(text: str, where: str) -> tuple[Any, dict[int, int]]:
     def construct_mapping(loader, node, deep=False):
         mapping = base.construct_mapping(loader, node, deep=True)
         line_of[id(mapping)] = node.start_mark.line + 1
+        if key_lines is not None:
+            for key_node, _ in node.value:
+                if isinstance(key_node.value, str):
+                    key_lines[(id(mapping), key_node.value)] = key_node.start_mark.line + 1
         return mapping
 
     LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
@@ -116,6 +122,8 @@ def read_json_codebook(path: Path) -> Codebook:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CodebookError(f"{path}, line {exc.lineno}: not valid JSON: {exc.msg}") from None
+    except ValueError as exc:  # an integer past Python's digit limit (sys.set_int_max_str_digits)
+        raise CodebookError(f"{path}: not valid JSON: a number too long to read ({str(exc).split(';')[0]})") from None
     except RecursionError:
         raise CodebookError(f"{path}: JSON nested too deep to read ({current_limits().hint('yaml_depth')})") from None
     check_json_depth(data, str(path))
@@ -124,8 +132,9 @@ def read_json_codebook(path: Path) -> Codebook:
 
 def read_yaml_codebook(path: Path) -> Codebook:
     """A codebook from a ``.yaml``/``.yml`` file (errors name the file and line)."""
-    data, line_of = _yaml_with_lines(_read_text(path), str(path))
-    return codebook_from_dict(data, where=str(path), line_of=line_of, default_name=path.stem)
+    key_lines: dict[tuple[int, str], int] = {}
+    data, line_of = _yaml_with_lines(_read_text(path), str(path), key_lines)
+    return codebook_from_dict(data, where=str(path), line_of=line_of, default_name=path.stem, key_lines=key_lines)
 
 
 #: file suffix -> reader; ``.qdc`` is registered by the interchange layer (``qcode.interchange.qdc``)

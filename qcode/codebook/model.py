@@ -219,7 +219,8 @@ def validate_codes(codes: list[Code], where: str = "codebook", lines: dict[int, 
         if not isinstance(code.name, str) or not code.name.strip():
             raise CodebookError(f"{at(i)}: code {code.id!r} has an empty name")
         if code.id in seen:
-            raise CodebookError(f"{at(i)}: duplicate code id {code.id!r} (first used by code #{seen[code.id] + 1})")
+            first = f"line {lines[seen[code.id]]}" if lines and seen[code.id] in lines else f"code #{seen[code.id] + 1}"
+            raise CodebookError(f"{at(i)}: duplicate code id {code.id!r} (first used on {first})")
         seen[code.id] = i
     for i, code in enumerate(codes):
         if code.parent is not None and code.parent not in seen:
@@ -260,7 +261,7 @@ def _as_str_tuple(value: Any, field_name: str, where: str) -> tuple[str, ...]:
 
 
 def _flatten(raw_codes: Any, where: str, parent: str | None, out: list[dict], origins: list[int | None],
-             line_of: dict[int, int], level: int = 1) -> None:
+             line_of: dict[int, int], level: int = 1, key_lines: dict[tuple[int, str], int] | None = None) -> None:
     if not isinstance(raw_codes, list):
         raise CodebookError(f"{where}: 'codes' must be a list")
     lim = current_limits()
@@ -275,6 +276,9 @@ def _flatten(raw_codes: Any, where: str, parent: str | None, out: list[dict], or
         unknown = set(raw) - _KNOWN_FIELDS
         code_where = f"{where}, line {line_of[id(raw)]}" if id(raw) in line_of else where
         if unknown:
+            first = min(unknown, key=lambda key: (key_lines or {}).get((id(raw), key), 0))
+            if key_lines and (id(raw), first) in key_lines:  # the misspelt key's own line, not its code's
+                code_where = f"{where}, line {key_lines[(id(raw), first)]}"
             raise CodebookError(f"{code_where}: code {raw.get('id')!r} has unknown field(s) {sorted(unknown)}")
         item = dict(raw)
         children = item.pop("children", None)
@@ -286,12 +290,26 @@ def _flatten(raw_codes: Any, where: str, parent: str | None, out: list[dict], or
         out.append(item)
         origins.append(line_of.get(id(raw)))
         if children:
-            _flatten(children, where, str(item.get("id")), out, origins, line_of, level + 1)
+            _flatten(children, where, str(item.get("id")), out, origins, line_of, level + 1, key_lines)
+
+
+def _check_id(raw_id: Any, where: str) -> None:
+    """A code id is text or a whole number, and names one code unambiguously (as a coder name must)."""
+    from ..safetext import escape_name, name_problem
+
+    if isinstance(raw_id, bool) or not isinstance(raw_id, (str, int)):
+        raise CodebookError(f"{where}: code id {raw_id!r} must be text or a whole number")
+    problem = name_problem(str(raw_id))
+    if problem is not None:
+        shown = escape_name(str(raw_id).encode("ascii", "backslashreplace").decode())
+        raise CodebookError(f"{where}: code id {shown!r} {problem}")
 
 
 def codebook_from_dict(data: Any, where: str = "codebook", line_of: dict[int, int] | None = None,
-                       default_name: str = "codebook") -> Codebook:
-    """Build and validate a :class:`Codebook` from parsed YAML/JSON."""
+                       default_name: str = "codebook",
+                       key_lines: dict[tuple[int, str], int] | None = None) -> Codebook:
+    """Build and validate a :class:`Codebook` from parsed YAML/JSON (``key_lines``: the line of each
+    ``(id(mapping), key)``, so that an error about one key names its own line)."""
     if isinstance(data, list):
         data = {"codes": data}
     if not isinstance(data, dict):
@@ -300,7 +318,7 @@ def codebook_from_dict(data: Any, where: str = "codebook", line_of: dict[int, in
         raise CodebookError(f"{where}: missing 'codes' list")
     flat: list[dict] = []
     origins: list[int | None] = []
-    _flatten(data["codes"], where, None, flat, origins, line_of or {})
+    _flatten(data["codes"], where, None, flat, origins, line_of or {}, key_lines=key_lines)
     codes = []
     lines: dict[int, int] = {}
     for i, (item, line) in enumerate(zip(flat, origins)):
@@ -311,6 +329,7 @@ def codebook_from_dict(data: Any, where: str = "codebook", line_of: dict[int, in
         raw_name = item.get("name")
         if raw_id is None or (isinstance(raw_id, str) and not raw_id.strip()):
             raise CodebookError(f"{code_where}: code #{i + 1} ({raw_name!r}) has an empty or missing id")
+        _check_id(raw_id, code_where)
         if raw_name is None:
             raise CodebookError(f"{code_where}: code {raw_id!r} has an empty or missing name")
         definition = item.get("definition") or ""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import unicodedata
 import warnings as _warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -46,6 +47,7 @@ class ReadOptions:
     id_column: str | None = None
     text_column: str | None = None
     max_bytes: int | None = None
+    encoding: str | None = None
 
 
 #: suffix -> reader: ``reader(path, options) -> list[Document]`` (imported on first use)
@@ -66,7 +68,7 @@ def register_reader(*suffixes: str) -> Callable[[Callable[[Path, ReadOptions], l
 def _text(path: Path, o: ReadOptions) -> list[Document]:
     from .text import read_text
 
-    return [read_text(path, doc_id=o.doc_id, interviewers=o.interviewers, max_bytes=o.max_bytes)]
+    return [read_text(path, doc_id=o.doc_id, interviewers=o.interviewers, max_bytes=o.max_bytes, encoding=o.encoding)]
 
 
 @register_reader(".docx")
@@ -80,14 +82,16 @@ def _docx(path: Path, o: ReadOptions) -> list[Document]:
 def _captions(path: Path, o: ReadOptions) -> list[Document]:
     from .captions import read_captions
 
-    return [read_captions(path, doc_id=o.doc_id, interviewers=o.interviewers, max_bytes=o.max_bytes)]
+    return [read_captions(path, doc_id=o.doc_id, interviewers=o.interviewers, max_bytes=o.max_bytes,
+                          encoding=o.encoding)]
 
 
 @register_reader(".csv", ".tsv")
 def _csv(path: Path, o: ReadOptions) -> list[Document]:
     from .tables import read_csv
 
-    return read_csv(path, file_id=o.doc_id, id_column=o.id_column, text_column=o.text_column, max_bytes=o.max_bytes)
+    return read_csv(path, file_id=o.doc_id, id_column=o.id_column, text_column=o.text_column, max_bytes=o.max_bytes,
+                    encoding=o.encoding)
 
 
 @register_reader(".xlsx")
@@ -131,6 +135,7 @@ def read_document(
     text_column: str | None = None,
     interviewers: Iterable[str] = (),
     max_bytes: int | None = None,
+    encoding: str | None = None,
 ) -> list[Document]:
     """Read one file into documents (one for a transcript, one per row of a spreadsheet).
 
@@ -142,6 +147,8 @@ def read_document(
     interviewers : speaker names to treat as interviewers (``["Anna"]``), besides
         the usual labels (Interviewer, Int, I, Q, Facilitator, Moderator, Researcher).
     max_bytes : refuse files larger than this (default 200 MiB, or ``$QCODE_MAX_FILE_MB``).
+    encoding : the encoding of text files (.txt, .md, .vtt, .srt, .csv, .tsv), e.g. ``"gbk"``; default:
+        UTF-8 (with or without a byte-order mark), UTF-16 by its pattern, else cp1252 with a warning.
 
     Returns
     -------
@@ -167,7 +174,7 @@ def read_document(
             raise InputError(f"{path}: is a folder; use read_corpus() for folders")
         raise InputError(f"{path}: unsupported file type {suffix or '(no extension)'!r} (supported: {' '.join(READERS)})")
     options = ReadOptions(doc_id=doc_id, interviewers=interviewers, id_column=id_column, text_column=text_column,
-                          max_bytes=max_bytes)
+                          max_bytes=max_bytes, encoding=encoding)
     if not has_undecodable(str(path)):
         return READERS[suffix](path, options)
     try:  # a name that is not UTF-8 (latin-1 bytes on Linux): read it, show and store the name escaped
@@ -230,14 +237,48 @@ def list_files(path: str | Path, *, recursive: bool = True) -> list[Path]:
     return scan_folder(path, recursive=recursive)[0]
 
 
-def scan_folder(path: str | Path, *, recursive: bool = True,
-                exclude: Iterable[str | Path] = ()) -> tuple[list[Path], list[tuple[Path, str]]]:
+_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
+
+
+def file_problem(path: Path, root: Path | None = None, max_bytes: int | None = None) -> str | None:
+    """Why ``path`` must not be read, checked without opening it; None for a regular file within limits.
+
+    A link that leads outside ``root``, anything but a regular file (a FIFO would block the read, a
+    link to ``/dev/zero`` never ends) and a file over the size limit are named here, before any byte
+    is read or hashed.
+    """
+    from .normalize import default_max_bytes
+
+    try:
+        if root is not None and path.is_symlink():
+            target = path.resolve()
+            if not target.is_relative_to(root.resolve()):
+                return f"a link to {escape_name(str(target))}, outside the folder; qcode does not follow it"
+            return (f"a link to {escape_name(target.relative_to(root.resolve()).as_posix())} in this folder, "
+                    "which is read under its own name")
+        info = os.stat(path)
+    except OSError as exc:
+        return f"cannot read ({exc.strerror or exc})"
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a regular file")
+        return f"{kind}, not a regular file"
+    limit = default_max_bytes() if max_bytes is None else max_bytes
+    if info.st_size > limit:
+        return (f"file is {info.st_size / 2**20:.1f} MB, over the {limit / 2**20:.1f} MB limit (limit file_bytes; "
+                "for a trusted file raise it with max_bytes= or QCODE_MAX_FILE_MB)")
+    return None
+
+
+def scan_folder(path: str | Path, *, recursive: bool = True, exclude: Iterable[str | Path] = (),
+                max_bytes: int | None = None) -> tuple[list[Path], list[tuple[Path, str]]]:
     """The files of a folder a run reads, and those it leaves out with the reason (both sorted).
 
     Left out, and reported: files of a type no reader takes (``notes.pdf``), qcode's
     own outputs (run records, tables whose header is qcode's, an agreement report:
-    see :mod:`qcode.ingest.own_outputs`), project folders (reported once), and the
-    paths in ``exclude`` (a run's own output file). Hidden files, Office lock files
+    see :mod:`qcode.ingest.own_outputs`), project folders (reported once), the
+    paths in ``exclude`` (a run's own output file), and what :func:`file_problem`
+    names (FIFOs, devices, links out of the folder, files over ``max_bytes``). Hidden files, Office lock files
     and ``.qcodeignore`` matches are left out without a report: they were meant to be.
 
     >>> import pathlib, tempfile
@@ -280,7 +321,9 @@ def scan_folder(path: str | Path, *, recursive: bool = True,
             continue
         suffix = p.suffix.lower()
         shown = escape_name(str(p))
-        if (why := own_output_reason(p)) is not None:
+        if suffix in READERS and (problem := file_problem(p, root, max_bytes)) is not None:
+            left_out.append((p, f"{shown}: {problem}"))  # checked before anything reads or hashes it
+        elif (why := own_output_reason(p)) is not None:
             left_out.append((p, f"{shown}: {why}"))
         elif excluded and p.resolve() in excluded:
             left_out.append((p, f"{shown}: the output file of this run (qcode does not read what it writes)"))
@@ -327,6 +370,7 @@ class CorpusReader:
         interviewers: Iterable[str] = (),
         max_bytes: int | None = None,
         exclude: Iterable[str | Path] = (),
+        encoding: str | None = None,
     ) -> None:
         path = Path(path)
         if not path.exists():
@@ -334,7 +378,7 @@ class CorpusReader:
         self.left_out: list[tuple[Path, str]] = []
         if path.is_dir():
             self.root = path
-            self.files, self.left_out = scan_folder(path, recursive=recursive, exclude=exclude)
+            self.files, self.left_out = scan_folder(path, recursive=recursive, exclude=exclude, max_bytes=max_bytes)
             if not self.files:
                 anything = any(path.iterdir())
                 what = "no supported files (or all are in .qcodeignore)" if anything else "empty folder"
@@ -345,12 +389,17 @@ class CorpusReader:
         else:
             if path.suffix.lower() not in READERS:
                 raise InputError(f"{path}: unsupported file type {path.suffix or '(no extension)'!r} (supported: {' '.join(READERS)})")
+            if (problem := file_problem(path, max_bytes=max_bytes)) is not None:
+                raise InputError(f"{escape_name(str(path))}: {problem}")
             self.root = path.parent
             self.files = [path]
         self.id_column = id_column
         self.text_column = text_column
         self.interviewers = tuple(interviewers)
         self.max_bytes = max_bytes
+        from .normalize import check_encoding
+
+        self.encoding = check_encoding(encoding)  # an unknown name fails here, not once per file
         self.skipped: list[tuple[Path, str]] = []
         self.warnings: list[str] = []
         self.n_documents = 0
@@ -362,7 +411,8 @@ class CorpusReader:
         for file in self.files:
             try:
                 docs = read_document(file, root=self.root, id_column=self.id_column, text_column=self.text_column,
-                                     interviewers=self.interviewers, max_bytes=self.max_bytes)
+                                     interviewers=self.interviewers, max_bytes=self.max_bytes,
+                                     encoding=self.encoding)
             except InputError as exc:
                 self.skipped.append((file, str(exc)))
                 logger.info("skipped %s", exc)  # the IngestWarning below is the user-visible report
@@ -388,6 +438,7 @@ def read_corpus(
     interviewers: Iterable[str] = (),
     max_bytes: int | None = None,
     exclude: Iterable[str | Path] = (),
+    encoding: str | None = None,
 ) -> CorpusReader:
     """A streaming :class:`CorpusReader` over a folder (recursively by default) or a single file.
 
@@ -406,7 +457,7 @@ def read_corpus(
     (5, 5, 0, 0)
     """
     return CorpusReader(path, id_column=id_column, text_column=text_column, recursive=recursive,
-                  interviewers=interviewers, max_bytes=max_bytes, exclude=exclude)
+                        interviewers=interviewers, max_bytes=max_bytes, exclude=exclude, encoding=encoding)
 
 
 __all__ = ["CorpusReader", "IGNORE_FILE", "IngestWarning", "READERS", "ReadOptions", "SUPPORTED_SUFFIXES", "register_reader", "document_id", "list_files", "read_corpus", "read_document", "scan_folder"]

@@ -26,7 +26,8 @@ from pathlib import Path
 from ..document import Document, Turn
 from ..errors import InputError
 from ..limits import current as current_limits
-from .normalize import read_text_file
+from .normalize import check_line_lengths, read_text_file
+from .roles import infer_interviewer
 from .speakers import assign_role, is_known_label, name_key, split_cue_speaker
 
 _VOICE = re.compile(r"<v(?:\.[^\s>]+)*\s+([^>]+)>")
@@ -132,10 +133,12 @@ def document_from_cues(cues: list[Cue], *, doc_id: str, source: str | None, inte
                     metadata={"format": fmt, "cues": len(cues)})
 
 
-def read_captions(path: str | Path, *, doc_id: str, interviewers: Iterable[str] = (), max_bytes: int | None = None) -> Document:
+def read_captions(path: str | Path, *, doc_id: str, interviewers: Iterable[str] = (), max_bytes: int | None = None,
+                  encoding: str | None = None) -> Document:
     """Read a ``.vtt`` or ``.srt`` file into a :class:`Document` (one turn per run of same-speaker cues)."""
     fmt = "srt" if Path(path).suffix.lower() == ".srt" else "vtt"
-    decoded = read_text_file(path, max_bytes=max_bytes)
+    decoded = read_text_file(path, max_bytes=max_bytes, encoding=encoding)
+    check_line_lengths(decoded.text, path)  # before the caption parser, which is slow on one huge line
     timings = count_timing_lines(decoded.text)
     limits = current_limits()
     if timings > limits.cues:
@@ -148,6 +151,8 @@ def read_captions(path: str | Path, *, doc_id: str, interviewers: Iterable[str] 
     doc = document_from_cues(cues, doc_id=doc_id, source=str(path), interviewers=interviewers, fmt=fmt)
     doc.metadata["encoding"] = decoded.encoding
     doc.warnings.extend(decoded.warnings)
+    doc.turns, role_notes = infer_interviewer(doc.text, doc.turns, interviewers, str(path))
+    doc.warnings.extend(role_notes)
     if lost > 0:
         doc.warnings.append(f"{path}: {lost} cue(s) with malformed timings were left out")
     return doc

@@ -6,7 +6,9 @@ labels are found with the same patterns as plain text; in addition a paragraph
 that *opens with a bold name* (``**Anna** I think...``) is a trusted label, and
 a table row of ``speaker | text`` (or ``time | speaker | text``) becomes a
 ``speaker: text`` line. Headers, footers, footnotes, comments and text boxes are
-not read.
+not read. Title and heading paragraphs (Word's Title, Subtitle and Heading styles,
+or a short paragraph set wholly in bold) stay in the text but in no turn, so they
+are never segmented, suggested or reviewed.
 """
 
 from __future__ import annotations
@@ -14,14 +16,17 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
-from ..document import Document
+from ..document import Document, Turn
 from ..errors import InputError
 from ..limits import current as current_limits
 from ..office import count_elements, main_part, open_office
 from .normalize import normalize_text, read_file_bytes
-from .speakers import find_labels, looks_like_name, trusted_labels, turns_from_labels
+from .roles import infer_interviewer
+from .speakers import looks_like_name, resolve_labels, turns_from_labels
+from .text import label_warnings
 
 _TIME_CELL = re.compile(r"[\[(]?(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?[\])]?")
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -64,8 +69,26 @@ def _row_lines(row_cells: list[str]) -> list[str]:
     return [c for c in deduped if c]
 
 
-def _blocks(container) -> Iterator[tuple[str, bool]]:
-    """Yield ``(paragraph_text, is_bold_label)`` for the paragraphs and table rows of a body, in order."""
+_HEADING_STYLES = ("title", "subtitle", "heading")
+
+
+def _is_heading(paragraph) -> bool:
+    """A title or heading: by its Word style, or a short paragraph wholly in bold that is no label."""
+    try:
+        style = (paragraph.style.name or "").casefold() if paragraph.style is not None else ""
+    except (AttributeError, KeyError, ValueError):
+        style = ""
+    if style.startswith(_HEADING_STYLES):
+        return True
+    runs = [run for run in paragraph.runs if run.text.strip()]
+    text = paragraph.text.strip()
+    return (bool(runs) and all(run.bold for run in runs) and len(text.split()) <= 12
+            and not text.endswith((":", ".", "?", "!")) and not looks_like_name(text))
+
+
+def _blocks(container) -> Iterator[tuple[str, bool | None]]:
+    """Yield ``(paragraph_text, is_bold_label)`` for the paragraphs and table rows of a body, in order;
+    ``is_bold_label`` is None for a title or heading paragraph."""
     from docx.table import Table
 
     for item in container.iter_inner_content():
@@ -73,6 +96,9 @@ def _blocks(container) -> Iterator[tuple[str, bool]]:
             for row in item.rows:
                 for line in _row_lines([cell.text for cell in row.cells]):
                     yield line, False
+            continue
+        if _is_heading(item):
+            yield item.text, None
             continue
         label = _bold_label(item)
         if label is not None:
@@ -100,6 +126,7 @@ def read_docx(path: str | Path, *, doc_id: str, interviewers: Iterable[str] = ()
         raise InputError(f"{path}: not a readable .docx file ({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else 'corrupt'})") from None
     parts: list[str] = []
     forced: list[int] = []
+    headings: list[tuple[int, int]] = []
     offset = 0
     for text, is_label in blocks:
         text = normalize_text(text).strip()
@@ -109,17 +136,48 @@ def read_docx(path: str | Path, *, doc_id: str, interviewers: Iterable[str] = ()
             offset += 2  # the "\n\n" between paragraphs
         if is_label:
             forced.append(offset)
+        elif is_label is None:
+            headings.append((offset, offset + len(text)))
         parts.append(text)
         offset += len(text)
     text = "\n\n".join(parts)
     if not text.strip():
         raise InputError(f"{path}: empty document (no text in its paragraphs or tables)")
     interviewers = tuple(interviewers)
-    labels = trusted_labels(find_labels(text), interviewers=interviewers, forced=forced)
+    labels, notes = resolve_labels(text, interviewers=interviewers, forced=forced)
+    heading_starts = {start for start, _ in headings}
+    labels = [lab for lab in labels if lab.line_start not in heading_starts]  # "Part two: services" is no speaker
+    notes = [note for note in notes if note.offset not in heading_starts]
+    turns = turns_without(text, turns_from_labels(text, labels, interviewers), headings)
+    turns, role_notes = infer_interviewer(text, turns, interviewers, str(path))
     return Document(
         id=doc_id,
         text=text,
-        turns=turns_from_labels(text, labels, interviewers),
+        turns=turns,
         source=str(path),
         metadata={"format": "docx", "paragraphs": len(parts)},
+        warnings=label_warnings(text, notes, str(path), unit="paragraph") + role_notes,
     )
+
+
+def turns_without(text: str, turns: list[Turn], spans: list[tuple[int, int]]) -> list[Turn]:
+    """``turns`` with the ``spans`` (headings) cut out: a turn around a heading becomes the pieces before
+    and after it, same speaker; pieces are trimmed and empty ones dropped."""
+    if not spans:
+        return turns
+    out: list[Turn] = []
+    for turn in turns:
+        pieces = [(turn.start, turn.end)]
+        for cut_start, cut_end in spans:
+            if cut_end <= turn.start or cut_start >= turn.end:
+                continue
+            pieces = [part for start, end in pieces
+                      for part in ((start, min(end, cut_start)), (max(start, cut_end), end)) if part[0] < part[1]]
+        for index, (start, end) in enumerate(pieces):
+            while start < end and text[start].isspace():
+                start += 1
+            while end > start and text[end - 1].isspace():
+                end -= 1
+            if end > start:
+                out.append(replace(turn, start=start, end=end, timestamp=turn.timestamp if index == 0 else None))
+    return out

@@ -34,6 +34,8 @@ DEFAULT_MAX_BYTES = Limits.file_bytes
 
 #: Fraction of control characters above which decoded text is called binary.
 _MAX_CONTROL_FRACTION = 0.05
+#: Text with nothing to read: whitespace and invisible format characters (zero-width, direction marks...).
+_ONLY_INVISIBLE = re.compile("[\\s\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*")
 #: Control characters (Unicode category Cc) other than tab, line feed, vertical tab, form feed, carriage return.
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 
@@ -149,7 +151,18 @@ def _first_bad_utf8(data: bytes) -> int:
     return -1
 
 
-def decode_bytes(data: bytes, source: str | Path) -> DecodedText:
+def check_encoding(encoding: str | None) -> str | None:
+    """The codec name for ``encoding`` (``"GBK"`` -> ``"gbk"``), or an InputError naming it; None stays None."""
+    if encoding is None:
+        return None
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise InputError(f"--encoding {encoding!r}: not an encoding Python knows (e.g. utf-8, cp1252, gbk, "
+                         "shift_jis, utf-16)") from None
+
+
+def decode_bytes(data: bytes, source: str | Path, encoding: str | None = None) -> DecodedText:
     """Decode file bytes to normalised text, or raise :class:`InputError` for binary/empty data.
 
     Order: UTF-8 BOM -> UTF-16/32 BOM -> UTF-16 by NUL pattern -> UTF-8 -> cp1252 -> latin-1. A fallback
@@ -158,10 +171,15 @@ def decode_bytes(data: bytes, source: str | Path) -> DecodedText:
 
     >>> decode_bytes("café".encode("cp1252"), "a.txt").encoding
     'cp1252'
+
+    ``encoding`` names the file's encoding and skips the guessing (a GBK or Shift-JIS transcript,
+    which the cp1252 fallback would garble); a byte it cannot decode is an error naming it.
     """
     source = str(source)
     if not data:
         raise InputError(f"{source}: empty file")
+    if encoding is not None:
+        return _decode_named(data, source, check_encoding(encoding) or encoding)
     warnings: list[str] = []
     text: str | None = None
     encoding = "utf-8"
@@ -199,15 +217,50 @@ def decode_bytes(data: bytes, source: str | Path) -> DecodedText:
             )
     if _control_fraction(text) > _MAX_CONTROL_FRACTION:
         raise InputError(f"{source}: binary file (mostly control characters), not text")
+    return _checked(text, source, encoding, warnings)
+
+
+def _decode_named(data: bytes, source: str, encoding: str) -> DecodedText:
+    if encoding == "utf-8" and data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{source}: byte {exc.start} (0x{data[exc.start]:02x}) is not {encoding}; check "
+                         "--encoding") from None
+    if _control_fraction(text) > _MAX_CONTROL_FRACTION:
+        raise InputError(f"{source}: binary file (mostly control characters) when read as {encoding}")
+    return _checked(text, source, encoding, [])
+
+
+def _checked(text: str, source: str, encoding: str, warnings: list[str]) -> DecodedText:
+    """Normalised text, refused when it holds nothing to read or a NUL character."""
     text = normalize_text(text)
     if not text.strip():
         raise InputError(f"{source}: empty file (only whitespace)")
+    if _ONLY_INVISIBLE.fullmatch(text):
+        raise InputError(f"{source}: no visible text (only whitespace and invisible characters)")
+    nul = text.find("\x00")
+    if nul >= 0:  # a byte-order mark skips the binary check above; NUL is never text in any format
+        raise InputError(f"{source}:{text.count(chr(10), 0, nul) + 1}: a NUL character, which text never holds "
+                         "(binary data?)")
     return DecodedText(text=text, encoding=encoding, warnings=warnings)
 
 
-def read_text_file(path: str | Path, *, max_bytes: int | None = None) -> DecodedText:
+def check_line_lengths(text: str, source: str | Path) -> None:
+    """Refuse a text with a line longer than the ``line_chars`` limit, naming the line (every text format)."""
+    limits = current_limits()
+    if len(text) <= limits.line_chars:
+        return
+    for line_number, line in enumerate(text.split("\n"), start=1):  # only long texts pay for this
+        if len(line) > limits.line_chars:
+            raise InputError(f"{source}:{line_number}: a line of {len(line)} characters, longer than "
+                             f"{limits.line_chars} ({limits.hint('line_chars')})")
+
+
+def read_text_file(path: str | Path, *, max_bytes: int | None = None, encoding: str | None = None) -> DecodedText:
     """Read, check and decode a text file in one go (see the module docstring)."""
-    return decode_bytes(read_file_bytes(path, max_bytes=max_bytes), path)
+    return decode_bytes(read_file_bytes(path, max_bytes=max_bytes), path, encoding)
 
 
 # -- normalising with an offset map (for positions that point into the text) -----------------

@@ -5,6 +5,7 @@ A *label* is a speaker name at the start of a line, in one of these styles::
     Interviewer: How did the referral go?          colon
     **P12:** It was slow.                           colon, Markdown bold
     [00:01:23] Anna Smith: Then the nurse came.     timestamp first
+    [00:01:23] **Anna:** Then the nurse came.       timestamp first, Markdown bold
     Anna Smith (00:01:23): Then the nurse came.     timestamp after the name
     Anna Smith  0:01:23                             Zoom/Otter: name, 2+ spaces or a tab,
     Then the nurse came.                            time, alone on a line; the turn below it
@@ -28,6 +29,7 @@ the first label (a title, a header) becomes a turn with no speaker.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -42,7 +44,8 @@ _NAME = rf"{_WORD}(?:[ \t]{_WORD}){{0,4}}"
 # (style, pattern); tried in order on each line, first match wins.
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # "[00:01:23] Anna: text" / "00:01:23 Anna: text"
-    ("ts-first", re.compile(rf"[ \t]*[\[(]?(?P<ts>{_TS})[\])]?[ \t]+(?P<name>{_NAME})[ \t]*:(?=\s|$)[ \t]*")),
+    ("ts-first", re.compile(rf"[ \t]*[\[(]?(?P<ts>{_TS})[\])]?[ \t]+(?:\*\*)?(?P<name>{_NAME})[ \t]*(?::\*\*|\*\*:|:)"
+                            rf"(?=\s|$)[ \t]*")),
     # "Anna (00:01:23): text" / "Anna [00:01:23] text" at line end
     ("ts-after", re.compile(rf"[ \t]*(?P<name>{_NAME})[ \t]*[\[(](?P<ts>{_TS})[\])][ \t]*(?::(?=\s|$)[ \t]*|$)")),
     # "Anna Smith  0:01:23" alone on its line (Zoom, Otter): two spaces or a tab before the time,
@@ -92,6 +95,10 @@ _NOT_SPEAKERS = {
 
 _MAX_NAME_CHARS = 40
 
+#: Invisible format characters: zero-width space/joiners, direction marks, embeddings, overrides and isolates,
+#: word joiner, byte-order mark, soft hyphen. Dropped from speaker names (a name that reads "Anna" is Anna).
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
 
 @dataclass(frozen=True)
 class Label:
@@ -124,8 +131,11 @@ def parse_timestamp(value: str) -> float:
 
 
 def name_key(name: str) -> str:
-    """Case- and spacing-insensitive form of a speaker name: ``"Int. "`` -> ``"int"``."""
-    return " ".join(name.replace("*", " ").split()).casefold().rstrip(".")
+    """Case- and spacing-insensitive form of a speaker name: ``"Int. "`` -> ``"int"``.
+
+    Invisible format characters (zero-width joiners, direction overrides) do not count.
+    """
+    return " ".join(_INVISIBLE.sub("", name).replace("*", " ").split()).casefold().rstrip(".")
 
 
 def split_alias(name: str) -> tuple[str, str | None]:
@@ -271,6 +281,176 @@ def trusted_labels(labels: list[Label], *, interviewers: Iterable[str] = (), for
         return plausible  # a transcript: one-off speakers of a focus group count too
     return trusted
 
+# ---- labels that the strict patterns miss: role names in lower case, invisible characters, overlong ----
+
+#: Words of a sentence rather than of a name or role: a prefix holding one is prose ("What I said was: ...").
+_SENTENCE_WORDS = {
+    "i", "i'm", "i've", "i'd", "me", "my", "we", "us", "our", "you", "your", "he", "him", "his", "she", "her",
+    "they", "them", "their", "it", "its", "this", "that", "these", "those", "there", "here", "what", "which",
+    "who", "whom", "when", "where", "why", "how", "is", "are", "was", "were", "be", "been", "being", "am",
+    "do", "does", "did", "done", "have", "has", "had", "will", "would", "can", "could", "should", "shall",
+    "may", "might", "must", "said", "says", "say", "told", "tell", "think", "thought", "know", "knew", "mean",
+    "meant", "like", "just", "not", "no", "yes", "so", "and", "but", "or", "if", "then", "than", "because",
+    "the", "an", "a", "of", "in", "on", "at", "to", "for", "from", "with", "by", "about", "as", "into", "all",
+    "some", "any", "one", "thing", "things", "something", "anything", "everything", "nothing", "really",
+    "very", "too", "also", "only", "even", "still", "well", "now", "again", "ever", "never", "always",
+}
+#: A one-off label longer than this is not a name; its line still opens a turn (with no speaker).
+_MAX_LOOSE_NAME_CHARS = 60
+_LOOSE_MAX_WORDS = 5
+_NOT_IN_NAMES = set('?!,;"\u201c\u201d()[]{}<>=/\\|')
+
+
+@dataclass(frozen=True)
+class LabelNote:
+    """A label qcode was unsure of: ``offset`` is where its line starts; ``message`` says what was done."""
+
+    offset: int
+    message: str
+
+
+def _loose_label(text: str, line_start: int, line_end: int) -> Label | None:
+    """``name: text`` whatever the name's case, with invisible characters, or too long for a name.
+
+    The name (before the first colon) is at most five words with no sentence punctuation; an
+    overlong one gives a label with an empty name (the line opens a turn with no speaker).
+    """
+    line = text[line_start:line_end]
+    colon = line.find(":")
+    if colon <= 0 or (colon + 1 < len(line) and not line[colon + 1].isspace()):
+        return None
+    raw = line[:colon]
+    after = colon + 1
+    if raw.endswith("**"):
+        raw = raw[:-2]
+    elif line.startswith("**", after):
+        after += 2
+    name = " ".join(_INVISIBLE.sub("", raw).replace("*", " ").split())
+    words = name.split(" ")
+    if not name or not name[0].isalnum() or len(words) > _LOOSE_MAX_WORDS or any(c in _NOT_IN_NAMES for c in name):
+        return None
+    if name.endswith(".") or any(w.casefold().strip(".'\u2019") in _SENTENCE_WORDS for w in words):
+        return None
+    key = name_key(name)
+    if key in _NOT_SPEAKERS or _role_base(key) in _NOT_SPEAKERS or _role_base(key) == "":
+        return None
+    while after < len(line) and line[after] in " \t":
+        after += 1
+    if len(name) > _MAX_LOOSE_NAME_CHARS:
+        return Label(line_start=line_start, content_start=line_start, name="", style="overlong")
+    return Label(line_start=line_start, content_start=line_start + after, name=name, style="loose")
+
+
+def _after_blank_line(text: str, line_start: int) -> bool:
+    """The line opens the text or follows an empty (or whitespace-only) line."""
+    if line_start == 0:
+        return True
+    previous_end = line_start - 1  # the "\n" ending the line before
+    previous_start = text.rfind("\n", 0, previous_end) + 1
+    return not text[previous_start:previous_end].strip()
+
+
+def _lines_of(text: str) -> Iterable[tuple[int, int]]:
+    line_start = 0
+    length = len(text)
+    while line_start < length:
+        line_end = text.find("\n", line_start)
+        if line_end < 0:
+            line_end = length
+        yield line_start, line_end
+        line_start = line_end + 1
+
+
+def _shown(name: str) -> str:
+    return name if len(name) <= 40 else name[:37] + "..."
+
+
+def resolve_labels(text: str, *, interviewers: Iterable[str] = (),
+                   forced: Iterable[int] = ()) -> tuple[list[Label], list[LabelNote]]:
+    """The labels that open turns, and notes on the ones that are uncertain.
+
+    Besides :func:`trusted_labels`, in a document whose turns are labelled (two or more
+    trusted labels, or lower-case names used twice) a line ``name: text`` whose name is
+    label-shaped (at most five words, no sentence words or punctuation) opens a turn when
+    it follows a blank line, or when the document puts one turn on each line: a focus
+    group's ``Hospice lead:`` or ``anna:``. Such a label used once is noted (it may be
+    prose); so is a label-shaped line that was left inside the turn above it, an
+    overlong label (its line opens a turn with no speaker) and a name with invisible
+    characters (they are dropped from the speaker).
+
+    >>> labels, notes = resolve_labels("Moderator: Why?\\n\\nGP1: Time.\\n\\nHospice lead: Money.\\n")
+    >>> [lab.name for lab in labels], [n.message[:28] for n in notes]
+    (['Moderator', 'GP1', 'Hospice lead'], ["'Hospice lead' taken as a sp"])
+    """
+    interviewers = tuple(interviewers)
+    forced = tuple(forced)
+    strict = find_labels(text)
+    plausible = [lab for lab in strict
+                 if lab.line_start in forced or looks_like_name(lab.name) or _lowercase_role(lab.name)]
+    plausible_counts = Counter(name_key(lab.name) for lab in plausible)
+    strong = [lab for lab in plausible if lab.line_start in forced or lab.timestamp is not None
+              or is_known_label(lab.name, interviewers) or plausible_counts[name_key(lab.name)] >= 2]
+    taken = {lab.line_start for lab in plausible}
+    loose = [lab for lab in (_loose_label(text, s, e) for s, e in _lines_of(text) if s not in taken
+                             and ":" in text[s:e]) if lab is not None]
+    loose_counts = Counter(name_key(lab.name) for lab in loose if lab.name)
+    repeated = {key for key, n in loose_counts.items() if n >= 2}
+    n_strong = len(strong) + sum(loose_counts[key] for key in repeated)
+    labelled = n_strong >= 2 or (n_strong >= 1 and len(plausible) + len(loose) >= 3)
+    if not labelled:
+        labels = trusted_labels(strict, interviewers=interviewers, forced=forced)
+        unsure = [lab for lab in loose if n_strong and _after_blank_line(text, lab.line_start)]
+        return labels, _left_in_turn(text, labels, unsure, "the document has too few labels to be sure")
+    labels = plausible
+    notes = _one_off_notes(labels, interviewers, forced)
+    opening = [lab for lab in labels + [lab for lab in loose if name_key(lab.name) in repeated] if lab.line_start > 0]
+    blank_before = sum(_after_blank_line(text, lab.line_start) for lab in opening)
+    one_per_line = bool(opening) and blank_before * 2 < len(opening)
+    chosen = {lab.line_start: lab for lab in labels}
+    inside = [lab for lab in loose if not (one_per_line or _after_blank_line(text, lab.line_start))]
+    inside_starts = {lab.line_start for lab in inside}
+    opened = [lab for lab in loose if lab.line_start not in inside_starts]
+    chosen.update((lab.line_start, lab) for lab in opened)
+    notes += _left_in_turn(text, list(chosen.values()), inside, "no blank line comes before it")
+    for lab in opened:
+        if lab.style == "overlong":
+            notes.append(LabelNote(lab.line_start, "a label-like prefix too long for a speaker name; its line opens a "
+                                                   "turn with no speaker"))
+        elif name_key(lab.name) not in repeated and not is_known_label(lab.name, interviewers):
+            notes.append(LabelNote(lab.line_start, f"'{_shown(lab.name)}' taken as a speaker (a label used once); "
+                                                   "check it is not part of the turn above"))
+        if _INVISIBLE.search(text, lab.line_start, lab.content_start):
+            notes.append(LabelNote(lab.line_start, f"invisible characters dropped from the speaker label "
+                                                   f"'{_shown(lab.name)}'"))
+    return [chosen[k] for k in sorted(chosen)], sorted(notes, key=lambda note: note.offset)
+
+
+def _left_in_turn(text: str, labels: list[Label], kept: list[Label], why: str) -> list[LabelNote]:
+    """Notes on label-shaped lines left inside the turn above them, naming whose turn that is."""
+    starts = sorted(lab.line_start for lab in labels)
+    by_start = {lab.line_start: lab for lab in labels}
+    notes = []
+    for lab in kept:
+        index = bisect.bisect_left(starts, lab.line_start) - 1
+        holder = by_start[starts[index]].name if index >= 0 else ""
+        whose = f"{_shown(holder)}'s turn" if holder else "the text above"
+        shown = _shown(lab.name) if lab.name else "a long prefix"
+        notes.append(LabelNote(lab.line_start, f"'{shown}:' looks like a speaker label but {why}; kept in {whose}"))
+    return notes
+
+
+def _one_off_notes(labels: list[Label], interviewers: tuple[str, ...], forced: tuple[int, ...]) -> list[LabelNote]:
+    """Notes on trusted names used once that are no known role: taken as speakers because the document is labelled."""
+    if len(labels) < 3:
+        return []
+    counts = Counter(name_key(lab.name) for lab in labels)
+    return [LabelNote(lab.line_start, f"'{_shown(lab.name)}' taken as a speaker (a label used once); "
+                                      "check it is not part of the turn above")
+            for lab in labels
+            if counts[name_key(lab.name)] == 1 and lab.timestamp is None and lab.line_start not in forced
+            and not any(c.isdigit() for c in lab.name)
+            and not is_known_label(lab.name, interviewers)]
+
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
     while start < end and text[start].isspace():
@@ -293,7 +473,7 @@ def turns_from_labels(text: str, labels: list[Label], interviewers: Iterable[str
         start, end = _trimmed(text, label.content_start, stop)
         if end <= start:
             continue  # a label with nothing said
-        speaker = label.name.replace("*", "").strip()
+        speaker = label.name.replace("*", "").strip() or None
         turns.append(
             Turn(start=start, end=end, speaker=speaker, role=assign_role(speaker, interviewers), timestamp=label.timestamp)
         )
@@ -311,9 +491,15 @@ def detect_turns(text: str, *, interviewers: Iterable[str] = (), forced: Iterabl
     >>> [t.speaker for t in detect_turns("Note: this is not a speaker.\\nIt is prose.")]
     [None]
     """
+    return detect_turns_noted(text, interviewers=interviewers, forced=forced)[0]
+
+
+def detect_turns_noted(text: str, *, interviewers: Iterable[str] = (),
+                       forced: Iterable[int] = ()) -> tuple[list[Turn], list[LabelNote]]:
+    """:func:`detect_turns` and the notes on labels it was unsure of (see :func:`resolve_labels`)."""
     interviewers = tuple(interviewers)
-    labels = trusted_labels(find_labels(text), interviewers=interviewers, forced=forced)
-    return turns_from_labels(text, labels, interviewers)
+    labels, notes = resolve_labels(text, interviewers=interviewers, forced=forced)
+    return turns_from_labels(text, labels, interviewers), notes
 
 
 def _whole_text_turn(text: str) -> list[Turn]:

@@ -158,6 +158,31 @@ def documents_from_rows(
     return docs
 
 
+def row_attributes(doc: Document, columns: Sequence[str]) -> dict[str, str]:
+    """The cells of ``columns`` (matched case-insensitively) of the row a table document came from.
+
+    These become attributes of the row's case (its document, ``FILE#ID``).
+    InputError naming the file and the columns there are when one is missing.
+
+    >>> doc = Document("r.csv#7", "fine", metadata={"row": 3, "columns": {"Age": "41", "Site": "B"}})
+    >>> row_attributes(doc, ["site", "AGE"])
+    {'Site': 'B', 'Age': '41'}
+    """
+    cells = doc.metadata.get("columns") if isinstance(doc.metadata, dict) else None
+    if not isinstance(cells, dict):
+        raise InputError(f"{doc.source or doc.id}: --attribute-column is for spreadsheets of responses "
+                         "(.csv/.xlsx, one row a document), not transcripts")
+    by_key = {_key(name): name for name in cells}
+    out: dict[str, str] = {}
+    for wanted in columns:
+        name = by_key.get(_key(wanted))
+        if name is None:
+            raise InputError(f"{doc.source or doc.id}: --attribute-column {wanted!r}: no such column (columns: "
+                             f"{', '.join(map(repr, cells)) or 'none'}; the id and text columns cannot be attributes)")
+        out[name] = str(cells[name])
+    return out
+
+
 def sniff_delimiter(text: str, suffix: str) -> str:
     """The delimiter of a ``.csv`` (sniffed among ``, ; tab |`` in its first 64 KiB) or ``.tsv``."""
     if suffix == ".tsv":
@@ -170,19 +195,30 @@ def sniff_delimiter(text: str, suffix: str) -> str:
 
 
 def read_csv(path: str | Path, *, file_id: str, id_column: str | None = None, text_column: str | None = None,
-             max_bytes: int | None = None) -> list[Document]:
+             max_bytes: int | None = None, encoding: str | None = None) -> list[Document]:
     """Read a ``.csv``/``.tsv`` of responses (delimiter sniffed among ``, ; tab |``)."""
-    decoded = decode_bytes(read_file_bytes(path, max_bytes=max_bytes), path)
-    reader = csv.reader(io.StringIO(decoded.text, newline=""), delimiter=sniff_delimiter(decoded.text, Path(path).suffix.lower()))
+    decoded = decode_bytes(read_file_bytes(path, max_bytes=max_bytes), path, encoding)
+    csv.field_size_limit(current_limits().cell_chars)  # csv's own default, now named and raisable
+    reader = csv.reader(io.StringIO(decoded.text, newline=""), strict=True,
+                        delimiter=sniff_delimiter(decoded.text, Path(path).suffix.lower()))
+    row_start = 1  # the line a row starts on, to name where an unclosed quote opened
     try:
         header = next(reader)
+        row_start = reader.line_num + 1
         max_rows = current_limits().rows
         rows = []
         for row in reader:
             rows.append((reader.line_num, row))
+            row_start = reader.line_num + 1
             if len(rows) > max_rows:
                 raise InputError(f"{path}: more than {max_rows} data rows ({current_limits().hint('rows')})")
     except csv.Error as exc:
+        if "unexpected end of data" in str(exc):  # strict mode: a quote ran to the end of the file
+            raise InputError(f"{path}:{row_start}: a quote that is never closed (it would take in every row "
+                             "after it); close it, or double a quote inside a quoted cell (\"\")") from None
+        if "field larger than field limit" in str(exc):
+            raise InputError(f"{path}:{row_start}: a cell longer than {current_limits().cell_chars} characters "
+                             f"({current_limits().hint('cell_chars')})") from None
         raise InputError(f"{path}:{reader.line_num}: malformed CSV ({exc})") from None
     except StopIteration:
         raise InputError(f"{path}: empty file") from None

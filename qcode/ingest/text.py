@@ -12,10 +12,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..document import Document
-from ..errors import InputError
-from ..limits import current as current_limits
-from .normalize import normalize_text, read_text_file
-from .speakers import detect_turns
+from .normalize import check_line_lengths, normalize_text, read_text_file
+from .roles import infer_interviewer
+from .speakers import LabelNote, detect_turns_noted
 
 
 def document_from_text(
@@ -29,25 +28,38 @@ def document_from_text(
 ) -> Document:
     """Build a :class:`Document` from text: normalise it and detect speaker turns."""
     text = normalize_text(text)
+    interviewers = tuple(interviewers)
+    turns, notes = detect_turns_noted(text, interviewers=interviewers)
+    turns, role_notes = infer_interviewer(text, turns, interviewers, source or doc_id)
     return Document(
         id=doc_id,
         text=text,
-        turns=detect_turns(text, interviewers=interviewers),
+        turns=turns,
         source=source,
         metadata=dict(metadata or {}),
-        warnings=list(warnings or []),
+        warnings=list(warnings or []) + label_warnings(text, notes, source or doc_id) + role_notes,
     )
 
 
-def read_text(path: str | Path, *, doc_id: str, interviewers: Iterable[str] = (), max_bytes: int | None = None) -> Document:
+def label_warnings(text: str, notes: list[LabelNote], where: str, *, unit: str = "line") -> list[str]:
+    """``"where:LINE: message"`` for each note on an uncertain speaker label (``unit="paragraph"``: the
+    blank-line separated paragraph instead, as a .docx is joined)."""
+    lines = []
+    sep = "\n\n" if unit == "paragraph" else "\n"
+    number, position = 1, 0
+    for note in sorted(notes, key=lambda item: item.offset):  # counted once through the text, not per note
+        number += text.count(sep, position, note.offset)
+        position = note.offset
+        lines.append(f"{where}: paragraph {number}: {note.message}" if unit == "paragraph"
+                     else f"{where}:{number}: {note.message}")
+    return lines
+
+
+def read_text(path: str | Path, *, doc_id: str, interviewers: Iterable[str] = (), max_bytes: int | None = None,
+              encoding: str | None = None) -> Document:
     """Read a ``.txt``/``.md`` transcript (see :mod:`qcode.ingest.normalize` for decoding rules)."""
-    decoded = read_text_file(path, max_bytes=max_bytes)
-    limits = current_limits()
-    if len(decoded.text) > limits.line_chars:
-        for line_number, line in enumerate(decoded.text.split("\n"), start=1):  # only long texts pay for this
-            if len(line) > limits.line_chars:
-                raise InputError(f"{path}:{line_number}: a line of {len(line)} characters, longer than "
-                                 f"{limits.line_chars} ({limits.hint('line_chars')})")
+    decoded = read_text_file(path, max_bytes=max_bytes, encoding=encoding)
+    check_line_lengths(decoded.text, path)
     return document_from_text(
         decoded.text,
         doc_id=doc_id,

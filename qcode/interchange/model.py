@@ -50,6 +50,54 @@ class RefiCoding:
     created: str | None = None
 
 
+@dataclass(frozen=True)
+class RefiCase:
+    """A REFI case: a participant or a document, with attribute values by attribute (variable) name.
+
+    ``by`` is qcode's kind of case (``"speaker"`` or ``"document"``) when the
+    file says it (qcode writes it), else ``""``; ``source_guids`` are the
+    sources the case is found in (``<SourceRef>``).
+    """
+
+    guid: str
+    name: str
+    values: dict[str, str] = field(default_factory=dict)
+    source_guids: tuple[str, ...] = ()
+    by: str = ""
+
+
+@dataclass(frozen=True)
+class RefiNoteRef:
+    """Where a note is attached: ``kind`` is ``project``, ``source``, ``code``, ``selection`` or ``case``.
+
+    ``guid`` is the source's, code's or case's GUID (for a ``selection``, its
+    source's, with ``start``/``end`` the selection's positions); ``case`` refs
+    are qcode's own (the schema has no note on a case), naming the ``case`` and its ``by``.
+    """
+
+    kind: str
+    guid: str = ""
+    start: int | None = None
+    end: int | None = None
+    by: str = ""
+    case: str = ""
+
+
+@dataclass(frozen=True)
+class RefiNote:
+    """A REFI note (a memo): its text, who wrote it and when, and what it is attached to."""
+
+    guid: str
+    name: str
+    text: str
+    user_guid: str | None = None
+    created: str | None = None
+    modified: str | None = None
+    refs: tuple[RefiNoteRef, ...] = ()
+    #: qcode's own: the author's name when not a REFI user, and the passage's segment (id, unit)
+    extra: dict[str, str] = field(default_factory=dict)
+
+
 @dataclass
 class RefiProject:
     """A REFI-QDA project as plain Python objects, independent of any store.
@@ -67,6 +115,10 @@ class RefiProject:
         The program that wrote the file.
     warnings : list of str
         Irregularities met while reading.
+    variables : list of str
+        Attribute (variable) names, in the order written.
+    cases : list of RefiCase
+    notes : list of RefiNote
     """
 
     name: str
@@ -76,6 +128,9 @@ class RefiProject:
     codings: list[RefiCoding]
     origin: str = ""
     warnings: list[str] = field(default_factory=list)
+    variables: list[str] = field(default_factory=list)
+    cases: list[RefiCase] = field(default_factory=list)
+    notes: list[RefiNote] = field(default_factory=list)
 
     def user_names(self) -> dict[str, str]:
         """Normalised user GUID -> coder name."""
@@ -114,5 +169,6 @@ def code_guid(codebook_name: str, code: Code) -> str:
     return code.guid or stable_guid("code", codebook_name, code.id)
 
 
-__all__ = ["CODEBOOK_NS", "PROJECT_NS", "QCODE_GUID_NS", "RefiCoding", "RefiProject", "RefiSource", "RefiUser",
+__all__ = ["CODEBOOK_NS", "PROJECT_NS", "QCODE_GUID_NS", "RefiCase", "RefiCoding", "RefiNote", "RefiNoteRef",
+           "RefiProject", "RefiSource", "RefiUser",
            "code_guid", "norm_guid", "stable_guid"]

@@ -33,6 +33,7 @@ from ..ingest.normalize import OffsetMap, normalize_text, normalize_with_offsets
 from ..limits import current as current_limits
 from ..safezip import SafeZip, ZipLimits, check_member_name
 from ..version import __version__
+from .casenotes import add_cases_and_notes, read_cases, read_notes, read_variables
 from .codes import (
     apply_codebook_meta,
     codebook_meta_pi,
@@ -108,6 +109,22 @@ def _find_project_member(zf: SafeZip, label: str) -> str:
     if len(root_qde) == 1:
         return root_qde[0]
     raise InterchangeError(f"{label}: no project.qde at the top of the archive (not a REFI-QDA .qdpx)")
+
+
+def refuse_repeated_guids(root, where: str) -> None:
+    """Refuse a project in which two elements of any kind (users, sources, selections, codings, codes,
+    sets, notes, cases, variables) carry one GUID: references to it would reach the wrong one."""
+    seen: dict[str, Any] = {}
+    for el in root.iter():
+        guid = el.get("guid") if isinstance(el.tag, str) else None
+        if not guid:
+            continue
+        key = norm_guid(guid)
+        first = seen.setdefault(key, el)
+        if first is not el:
+            kind = first.tag.split("}")[-1]
+            raise InterchangeError(f"{where} line {el.sourceline}: {describe(el)} repeats the GUID of the "
+                                   f"<{kind}> on line {first.sourceline}; each element needs its own GUID")
 
 
 def _users(root, label: str) -> list[RefiUser]:
@@ -273,6 +290,7 @@ def read_qdpx(path: str | Path, encoding_fallback: str | None = None,
                                    f"<{root.tag.split('}')[-1]}>, expected <Project> in namespace {PROJECT_NS}")
         warnings += repair_known_irregularities(root, PROJECT_NS, f"{label}: {qde}")
         validate_xml(root, "project", f"{label}: {qde}")
+        refuse_repeated_guids(root, f"{label}: {qde}")
         users = _users(root, label)
         codes_el = root.find(f"{{{PROJECT_NS}}}CodeBook/{{{PROJECT_NS}}}Codes")
         codes: list[Code] = []
@@ -295,8 +313,23 @@ def read_qdpx(path: str | Path, encoding_fallback: str | None = None,
         sources, maps, source_els = _read_sources(root, zf, label, qde, encoding_fallback, nfc, warnings)
         code_ids = {norm_guid(c.guid): c.id for c in codes if c.guid is not None}
         codings, extra_users = _read_codings(root, sources, source_els, maps, code_ids, users, label, qde, warnings)
+        variables = list(dict.fromkeys(read_variables(root).values()))
+        cases = read_cases(root, {norm_guid(s.guid): s.name for s in sources}, warnings, f"{label}: {qde}")
+
+        def note_text(plain_path: str, where: str) -> str:
+            member = _member_for_path(zf, plain_path, label, where)
+            return _decode_source(zf.read(member), f"{label}: {member}", where, encoding_fallback, warnings)
+
+        def to_positions(source_guid: str, start: int, end: int) -> tuple[int, int]:
+            mapping = maps.get(norm_guid(source_guid))
+            if mapping is None or not 0 <= start <= end <= mapping.old_length:
+                return start, end
+            return mapping.floor[start], mapping.ceil[end]
+
+        notes = read_notes(root, note_text, to_positions, warnings, f"{label}: {qde}")
     return RefiProject(name=name, users=users + extra_users, codebook=codebook, sources=sources,
-                       codings=codings, origin=root.get("origin") or "", warnings=warnings)
+                       codings=codings, origin=root.get("origin") or "", warnings=warnings, variables=variables,
+                       cases=cases, notes=notes)
 
 
 # -- .qdpx: write ------------------------------------------------------------------------------------
@@ -332,6 +365,7 @@ def project_to_xml(proj: RefiProject, when: str | None = None):
                                       plainTextPath=f"internal://{norm_guid(source.guid)}.txt",
                                       creationDateTime=when)
             _selections_xml(src_el, source, by_source.get(norm_guid(source.guid), []), when)
+    add_cases_and_notes(root, proj.variables, proj.cases, proj.notes, when)
     return root
 
 

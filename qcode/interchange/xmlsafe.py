@@ -15,6 +15,7 @@ from functools import lru_cache
 from importlib import resources
 
 from ..errors import InterchangeError
+from ..safetext import plain_xml_error
 
 # characters XML 1.0 cannot carry at all
 XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -49,7 +50,7 @@ def parse_xml(data: bytes, label: str):
         root = etree.fromstring(data, parser=_safe_parser())
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno else "?"
-        msg = str(exc.msg).split(", line ")[0]
+        msg = plain_xml_error(str(exc.msg).split(", line ")[0])
         raise InterchangeError(f"{label} line {line}: not well-formed XML: {msg}") from None
     if root.getroottree().docinfo.doctype:
         raise InterchangeError(f"{label}: has a <!DOCTYPE> declaration, which REFI-QDA files never need "

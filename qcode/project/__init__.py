@@ -10,8 +10,10 @@ append-only decision log of every coder, in one SQLite database.
 """
 
 from .base import DB_NAME
+from .cases import case_of_codings, case_of_segments
 from .codings import derive_codings
 from .opening import init_project, open_project
 from .store import Project
 
-__all__ = ["Project", "init_project", "open_project", "derive_codings", "DB_NAME"]
+__all__ = ["Project", "init_project", "open_project", "derive_codings", "DB_NAME", "case_of_codings",
+           "case_of_segments"]

@@ -226,7 +226,11 @@ class StoreBase:
             for step in range(version, SCHEMA_VERSION):
                 for statement in UPGRADES[step]:
                     self._run_ddl(statement)
+            self._after_upgrade()
             self._set_meta("schema_version", str(SCHEMA_VERSION))
+
+    def _after_upgrade(self) -> None:
+        """What a store runs once its tables are upgraded (PostgreSQL: its triggers)."""
 
     def _run_ddl(self, statement: str) -> None:
         """One schema statement, written in SQLite's spelling (the PostgreSQL store translates it)."""

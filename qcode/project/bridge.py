@@ -34,7 +34,9 @@ from ..interchange.qdc import read_qdc
 from ..interchange.qdpx import read_qdpx, write_qdpx
 from ..interchange.spreadsheet import read_codings_table, resolve_spans, write_codings_table
 from .base import DB_NAME, SETTINGS_NAME
+from .dialect import is_postgres_url
 from .opening import init_project, open_project
+from .refi_cases import cases_and_notes_to_refi, import_cases_and_notes
 from .store import Project
 from .validation import check_coder
 
@@ -125,13 +127,15 @@ def import_refi_project(project: Project, proj: RefiProject, label: str,
             project.record_many(events)
         except ProjectError as exc:
             raise InterchangeError(f"{label}: {exc}") from None
-    warnings = list(proj.warnings)
+        extras = import_cases_and_notes(project, proj, label, code_of_guid, users)
+    warnings = list(proj.warnings) + extras["warnings"]
     if doc_report["changed"]:
         warnings.append(f"{label}: the text of {doc_report['changed']} differs from the project's; a new version "
                         "was stored and codings made on the old text are now stale")
     return {"file": label, "documents": doc_report, "coders": sorted(set(users.values())),
             "codes_added": added_codes if current_cb is not None else len(proj.codebook.codes),
-            "codings": len(events), "already_present": duplicates, "segments": segments, "warnings": warnings}
+            "codings": len(events), "already_present": duplicates, "segments": segments, "cases": extras["cases"],
+            "attribute_changes": extras["attribute_changes"], "memos": extras["memos"], "warnings": warnings}
 
 
 def import_project(project: Project, path: str | Path, encoding_fallback: str | None = None,
@@ -180,8 +184,9 @@ def project_to_refi(project: Project) -> RefiProject:
                                   created=row.time))
     if stale:
         warnings.append(f"left out {stale} codings made on earlier versions of documents that have since changed")
+    variables, cases, notes, more = cases_and_notes_to_refi(project, source_guid, users, cb)
     return RefiProject(name=Path(project.path).name, users=users, codebook=cb, sources=sources, codings=codings,
-                       warnings=warnings)
+                       warnings=warnings + more, variables=variables, cases=cases, notes=notes)
 
 
 def export_project(project: Project, path: str | Path) -> dict[str, Any]:
@@ -189,7 +194,8 @@ def export_project(project: Project, path: str | Path) -> dict[str, Any]:
     proj = project_to_refi(project)
     write_qdpx(proj, path)
     return {"file": str(path), "users": len(proj.users), "codes": len(proj.codebook.codes),
-            "sources": len(proj.sources), "codings": len(proj.codings), "warnings": proj.warnings}
+            "sources": len(proj.sources), "codings": len(proj.codings), "cases": len(proj.cases),
+            "memos": len(proj.notes), "warnings": proj.warnings}
 
 
 # -- `qcode import`: any supported file into a new or existing project -------------------------------
@@ -227,6 +233,10 @@ def import_file(project_path: str | Path, file: str | Path, coder: str | None = 
     >>> len(summary["documents"]["new"]), summary["segments"], summary["codes_added"]
     (2, 9, 5)
     """
+    if is_postgres_url(project_path):  # a team project on a server: it exists (made by qcode init URL)
+        return _import_into_server(str(project_path), Path(file), coder=coder, shape=shape, sheet=sheet,
+                                   encoding_fallback=encoding_fallback, nfc=nfc, codebook_name=codebook_name,
+                                   map_coder=map_coder)
     project_path, file = Path(project_path), Path(file)
     suffix = file.suffix.lower()
     if suffix not in IMPORT_SUFFIXES:
@@ -262,6 +272,33 @@ def import_file(project_path: str | Path, file: str | Path, coder: str | None = 
             project.close()
             _remove_new_project(project_path, folder_existed)
         raise
+    finally:
+        project.close()
+
+
+def _import_into_server(url: str, file: Path, *, coder: str | None, shape: str | None, sheet: str | None,
+                        encoding_fallback: str | None, nfc: bool, codebook_name: str | None,
+                        map_coder: dict[str, str] | None) -> dict:
+    """:func:`import_file` into a PostgreSQL project, which must exist; all or nothing, as for a folder."""
+    suffix = file.suffix.lower()
+    if suffix not in IMPORT_SUFFIXES:
+        raise InterchangeError(f"{file}: cannot import {suffix or 'a file without extension'!r} "
+                               f"(use {', '.join(IMPORT_SUFFIXES)})")
+    if not file.is_file():
+        raise InterchangeError(f"{file}: no such file")
+    warnings: list[str] = []
+    payload: Any = None
+    if suffix == ".qdpx":
+        payload = read_qdpx(file, encoding_fallback=encoding_fallback, nfc=nfc)
+    elif suffix == ".qdc":
+        payload = read_qdc(file, name=codebook_name, warnings=warnings)
+    project = open_project(url)
+    try:
+        if suffix in (".csv", ".xlsx"):
+            return import_codings_table(project, file, coder=coder, shape=shape, sheet=sheet)
+        if suffix == ".qdpx":
+            return import_refi_project(project, payload, str(file), map_coder=map_coder)
+        return {"file": str(file), **import_codebook(project, payload), "warnings": warnings}
     finally:
         project.close()
 

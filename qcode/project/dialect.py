@@ -29,16 +29,20 @@ from ..errors import ProjectError, StoreUnavailableError
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 #: tables whose primary key the database generates -> that key's column
-GENERATED_KEYS = {"events": "event_id", "runs": "run_id", "segments": "seg_row", "code_migrations": "migration_id"}
+GENERATED_KEYS = {"events": "event_id", "runs": "run_id", "segments": "seg_row", "code_migrations": "migration_id",
+                  "case_events": "event_id", "memo_events": "event_id"}
 
 #: tables in the order a copy must fill them (each refers only to tables before it)
 TABLES = ("meta", "documents", "segments", "codebooks", "code_migrations", "runs", "suggestions", "coders",
-          "events")
+          "events", "case_events", "memo_events")
+
+#: the append-only tables beside the decision log (schema version 3): cases' attributes and memos
+HISTORY_TABLES = ("case_events", "memo_events")
 
 #: the ordering key of each table, so that dumps of two stores line up row by row
 TABLE_ORDER = {"meta": "key", "documents": "doc_id, version", "segments": "seg_row", "codebooks": "version",
                "code_migrations": "migration_id", "runs": "run_id", "suggestions": "run_id, seg_row, code_id",
-               "coders": "name", "events": "event_id"}
+               "coders": "name", "events": "event_id", "case_events": "event_id", "memo_events": "event_id"}
 
 _INSERT = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)", re.IGNORECASE)
 _TRIGGER = re.compile(r"CREATE TRIGGER .*?\bEND;", re.IGNORECASE | re.DOTALL)
@@ -69,6 +73,27 @@ BEGIN
 END $$""",
     "DROP TRIGGER IF EXISTS events_identity ON events",
     "CREATE TRIGGER events_identity BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION qcode_events_identity()",
+    *(statement for table in HISTORY_TABLES for statement in (
+        f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
+        f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION qcode_events_append_only()",
+        f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}",
+        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION qcode_events_append_only()")),
+    # an attribute or memo carries its author the same way: one's own, unless the owner writes
+    """CREATE OR REPLACE FUNCTION qcode_author_identity() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.author IS DISTINCT FROM current_user::text AND NOT pg_has_role(current_user,
+            (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER') THEN
+        RAISE EXCEPTION 'connected as %: cannot write as author % (authors write as themselves)',
+            current_user, NEW.author;
+    END IF;
+    RETURN NEW;
+END $$""",
+    *(statement for table in HISTORY_TABLES for statement in (
+        f"DROP TRIGGER IF EXISTS {table}_identity ON {table}",
+        f"CREATE TRIGGER {table}_identity BEFORE INSERT ON {table} FOR EACH ROW "
+        "EXECUTE FUNCTION qcode_author_identity()")),
 )
 
 
@@ -232,5 +257,5 @@ def translate_pg(exc: BaseException, where: str) -> ProjectError:
     return ProjectError(f"{where}: database error: {message}")
 
 
-__all__ = ["GENERATED_KEYS", "PG_TRIGGERS", "POSTGRES_SCHEMES", "PgConnection", "Row", "TABLES", "TABLE_ORDER",
+__all__ = ["GENERATED_KEYS", "HISTORY_TABLES", "PG_TRIGGERS", "POSTGRES_SCHEMES", "PgConnection", "Row", "TABLES", "TABLE_ORDER",
            "is_postgres_url", "pg_placeholders", "postgres_ddl", "redact_url", "translate_pg"]

@@ -5,7 +5,8 @@ database on read-only media) without going through :class:`Project`, so a
 project too damaged to open still gets a list of what is wrong. It checks:
 
 * SQLite's ``PRAGMA integrity_check`` (every page, record and index);
-* the schema: every table present, a schema version this qcode knows;
+* the schema: every table present (the cases' and memos' tables from schema
+  version 3 on), a schema version this qcode knows;
 * the log: the append-only triggers are present, event ids only grow (the
   id sequence is past every event; an undo comes after the event it undoes),
   every undo has one existing target of its own coder that is not an undo
@@ -38,16 +39,18 @@ from typing import Any
 
 from ..errors import ProjectError
 from .base import DB_NAME, connect_readonly
-from .dialect import TABLES, is_postgres_url
+from .dialect import HISTORY_TABLES, TABLES, is_postgres_url
 from .schema import SCHEMA_VERSION
 
 #: at most this many lines for one kind of problem (then a count of the rest)
 MAX_LINES_PER_CHECK = 20
 
 #: the append-only triggers of a SQLite project
-SQLITE_TRIGGERS = ("events_no_update", "events_no_delete")
+SQLITE_TRIGGERS = ("events_no_update", "events_no_delete", "case_events_no_update", "case_events_no_delete",
+                   "memo_events_no_update", "memo_events_no_delete")
 #: and of a PostgreSQL one
-PG_TRIGGERS = ("events_append_only", "events_no_truncate")
+PG_TRIGGERS = ("events_append_only", "events_no_truncate", "case_events_append_only", "case_events_no_truncate",
+               "memo_events_append_only", "memo_events_no_truncate")
 
 #: (table, query returning (label, ...) rows, what is wrong with each) for the reference checks
 REFERENCES: tuple[tuple[str, str, str], ...] = (
@@ -80,6 +83,14 @@ REFERENCES: tuple[tuple[str, str, str], ...] = (
     ("code_migrations", "SELECT m.migration_id, m.codebook_version FROM code_migrations m WHERE NOT EXISTS "
                         "(SELECT 1 FROM codebooks c WHERE c.version = m.codebook_version) ORDER BY m.migration_id",
      "migration {0} names codebook version {1!r}, which is not stored"),
+    ("memo_events", "SELECT m.memo_id, m.version FROM memo_events m WHERE m.version > 1 AND NOT EXISTS "
+                    "(SELECT 1 FROM memo_events p WHERE p.memo_id = m.memo_id AND p.version = m.version - 1) "
+                    "ORDER BY m.memo_id, m.version",
+     "memo {0} has version {1} but not the version before it"),
+    ("memo_events", "SELECT m.memo_id, m.version FROM memo_events m JOIN memo_events f ON f.memo_id = m.memo_id "
+                    "AND f.version = 1 WHERE m.target_kind <> f.target_kind OR m.target_id <> f.target_id "
+                    "OR m.guid <> f.guid ORDER BY m.memo_id, m.version",
+     "memo {0} version {1} names another target or guid than its first version"),
     ("meta", "SELECT m.value FROM meta m WHERE m.key = 'codebook_version' AND NOT EXISTS "
              "(SELECT 1 FROM codebooks c WHERE c.version = m.value)",
      "the current codebook version {0!r} is not stored"),
@@ -117,6 +128,8 @@ CONTENT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "runs": (("run_id",), ("params",)),
     "coders": (("name",), ()),
     "events": (("event_id",), ()),
+    "case_events": (("event_id",), ()),
+    "memo_events": (("event_id",), ()),
 }
 
 Query = Callable[[str], Sequence[Sequence[Any]]]
@@ -173,27 +186,47 @@ def _check_sqlite(folder: Path) -> CheckReport:
 
         present = _run(problems, "schema", lambda: {r[0] for r in query(
             "SELECT name FROM sqlite_master WHERE type = 'table'")}) or set()
-        missing = [t for t in TABLES if t not in present]
+        missing = [t for t in _required(query, present) if t not in present]
         problems.extend(f"table {t!r} is missing" for t in missing)
         if missing and present == set():
             return report
         triggers = _run(problems, "schema", lambda: {r[0]: r[1] or "" for r in query(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'")}) or {}
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")}) or {}
         for name in SQLITE_TRIGGERS:
+            if name.split("_no_")[0] in missing or name.split("_no_")[0] not in present:
+                continue
             if "RAISE(ABORT" not in triggers.get(name, "").upper().replace(" ", ""):
-                problems.append(f"the append-only trigger {name!r} is missing or changed: the decision log "
-                                "could be edited in place")
+                problems.append(f"the append-only trigger {name!r} is missing or changed: the "
+                                f"{_log_of(name)} could be edited in place")
         if "events" not in missing:
             _run(problems, "events", lambda: _sequence(query, problems))
-        _common_checks(query, problems, report.counts, missing)
+        _common_checks(query, problems, report.counts, missing, present)
         conn.text_factory = bytes
         for table, (keys, json_columns) in CONTENT.items():
-            if table not in missing:
+            if table in present:
                 _run(problems, table, lambda table=table, keys=keys, jc=json_columns:  # type: ignore[misc]
                      _contents(conn, table, keys, jc, problems))
     finally:
         conn.close()
     return report
+
+
+def _required(query: Query, present: set[str]) -> tuple[str, ...]:
+    """The tables a project of its schema version must hold (an older one predates cases and memos)."""
+    try:
+        rows = query("SELECT value FROM meta WHERE key = 'schema_version'") if "meta" in present else []
+        version = int(rows[0][0]) if rows else SCHEMA_VERSION
+    except Exception:  # reported by the schema version check
+        version = SCHEMA_VERSION
+    return TABLES if version >= 3 else tuple(t for t in TABLES if t not in HISTORY_TABLES)
+
+
+def _log_of(trigger: str) -> str:
+    if trigger.startswith("case_events"):
+        return "case attribute history"
+    if trigger.startswith("memo_events"):
+        return "memo history"
+    return "decision log"
 
 
 def _sequence(query: Query, problems: list[str]) -> None:
@@ -207,7 +240,8 @@ def _sequence(query: Query, problems: list[str]) -> None:
                         "take the id of an old one")
 
 
-def _common_checks(query: Query, problems: list[str], counts: dict[str, int], missing: Sequence[str]) -> None:
+def _common_checks(query: Query, problems: list[str], counts: dict[str, int], missing: Sequence[str],
+                   present: set[str]) -> None:
     """Schema version, undo rules and references: plain SQL both stores run."""
     if "meta" not in missing:
         rows = _run(problems, "meta", lambda: query("SELECT value FROM meta WHERE key = 'schema_version'")) or []
@@ -221,8 +255,8 @@ def _common_checks(query: Query, problems: list[str], counts: dict[str, int], mi
                 version = -1
             if not 1 <= version <= SCHEMA_VERSION:
                 problems.append(f"schema version {value!r} is not one this qcode knows (1 to {SCHEMA_VERSION})")
-    for table in ("documents", "segments", "events", "coders", "runs"):
-        if table not in missing:
+    for table in ("documents", "segments", "events", "coders", "runs", "case_events", "memo_events"):
+        if table in present:
             found = _run(problems, table, lambda table=table: query(f"SELECT COUNT(*) FROM {table}"))  # type: ignore[misc]
             if found:
                 counts[table] = int(found[0][0])
@@ -232,6 +266,8 @@ def _common_checks(query: Query, problems: list[str], counts: dict[str, int], mi
         _run(problems, "events", lambda sql=sql, message=message: _lines(  # type: ignore[misc]
             problems, query(sql), message))
     for table, sql, message in REFERENCES:
+        if table not in present:  # an older project's schema predates it
+            continue
         _run(problems, table, lambda sql=sql, message=message: _lines(  # type: ignore[misc]
             problems, query(sql), message))
 
@@ -278,6 +314,10 @@ def _show(value: Any) -> Any:
 def _label(table: str, keys: list[Any]) -> str:
     if table == "events":
         return f"event {keys[0]}"
+    if table == "case_events":
+        return f"case event {keys[0]}"
+    if table == "memo_events":
+        return f"memo event {keys[0]}"
     if table == "documents":
         return f"document {keys[0]!r} version {keys[1]}"
     if table == "segments":
@@ -319,14 +359,14 @@ def _check_postgres(path: str | Path) -> CheckReport:
     problems = report.problems
     try:
         present = {r[0] for r in query("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")}
-        missing = [t for t in TABLES if t not in present]
+        missing = [t for t in _required(query, present) if t not in present]
         problems.extend(f"table {t!r} is missing" for t in missing)
         triggers = {r[0] for r in query("SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-                                        "WHERE c.relname = 'events' AND NOT t.tgisinternal")}
+                                        "WHERE NOT t.tgisinternal")}
         for name in PG_TRIGGERS:
-            if name not in triggers:
-                problems.append(f"the append-only trigger {name!r} is missing: the decision log could be edited")
-        _common_checks(query, problems, report.counts, missing)
+            if name not in triggers and name.rsplit("_", 2)[0] in present:
+                problems.append(f"the append-only trigger {name!r} is missing: the {_log_of(name)} could be edited")
+        _common_checks(query, problems, report.counts, missing, present)
     except errors as exc:
         raise project._error(exc) from None
     finally:

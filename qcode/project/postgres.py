@@ -33,7 +33,7 @@ from ..codebook.io import load_codebook
 from ..codebook.model import Codebook
 from ..errors import ProjectError
 from .base import DEFAULT_LOCK_TIMEOUT, SETTINGS_NAME, now_utc
-from .dialect import PG_TRIGGERS, PgConnection, postgres_ddl, redact_url, translate_pg
+from .dialect import HISTORY_TABLES, PG_TRIGGERS, PgConnection, postgres_ddl, redact_url, translate_pg
 from .schema import SCHEMA, SCHEMA_VERSION
 from .store import Project
 
@@ -133,6 +133,9 @@ class PostgresProject(Project):
     def _run_ddl(self, statement: str) -> None:
         self._conn.script(postgres_ddl(statement))  # type: ignore[attr-defined]
 
+    def _after_upgrade(self) -> None:
+        self._conn.script(PG_TRIGGERS)  # type: ignore[attr-defined]  # idempotent: the new tables get theirs
+
     def close(self) -> None:
         self._conn.close()
 
@@ -141,6 +144,9 @@ class PostgresProject(Project):
     def identity(self) -> str:
         """The role the server authenticated this connection as: the coder identity of its decisions."""
         return str(self._query("SELECT current_user")[0][0])
+
+    def _default_author(self) -> str | None:
+        return self.identity
 
     @property
     def is_owner(self) -> bool:
@@ -151,25 +157,29 @@ class PostgresProject(Project):
 
     def integrity_check(self) -> str:
         """``"ok"`` when the log's triggers are in place and every table the schema names exists."""
-        rows = self._query("SELECT tgname FROM pg_trigger WHERE tgrelid = 'events'::regclass AND NOT tgisinternal")
-        names = {r[0] for r in rows}
-        missing = {"events_append_only", "events_no_truncate", "events_identity"} - names
-        if missing:
-            return f"missing trigger(s) on events: {', '.join(sorted(missing))}"
+        for table in ("events", *HISTORY_TABLES):
+            rows = self._query("SELECT tgname FROM pg_trigger WHERE tgrelid = ?::regclass AND NOT tgisinternal",
+                               (table,))
+            names = {r[0] for r in rows}
+            missing = {f"{table}_append_only", f"{table}_no_truncate", f"{table}_identity"} - names
+            if missing:
+                return f"missing trigger(s) on {table}: {', '.join(sorted(missing))}"
         return "ok"
 
     def grant_coder(self, role: str) -> None:
-        """Let database role ``role`` read the project and record its own decisions (owner only)."""
+        """Let database role ``role`` read the project and record its own decisions, attributes and memos
+        (owner only)."""
         from psycopg import sql
 
         tables = sql.SQL(", ").join(sql.Identifier(t) for t in ("meta", "documents", "segments", "codebooks",
                                                                  "code_migrations", "runs", "suggestions",
-                                                                 "coders", "events"))
+                                                                 "coders", "events", *HISTORY_TABLES))
         who = sql.Identifier(role)
         statements = [sql.SQL("GRANT SELECT ON {} TO {}").format(tables, who),
-                      sql.SQL("GRANT INSERT ON coders, events TO {}").format(who),
-                      sql.SQL("GRANT USAGE ON SEQUENCE {} TO {}").format(
-                          sql.Identifier(self._sequence("events", "event_id")), who)]
+                      sql.SQL("GRANT INSERT ON coders, events, case_events, memo_events TO {}").format(who),
+                      *(sql.SQL("GRANT USAGE ON SEQUENCE {} TO {}").format(
+                          sql.Identifier(self._sequence(table, "event_id")), who)
+                        for table in ("events", *HISTORY_TABLES))]
         with self.transaction():
             try:
                 for statement in statements:
@@ -262,9 +272,10 @@ def store_of_folder(folder: Path) -> str | None:
 def drop_postgres(project: PostgresProject) -> None:
     """Remove a project's tables and trigger functions, in one transaction (used to undo a failed copy)."""
     with project.transaction():
-        project._conn.execute("DROP TABLE IF EXISTS events, coders, suggestions, runs, code_migrations, codebooks, "
-                              "segments, documents, meta CASCADE")
-        project._conn.execute("DROP FUNCTION IF EXISTS qcode_events_append_only(), qcode_events_identity()")
+        project._conn.execute("DROP TABLE IF EXISTS memo_events, case_events, events, coders, suggestions, runs, "
+                              "code_migrations, codebooks, segments, documents, meta CASCADE")
+        project._conn.execute("DROP FUNCTION IF EXISTS qcode_events_append_only(), qcode_events_identity(), "
+                              "qcode_author_identity()")
 
 
 def wait_for_server(url: str, timeout: float = 30.0) -> None:

@@ -19,7 +19,8 @@ codebooks, suggestion runs and an append-only log of coding decisions.
 building on the one below: :mod:`.base` (connection, durable transactions,
 schema upgrades), :mod:`.documents` (documents, segments), :mod:`.codebooks`
 (codebook versions, migrations), :mod:`.runs` (suggestion runs) and
-:mod:`.decisions` (coders, the decision log, codings). The pure parts are
+:mod:`.decisions` (coders, the decision log, codings), :mod:`.cases` (cases and their
+attribute history) and :mod:`.memos` (memos and their versions). The pure parts are
 :mod:`.codings` (log -> codings) and :mod:`.validation`.
 """
 
@@ -27,10 +28,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .decisions import DecisionStore
+from .memos import MemoStore
 
 
-class Project(DecisionStore):
+class Project(MemoStore):
     """A qcode project: a folder holding ``qcode.sqlite`` (WAL) and ``settings.json``.
 
     Use :func:`init_project` / :func:`open_project` rather than this constructor.
@@ -50,7 +51,7 @@ class Project(DecisionStore):
     """
 
     def status(self) -> dict[str, Any]:
-        """Counts for ``qcode status``: documents, segments, runs, suggestions, decisions per coder."""
+        """Counts for ``qcode status``: documents, segments, runs, suggestions, cases, memos, decisions per coder."""
         def count(sql: str, params: tuple = ()) -> int:
             return int(self._query(sql, params)[0][0])
 
@@ -74,6 +75,8 @@ class Project(DecisionStore):
             "runs": count("SELECT COUNT(*) FROM runs"),
             "suggestions": count("SELECT COUNT(*) FROM suggestions"),
             "events": count("SELECT COUNT(*) FROM events"),
+            "cases": len(self.cases()),
+            "memos": len(self.memos()),
             "coders": per_coder,
         }
 

@@ -234,6 +234,8 @@ def suggest_dask(
         raise InputError("nothing to write: give out= (a table file) and/or project=")
     if out is not None:
         table_format(out)
+    if opts.attribute_columns and project is None:
+        raise InputError("--attribute-column records attributes in a project: give --project PROJECT")
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
@@ -247,7 +249,8 @@ def suggest_dask(
         files, left_out = [path], []
     else:
         corpus = read_corpus(path, id_column=opts.id_column, text_column=opts.text_column,
-                             interviewers=tuple(opts.interviewers), exclude=[out] if out is not None else ())
+                             interviewers=tuple(opts.interviewers), exclude=[out] if out is not None else (),
+                             encoding=opts.encoding)
         files, left_out = list(corpus.files), [(str(f), r) for f, r in corpus.left_out]
     root = path.parent if path.is_file() else path
     started = time.perf_counter()
@@ -485,6 +488,8 @@ def _store_documents(project: Any, docs_file: Path, run: SuggestRun) -> None:
         for key, ids in project.add_documents(docs).items():
             report.setdefault(key, []).extend(ids)
         project.add_segments(segments)
+        if run.options.attribute_columns:
+            project.set_document_attributes(docs, run.options.attribute_columns)
 
 
 def _project_rows(work: Path, summaries: list[dict[str, Any]]) -> Iterator[tuple[str, str, float, int]]:

@@ -110,7 +110,7 @@ def read_file_documents(file: str, root: str, opts: SuggestOptions) -> list[Docu
     from ..ingest import read_document
 
     return read_document(file, root=root, id_column=opts.id_column, text_column=opts.text_column,
-                         interviewers=tuple(opts.interviewers))
+                         interviewers=tuple(opts.interviewers), encoding=opts.encoding)
 
 
 def _file_items(job: ShardJob, shard: Shard, summary: dict[str, Any]) -> Iterator[tuple[list[Document], int, bool]]:

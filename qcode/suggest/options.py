@@ -41,6 +41,10 @@ class SuggestOptions:
     interviewers : speaker names to treat as interviewers (besides labels such as ``Interviewer:``).
     max_tokens : token budget per segment; longer turns are split.
     id_column, text_column : for spreadsheets of responses, the id and text columns.
+    encoding : the encoding of the text files (``"gbk"``); default: detected (see :mod:`qcode.ingest.normalize`).
+    attribute_columns : for spreadsheets of responses recorded in a project, columns whose cells become
+        attributes of each row's case (its document); they do not change the suggestions, so they are not
+        in :meth:`record`.
     batch_segments : segments embedded and ranked together (memory, not output).
     engine : ``"local"`` (this process) or ``"dask"`` (a Dask cluster: :mod:`qcode.suggest.dask_engine`).
     scheduler, workers : for the dask engine, a scheduler address (``tcp://HOST:PORT``) or the number of
@@ -58,13 +62,16 @@ class SuggestOptions:
     max_tokens: int = DEFAULT_MAX_TOKENS
     id_column: str | None = None
     text_column: str | None = None
+    attribute_columns: Sequence[str] = ()
     batch_segments: int = 512
     engine: str = "local"
     scheduler: str | None = None
     workers: int | None = None
+    encoding: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "interviewers", tuple(self.interviewers))
+        object.__setattr__(self, "attribute_columns", tuple(self.attribute_columns))
         if self.unit not in UNITS:
             raise InputError(f"unknown unit {self.unit!r}; choose one of {', '.join(UNITS)}")
         if self.top_k is not None and (isinstance(self.top_k, bool) or not isinstance(self.top_k, int)
@@ -87,7 +94,8 @@ class SuggestOptions:
         return {"unit": self.unit, "top_k": self.top_k, "threshold": self.threshold,
                 "multi_label": self.multi_label, "min_probability": self.min_probability,
                 "include_interviewer": self.include_interviewer,
-                "interviewers": sorted(self.interviewers), "max_tokens": self.max_tokens}
+                "interviewers": sorted(self.interviewers), "max_tokens": self.max_tokens,
+                **({"encoding": self.encoding} if self.encoding else {})}  # absent when detected: run ids stay
 
     def replace(self, **changes: Any) -> SuggestOptions:
         """A copy with some options changed; an unknown name is a one-line error."""

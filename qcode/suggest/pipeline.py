@@ -218,17 +218,21 @@ def suggest_corpus(
     """
     from ..formats import open_table_writer, table_format
     from ..ingest import read_corpus
+    from ..ingest.tables import row_attributes
 
     opts = options or SuggestOptions()
     if option_values:
         opts = opts.replace(**option_values)
     if out is not None:
         table_format(out)  # an unknown suffix fails before any work
+    if opts.attribute_columns and project is None:
+        raise InputError("--attribute-column records attributes in a project: give --project PROJECT")
     suggester = suggester_for(codebook, model, backend, project)
     batch_segments = opts.batch_segments
     started = time.perf_counter()
     corpus = read_corpus(path, id_column=opts.id_column, text_column=opts.text_column,
-                         interviewers=tuple(opts.interviewers), exclude=[out] if out is not None else ())
+                         interviewers=tuple(opts.interviewers), exclude=[out] if out is not None else (),
+                         encoding=opts.encoding)
     if on_start is not None:
         on_start(len(corpus.files))
     record = run_record(suggester, opts)
@@ -255,6 +259,8 @@ def suggest_corpus(
             for key, ids in project.add_documents(project_docs).items():
                 project_report.setdefault(key, []).extend(ids)
             project.add_segments(project_segments)
+            if opts.attribute_columns:
+                project.set_document_attributes(project_docs, opts.attribute_columns)
         project_docs.clear()
         project_segments.clear()
 
@@ -289,6 +295,8 @@ def suggest_corpus(
             pending_run.documents += 1
             pending_run.warnings.extend(doc.warnings)
             if project is not None:
+                if opts.attribute_columns:
+                    row_attributes(doc, opts.attribute_columns)  # a missing column stops the run before it stores
                 project_docs.append(doc)
                 project_segments.extend(segments)
                 if len(project_docs) >= 256 or len(project_segments) >= batch_segments:

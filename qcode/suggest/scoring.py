@@ -25,6 +25,11 @@ from .lexical import TfidfModel
 Embed = Callable[[Sequence[str]], np.ndarray]
 
 
+#: the least and (1 minus) the most a shown probability can be: a softmax that rounds to 0.0 or 1.0
+#: would read as certainty, which an embedding model never has
+_P_FLOOR = 1e-6
+
+
 @dataclass(frozen=True)
 class Suggestion:
     """One candidate code for one segment.
@@ -256,7 +261,7 @@ def rank_scores(scores: np.ndarray, probs: np.ndarray, targets: list[Code], code
             continue
         for j in ranking[: (top_k or len(targets))]:
             s = round(float(row[j]), 6)  # compare what is reported
-            p = round(float(probs[i, j]), 6)
+            p = round(min(max(float(probs[i, j]), _P_FLOOR), 1 - _P_FLOOR), 6)  # never shown as certain
             if threshold is not None and s < threshold and (multi_label or picked):
                 break
             if min_probability is not None and p < min_probability:

@@ -48,6 +48,7 @@ def create_app(service: ReviewService, tokens: TokenStore, allowed_hosts: set[st
         Route("/r/{token}/disagreements", guarded(h.disagreements, lead_only=True)),
         Route("/r/{token}/api/adjudicate", guarded(h.adjudicate, api=True, lead_only=True), methods=["POST"]),
         Route("/r/{token}/agreement", guarded(h.agreement, lead_only=True)),
+        Route("/r/{token}/report", guarded(h.study_report, lead_only=True)),
     ]
     app = Starlette(routes=routes, exception_handlers={404: h.not_found, 405: h.not_allowed, 500: h.server_error})
     app.state.site = Site(service, tokens, allowed_hosts)

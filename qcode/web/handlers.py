@@ -107,6 +107,15 @@ async def agreement(request: Request, access: Access) -> Response:
     return await run_in_threadpool(build)
 
 
+async def study_report(request: Request, access: Access) -> Response:
+    site = site_of(request)
+
+    def build() -> HTMLResponse:
+        return HTMLResponse(site.service.study_report_html(),
+                            headers={**COMMON_HEADERS, "Content-Security-Policy": REPORT_CSP})
+    return await run_in_threadpool(build)
+
+
 # -- outside the token --------------------------------------------------------------------
 async def static_file(request: Request) -> Response:
     site = site_of(request)

@@ -1,4 +1,5 @@
-"""The project lead's views in ``qcode serve``: disagreements between coders, adjudication, live agreement."""
+"""The project lead's views in ``qcode serve``: disagreements between coders, adjudication, live agreement,
+and the study report."""
 
 from __future__ import annotations
 
@@ -115,4 +116,12 @@ def agreement_html(service: LeadSource, n_boot: int = 500) -> str:
     return result.to_html()
 
 
-__all__ = ["adjudicate", "agreement_html", "disagreements"]
+def study_report_html(service: LeadSource) -> str:
+    """The study report (:mod:`qcode.analysis`) of the project as it stands now, adjudications counted."""
+    from ..analysis.report import build_report
+    from ..analysis.report_html import render_html
+
+    return render_html(build_report(service.project(), adjudicator=service.adjudicator))
+
+
+__all__ = ["adjudicate", "agreement_html", "disagreements", "study_report_html"]

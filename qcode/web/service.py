@@ -426,6 +426,10 @@ class ReviewService:
         """The agreement report on the project as it stands now (:func:`qcode.web.lead.agreement_html`)."""
         return lead.agreement_html(self, n_boot)
 
+    def study_report_html(self) -> str:
+        """The study report of the project as it stands now (:func:`qcode.web.lead.study_report_html`)."""
+        return lead.study_report_html(self)
+
     def codebook_entries(self) -> list[dict[str, Any]]:
         """Every codable code of the current codebook, for the page's search box (the codebook is not secret)."""
         codebook = self.project().codebook
