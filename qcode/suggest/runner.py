@@ -58,6 +58,7 @@ def run_suggest(
     on_queued: Callable[[int], None] | None = None,
     on_embedded: Callable[[int], None] | None = None,
     on_shard: Callable[[int, int | None], None] | None = None,
+    on_scope: Callable[[str, int], None] | None = None,
 ) -> SuggestOutcome:
     """Suggest codes for the corpus at ``path`` on the engine ``options.engine`` picks.
 
@@ -65,7 +66,8 @@ def run_suggest(
     trained on that coder's decisions only; ``learn_from``: one run trained on those
     coders. ``model``, ``backend``, ``tuned``, ``context``, ``abstain`` are those of
     :func:`~qcode.suggest.make_suggester`; the progress callbacks those of
-    :func:`~qcode.suggest.suggest_corpus` (``on_shard``: of the Dask engine).
+    :func:`~qcode.suggest.suggest_corpus` (``on_shard``: of the Dask engine; ``on_scope(coders, decisions)``:
+    before each learned scope trains).
 
     Example
     -------
@@ -95,7 +97,7 @@ def run_suggest(
     if learn or learn_from:
         learned = suggest_by_scope(path, project, opts, codebook=book, learn_from=learn_from, learning=learning,
                                   model=model, backend=backend, out=out, tuned=tuned, context=context,
-                                  abstain=abstain, **progress)
+                                  abstain=abstain, on_scope=on_scope, **progress)
         return SuggestOutcome([run for _, run in learned if run is not None][-1], learned)
     ranker = make_suggester(book, model=model, backend=backend, tuned=tuned, context=context, abstain=abstain)
     run = suggest_corpus(path, ranker, opts, out=out, project=project, **progress)
