@@ -29,6 +29,13 @@ seconds each learning and scoring step took (``--fine-tune-at 100,200,half``,
 ``--fine-tune-orders document`` and ``--sets serdif,demo`` bound the run; a
 fine-tuning costs under a minute on 2 quiet cores); ``--json`` writes
 ``bench/results/learning_ablation.json``.
+
+``python bench/bench_learning.py --vs-setfit [--json]`` runs issue 21's comparison:
+qcode's learners beside the ``setfit`` library (the ``bench`` extra), on the same
+simulated decisions after 0/5/10/15/25/50/100/200, with each learner's training
+seconds (:mod:`learning_peers` says how). ``--setfit-configs fast,defaults``,
+``--setfit-at 10,25,50,100,200`` and ``--sets`` bound the SetFit part, which takes
+minutes per point (``--setfit-cached`` adds the points earlier runs left in the cache); ``--json`` writes ``bench/results/learning_vs_setfit.json``.
 """
 
 from __future__ import annotations
@@ -223,7 +230,70 @@ def _flag(args: list[str], name: str, default: str) -> str:
     return args[args.index(name) + 1] if name in args and args.index(name) + 1 < len(args) else default
 
 
+def vs_setfit(args: list[str]) -> int:
+    """Issue 21: qcode's few-shot head and blend beside SetFit, on the same decisions."""
+    import learning_peers as peers
+
+    wanted = set(_flag(args, "--sets", "serdif,demo,context-study,dev").split(","))
+    configs = [c for c in _flag(args, "--setfit-configs", "fast").split(",") if c]
+    setfit_at = {int(n) for n in _flag(args, "--setfit-at", "10,25,50,100,200").split(",") if n}
+    points = [0, 5, 10, 15, 25, 50, 100, 200]
+    cached = "--setfit-cached" in args  # also show SetFit points earlier runs left in the cache
+    rows = []
+    for name, book, texts, gold in peers.load_sets(wanted):
+        prep = peers.prepare(name, book, texts, gold)
+        test_gold = [gold[i] for i in prep.test]
+        total = len(prep.decisions[0])
+        for n in points:
+            if n > total:
+                continue
+            learners = [("qcode few-shot", lambda p=prep, k=n: peers.few_shot(p, k)),
+                        ("qcode blend", lambda p=prep, k=n: peers.blend(p, k))]
+            if n in setfit_at or cached:
+                learners += [(f"setfit {c}", lambda c=c, p=prep, k=n: peers.setfit(p, k, c, cached_only=k not in setfit_at))
+                             for c in configs]
+            for learner, run in learners:
+                peers.LAST_ECE[0] = None
+                scores, seconds = run()
+                if scores is None:
+                    continue
+                t1, t3 = peers.top_k(scores, test_gold)
+                rows.append([name, n, learner, f"{t1:.3f}", f"{t3:.3f}", f"{seconds:.1f}", peers.LAST_ECE[0] or ""])
+                print("  ".join(str(c) for c in rows[-1]), flush=True)
+    columns = ["set", "decisions", "learner", "top-1", "top-3", "train s", "ECE"]
+    if "--json" in args:
+        from record import Results, machine_line
+
+        results = Results("learning_vs_setfit", script=__file__, machine=machine_line(),
+                          command="python bench/bench_learning.py --vs-setfit --json " + " ".join(
+                              a for a in args if a not in ("--vs-setfit", "--json")))
+        results.table("vs_setfit", "Learning from a coder's first decisions: qcode beside SetFit (issue 21)",
+                      columns, rows, align="lrlrrrr", notes=peers.NOTES)
+        print(f"wrote {results.save()}")
+    return 0
+
+
+def abstention(args: list[str]) -> int:
+    """Issue 21: abstention precision/recall before and after a coder's "no code" decisions."""
+    import learning_abstain
+
+    rows = learning_abstain.run()
+    if "--json" in args:
+        from record import Results, machine_line
+
+        results = Results("learning_abstain", script=__file__, machine=machine_line(),
+                          command="python bench/bench_learning.py --abstention --json")
+        results.table("abstain", "Learned \"no code\" (issue 21): abstention before and after no-code decisions",
+                      learning_abstain.COLUMNS, rows, align="llrrrr", notes=learning_abstain.NOTES)
+        print(f"wrote {results.save()}")
+    return 0
+
+
 def main() -> int:
+    if "--abstention" in sys.argv[1:]:
+        return abstention(sys.argv[1:])
+    if "--vs-setfit" in sys.argv[1:]:
+        return vs_setfit(sys.argv[1:])
     if "--ablation" in sys.argv[1:]:
         return ablation(sys.argv[1:])
     from bench_quality import SHARED, serdif_set

@@ -112,7 +112,7 @@ def test_classifier_takes_part_once_a_code_has_enough_labels(fake_embedder):
     from qcode.suggest import RankingParams
 
     cb = load_codebook("mcn-sst")
-    s = make_suggester(cb, model=fake_embedder, params=RankingParams(min_labels=3))
+    s = make_suggester(cb, model=fake_embedder, params=RankingParams(min_labels=3), learning="blend")
     pos = [f"The hospice van number {i} broke down on the moor road again." for i in range(4)]
     neg = [f"We agreed the new guideline number {i} at the steering group." for i in range(4)]
     s.learn(pos + neg, ["infrastructure.geography"] * 8, [True] * 4 + [False] * 4)

@@ -151,8 +151,8 @@ def test_learn_saves_versions_with_provenance_and_is_deterministic(fake_embedder
     for key in ("state_sha256", "decisions_sha256", "base_weights_sha256", "seed", "learned_from", "decisions"):
         assert infos[0][key] == infos[1][key], key
     assert infos[0]["learned_from"] == ["ana"] and infos[0]["last_event_id"] == projects[0].last_decision("ana")["event_id"]
-    # the default asks for "auto", which blends with a model qcode cannot fine-tune (the fake one)
-    assert infos[0]["version"] == 1 and infos[0]["learning"] == "auto" and infos[0]["learned_with"] == "blend"
+    # the default asks for "auto", which learns with the few-shot head
+    assert infos[0]["version"] == 1 and infos[0]["learning"] == "auto" and infos[0]["learned_with"] == "few-shot"
     texts = projects[0].segments()["text"].tolist()[:20]
     a, b = (o.suggester.suggest(texts) for o in outcomes)
     assert a == b
@@ -165,28 +165,20 @@ def test_learn_saves_versions_with_provenance_and_is_deterministic(fake_embedder
     assert newer.version == 2 and not newer.reused
 
 
-def test_auto_learning_fine_tunes_a_packaged_model_from_25_decisions_and_blends_otherwise(fake_embedder, monkeypatch):
+def test_auto_learning_is_the_few_shot_head(fake_embedder, monkeypatch):
     from qcode.errors import QcodeError
-    from qcode.suggest.ranking import FINE_TUNE_FROM
 
     fake = make_suggester("mcn-sst", model=fake_embedder)
-    assert fake.learning == "auto" and fake.learning_for(10_000) == "blend"       # not a packaged model
+    assert fake.learning == "auto" and fake.learning_for(10_000) == "few-shot"
     assert make_suggester("mcn-sst", model=fake_embedder, learning="fine-tune").learning_for(0) == "fine-tune"
+    assert make_suggester("mcn-sst", model=fake_embedder, learning="blend").learning_for(500) == "blend"
     with pytest.raises(QcodeError, match="learning must be"):
         make_suggester("mcn-sst", model=fake_embedder, learning="setfit")
-    from qcode.suggest.models import PackagedModelSource
-
-    monkeypatch.setattr(PackagedModelSource, "packaged", lambda self, embedder: "all-MiniLM-L6-v2")
-    packaged = make_suggester("mcn-sst", model=fake_embedder)
-    assert packaged.learning_for(FINE_TUNE_FROM - 1) == "blend"
     import importlib.util
 
-    has_torch = all(importlib.util.find_spec(m) for m in ("torch", "sentence_transformers"))
-    assert packaged.learning_for(FINE_TUNE_FROM) == ("fine-tune" if has_torch else "blend")
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
-    assert packaged.learning_for(FINE_TUNE_FROM) == "blend"                     # no torch: blend, no error
-    fake.learn(["The grant runs out."], ["infrastructure.funding"], [True])
-    assert fake.learning_used == "blend" and fake.identity()["learning"] == "blend"
+    fake.learn(["The grant runs out."], ["infrastructure.funding"], [True])   # no torch needed
+    assert fake.learning_used == "few-shot" and fake.identity()["learning"] == "few-shot"
 
 
 @pytest.mark.slow
@@ -242,11 +234,12 @@ def test_cli_learn_and_suggest_learn(fake_models, tmp_path):
     assert sorted(tuple(p["learned_from"]) for p in params[-2:]) == [(), ("ana",)]
     # both runs are named, the codebook-only one too, with the learning each used
     assert "the codebook alone, for coders with no decisions yet" in result.output
-    assert "learned from ana (" in result.output and "blend model v1" in result.output
+    assert "learned from ana (" in result.output and "few-shot model v1" in result.output
+    assert "learning from ana (" in result.output and "run(s) (" in result.output and "s in all" in result.output
     result = runner.invoke(app, ["suggest", str(DEMO), "--project", str(project.path), "--learning", "fintune",
                                  "-q"])
     assert result.exit_code != 0
-    assert "--learning must be one of auto, blend, fine-tune, not 'fintune'" in str(result.exception)
+    assert "--learning must be one of auto, blend, fine-tune, few-shot, not 'fintune'" in str(result.exception)
     result = runner.invoke(app, ["suggest", str(DEMO), "--project", str(project.path), "--learn-from", "ana",
                                  "--out", str(tmp_path / "first-pass.csv"), "-q"])
     assert result.exit_code == 0, result.output

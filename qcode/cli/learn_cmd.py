@@ -18,14 +18,18 @@ def learn(
                                     "coder of the project, one model each."),
     learn_from: Optional[str] = typer.Option(None, "--learn-from", help="Comma-separated coders whose decisions "
                                              "train ONE shared model (a first pass, not blind)."),
-    learning: str = typer.Option("auto", "--learning", help="auto (fine-tune from 25 decisions where torch is "
-                                 "installed, else blend), blend (examples + a classifier per code, seconds) or "
-                                 "fine-tune (the embedding model itself, SetFit-style; about a minute, needs torch)."),
+    learning: str = typer.Option("auto", "--learning", help="auto (= few-shot: a small head on the embeddings "
+                                 "with the codebook as prior, seconds), blend (examples + a classifier per code) or "
+                                 "fine-tune (the embedding model itself, SetFit-style, then the few-shot head; a "
+                                 "minute or more, needs torch)."),
     seed: int = typer.Option(0, "--seed", help="Training seed: the same decisions and seed give the same model."),
     model: str = typer.Option("all-MiniLM-L6-v2", "--model", help="Base embedding model from models/manifest.json."),
     backend: str = typer.Option("auto", "--backend", help="Embedding backend: auto, onnx, sentence-transformers."),
     tune: bool = typer.Option(True, "--tune/--no-tune", help="Start from the codebook-tuned model where the "
                               "codebook has enough text (default)."),
+    prune: bool = typer.Option(False, "--prune", help="Train nothing: remove the saved versions no run names, "
+                               "beyond the --keep newest per coder, and the fine-tuned bodies none uses."),
+    keep: int = typer.Option(1, "--keep", help="With --prune: versions kept per coder besides those runs name."),
 ) -> None:
     """Learn from the accept/reject decisions that stand in a project.
 
@@ -39,6 +43,13 @@ def learn(
     from ..suggest.learning import learn_project
 
     proj = open_project(project.target)
+    if prune:
+        from ..suggest.retention import prune_models
+
+        report = prune_models(proj, keep=keep)
+        typer.echo(f"pruned {len(report.removed)} saved model folder(s), {report.freed_bytes / 1e6:.1f} MB freed; "
+                   f"{len(report.kept)} version(s) kept (named by runs, or the newest {keep} per coder)")
+        return
     named = [c.strip() for c in (learn_from or "").split(",") if c.strip()]
     outcomes = learn_project(proj, coders=coder, learn_from=named, learning=learning, seed=seed, model=model,
                              backend=backend, tuned="auto" if tune else False, retrain=True)

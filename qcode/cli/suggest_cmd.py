@@ -48,9 +48,10 @@ def suggest(
     learn_from: Optional[str] = typer.Option(None, "--learn-from", help="With --project: ONE run trained on these "
                                              "coders' decisions (comma-separated; a first pass, not for blind "
                                              "coding)."),
-    learning: str = typer.Option("auto", "--learning", help="How --learn uses decisions: auto (fine-tune from 25 "
-                                 "decisions where torch is installed, else blend), blend (examples and a classifier "
-                                 "per code) or fine-tune (the embedding model too; about a minute, needs torch)."),
+    learning: str = typer.Option("auto", "--learning", help="How --learn uses decisions: auto (= few-shot), few-shot "
+                                 "(a small head on the embeddings, the codebook as prior; seconds), blend (examples "
+                                 "and a classifier per code) or fine-tune (the embedding model too, then the "
+                                 "few-shot head; a minute or more, needs torch)."),
     tune: bool = typer.Option(True, "--tune/--no-tune", help="Use the model tuned once to the codebook's own text "
                               "where the codebook has enough of it (default; cached; torch needed the first time)."),
     context: bool = typer.Option(True, "--context/--no-context", help="Mix the interviewer's preceding question into "
@@ -80,9 +81,12 @@ def suggest(
     coder, saved under PROJECT/models/, as `qcode learn` does).
     """
     import sys
+    import time
     import warnings
 
     from ..errors import InputError
+
+    began = time.perf_counter()
     from ..formats import TABLE_FORMATS
     from ..ingest import IngestWarning
     from ..suggest import SuggestOptions
@@ -120,15 +124,15 @@ def suggest(
     try:
         with (progress.bar or _null()), tuning_progress(progress.on_tuning):
             outcome = _run(path, options, codebook, proj, out, model, backend, learn, named, learning, tune,
-                           context, abstain, progress)
+                           context, abstain, progress, quiet)
     except KeyboardInterrupt:
         typer.echo(_interrupted(proj, before, out, learn or bool(named)), err=True)
         raise typer.Exit(130) from None
-    _report(outcome, quiet, project)
+    _report(outcome, quiet, project, learn or bool(named), began)
 
 
 def _run(path, options, codebook, proj, out, model, backend, learn, named, learning, tune, context, abstain,
-         progress) -> Any:
+         progress, quiet) -> Any:
     from ..suggest.runner import run_suggest
 
     return run_suggest(path, options, codebook=codebook, project=proj, out=out, model=model, backend=backend,
@@ -136,7 +140,7 @@ def _run(path, options, codebook, proj, out, model, backend, learn, named, learn
                        context="auto" if context else False, abstain="auto" if abstain else False,
                        on_start=progress.on_start, on_document=progress.on_document,
                        on_queued=progress.on_queued, on_embedded=progress.on_embedded,
-                       on_shard=progress.on_shard)
+                       on_shard=progress.on_shard, on_scope=None if quiet else _learning_line)
 
 
 def _project_state(proj: Any) -> tuple[int | None, int]:
@@ -161,8 +165,10 @@ def _interrupted(proj: Any, before: tuple[int | None, int], out: Path | None, le
     return "interrupted: " + ("; ".join(kept) or "nothing written")
 
 
-def _report(outcome: Any, quiet: bool, project: Any) -> None:
+def _report(outcome: Any, quiet: bool, project: Any, learning_runs: bool, began: float) -> None:
     """Print what the run did: learned runs, files left out or skipped, warnings, the summary."""
+    import time
+
     result = outcome.run
     if outcome.tuning_note and not quiet:
         typer.echo(f"note: {outcome.tuning_note}", err=True)
@@ -178,6 +184,10 @@ def _report(outcome: Any, quiet: bool, project: Any) -> None:
             typer.echo(f"run {run.project_run}: learned from {' + '.join(learned.scope.coders)} "
                        f"({learned.decisions} decisions, {learned.suggester.learning_used} model "
                        f"v{learned.version})", err=True)
+    if learning_runs and not quiet:
+        runs = [str(run.project_run) for _, run in outcome.learned if run is not None]
+        typer.echo(f"qcode suggest --learn: {len(runs)} run(s) ({', '.join(runs)}) in "
+                   f"{time.perf_counter() - began:.1f} s in all", err=True)
     _report_left_out(result.left_out_files)
     for file, reason in result.skipped_files:
         reason = str(reason)
@@ -194,6 +204,11 @@ def _report(outcome: Any, quiet: bool, project: Any) -> None:
                        "earlier decisions stay attached to the earlier text", err=True)
     if not quiet:
         _summary(result)
+
+
+def _learning_line(who: str, decisions: int) -> None:
+    """A plain line before each coder's learning: it shows when stderr is a file too (the bar does not)."""
+    typer.echo(f"learning from {who} ({decisions} decisions)...", err=True)
 
 
 class _Progress:

@@ -9,6 +9,10 @@ the demo corpus, 30 written for the test) against 188 codable ones
 precision 0.97 at recall 0.71, with 0.5% of codable turns silenced; margin 0.0
 with the codebook-tuned model 0.95 at 0.84 (1.1%).
 
+A coder's own "no code" decisions are learned too (:meth:`~qcode.suggest.Suggester.learn`'s
+``no_code``, and passages rejected for all three suggestions): a passage nearer one of them than
+its best code by ``margin + LEARNED_NULL_MARGIN`` abstains as well.
+
 Codebooks that *code* procedural talk (SERDIF's "Moderator assist") must turn
 abstention off.
 
@@ -24,6 +28,12 @@ from collections.abc import Sequence
 import numpy as np
 
 DEFAULT_MARGIN = 0.1
+#: rejections (and no accept) after which a passage counts as a coder's "no code" (every top-3 suggestion rejected)
+NULL_FROM_REJECTIONS = 3
+#: added to the margin for a coder's own "no code" passages: the nearest one must beat the best code by
+#: margin + 0.05 (``bench/bench_learning.py --abstention``: with +0.0 the turns a coder silenced pulled
+#: short codable lines with them, 5% of codable turns silenced on the noncodable.json set; +0.05 kept it at 2%)
+LEARNED_NULL_MARGIN = 0.05
 
 NULL_PROTOTYPES: tuple[str, ...] = (
     "Hello, thank you for joining me today.",
@@ -67,6 +77,17 @@ def abstain_mask(scores: np.ndarray, null_sims: np.ndarray, margin: float = DEFA
     return null > np.asarray(scores).max(axis=1) + margin
 
 
+def abstain_learned(scores: np.ndarray, X: np.ndarray, null_vectors: np.ndarray, learned_vectors: np.ndarray,
+                    margin: float) -> np.ndarray:
+    """The abstention mask with the shipped null prototypes and, by ``margin + LEARNED_NULL_MARGIN``,
+    the nearest of a coder's own "no code" passages (``learned_vectors``, possibly none)."""
+    abstained = abstain_mask(scores, null_similarity(X, null_vectors), margin=margin)
+    if len(learned_vectors):
+        nearest = null_similarity(X, learned_vectors, top_n=1)
+        abstained |= abstain_mask(scores, nearest, margin=margin + LEARNED_NULL_MARGIN)
+    return abstained
+
+
 def abstention_figures(abstained_noncodable: Sequence[bool], abstained_codable: Sequence[bool]) -> dict[str, float]:
     """Precision and recall of abstaining, and the share of codable segments silenced."""
     tp = int(np.sum(abstained_noncodable))
@@ -77,4 +98,4 @@ def abstention_figures(abstained_noncodable: Sequence[bool], abstained_codable: 
             "codable_silenced": fp / len(abstained_codable) if len(abstained_codable) else float("nan")}
 
 
-__all__ = ["DEFAULT_MARGIN", "NULL_PROTOTYPES", "abstain_mask", "abstention_figures", "null_similarity"]
+__all__ = ["DEFAULT_MARGIN", "LEARNED_NULL_MARGIN", "NULL_FROM_REJECTIONS", "abstain_learned", "NULL_PROTOTYPES", "abstain_mask", "abstention_figures", "null_similarity"]

@@ -35,6 +35,7 @@ from .tuning import (
     contrastive_tune,
     load_base_sentence_transformer,
     load_tuned_embedder,
+    out_of_memory,
     read_provenance,
     save_tuned,
     tuned_root,
@@ -119,9 +120,16 @@ def fine_tune(codebook: Codebook, texts: Sequence[str], code_ids: Sequence[str],
     logging.getLogger("qcode.embed.tuning").info(
         "fine-tuning %s on %d decisions of %s (%d steps; about a CPU-minute per 100 decisions)",
         spec.name, len(texts), " + ".join(scope.coders) or "the codebook", params.steps)
-    model = load_base_sentence_transformer(base_model, params.max_seq_length, start=start)
-    contrastive_tune(model, list(groups.values()), steps=params.steps, per_code=params.per_code,
-                     learning_rate=params.learning_rate, temperature=params.temperature, seed=params.seed)
+    try:
+        model = load_base_sentence_transformer(base_model, params.max_seq_length, start=start)
+        contrastive_tune(model, list(groups.values()), steps=params.steps, per_code=params.per_code,
+                         learning_rate=params.learning_rate, temperature=params.temperature, seed=params.seed)
+    except (MemoryError, RuntimeError) as exc:
+        if isinstance(exc, RuntimeError) and not out_of_memory(exc):
+            raise
+        report.reason = ("fine-tuning on the decisions ran out of memory: the model is used as it is; retry with "
+                         "`qcode learn PROJECT` when more memory is free")
+        return None, report
     provenance = {"format": FORMAT, "kind": "decisions", "key": key, "base_model": spec.name,
                   "base_weights_sha256": spec.weights_sha256, "codebook": codebook.name,
                   "codebook_version": codebook.version, "params": params.to_dict(), "scope": scope.key,

@@ -4,7 +4,9 @@ Coders' decisions reach the score three ways: accepted passages become evidence 
 rejected ones counter-evidence (:mod:`.scoring`), codes with enough decisions get a
 logistic regression on the embeddings blended into their score (here), and, with
 ``learning="fine-tune"``, the embedding model itself is fine-tuned (:mod:`.finetune`,
-driven by the model source of :mod:`.models`). Pure: no files, no model loading.
+driven by the model source of :mod:`.models`); with ``learning="few-shot"`` (the default) a
+small head over the embeddings, the codebook-only scores as its prior, takes the classifiers'
+place (:mod:`.fewshot`). Pure: no files, no model loading.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ import numpy as np
 
 from ..codebook.model import Code
 from . import calibration as _calibration
-from .scoring import Embed, Examples, RankingParams
+from .scoring import Embed, Examples, RankingParams, anchor_texts, codebook_scores
 
-#: How :meth:`Suggester.learn` may use decisions ("auto": fine-tune from FINE_TUNE_FROM decisions, else blend).
-LEARNING_KINDS = ("auto", "blend", "fine-tune")
-#: Decisions from which learning="auto" fine-tunes (the first point of the measured learning curve).
-FINE_TUNE_FROM = 25
+#: How :meth:`Suggester.learn` may use decisions ("auto": "few-shot", see :meth:`Suggester.learning_for`).
+LEARNING_KINDS = ("auto", "blend", "fine-tune", "few-shot")
+#: Decisions from which learning="fine-tune" is worth its minutes: within 0.03 top-1 of the few-shot head
+#: up to 100 decisions on SERDIF (level on the mcn-sst sets), ahead at 200 (0.43 against 0.35) (``bench/bench_learning.py``); "auto"
+#: does not fine-tune (a full model copy per version and a minute or more per training), a user may.
+FINE_TUNE_FROM = 200
 
 #: a fitted classifier, the zero-shot level of its negatives and of its positives
 Fitted = tuple[Any, float, float]
@@ -78,6 +82,72 @@ def blend_classifiers(X: np.ndarray, zero_shot: np.ndarray, classifiers: dict[st
     return out
 
 
+def fit_head(examples: Examples, targets: list[Code], anchors: tuple[list[str], list[int]], embed: Embed,
+             codebook_scores: Callable[[np.ndarray, list[str]], np.ndarray], params: Any = None) -> Any:
+    """learning="few-shot": a :class:`~.fewshot.FewShotHead` on the decisions, the anchors and the
+    codebook-only scores ``codebook_scores(X, texts)`` as its prior (None with no decisions)."""
+    from .fewshot import FewShotHead
+
+    texts, code_ids, accepted = examples.decisions()
+    column = {c.id: j for j, c in enumerate(targets)}
+    rows = [i for i, c in enumerate(code_ids) if c in column]
+    if not rows:
+        return None
+    texts = [texts[i] for i in rows]
+    anchor_list, anchor_codes = anchors
+    A, X = embed(anchor_list), embed(texts)
+    return FewShotHead(params).fit(A, anchor_codes, codebook_scores(A, anchor_list), X, codebook_scores(X, texts),
+                                   [column[code_ids[i]] for i in rows], [accepted[i] for i in rows])
+
+
+def uses_head(suggester: Any) -> bool:
+    """Whether a suggester's learned layer is the few-shot head (few-shot, or fine-tune with the head)."""
+    kind = suggester.learning_used
+    return bool(kind == "few-shot" or (kind == "fine-tune" and suggester.head_on_body))
+
+
+def refit(suggester: Any) -> None:
+    """Refit a :class:`~qcode.suggest.Suggester`'s learned layer on its examples: the few-shot head, or the
+    blend's classifiers; then, with enough decisions, its calibration (cross-fitted on the same learning)."""
+    s = suggester
+    s._classifiers = {}  # the zero-shot levels are taken with no classifier active
+    s._head = None
+    if uses_head(s):
+        def prior(X: np.ndarray, texts: list[str]) -> np.ndarray:
+            return codebook_scores(s.codebook, s.target_codes, s.params, s._embed, X, texts)
+
+        s._head = fit_head(s.examples, s.target_codes, anchor_texts(s.codebook, s.target_codes), s._embed, prior,
+                           s.few_shot_params)
+    else:
+        s._classifiers = fit_classifiers(s.examples, s.target_codes, s.params, s._embed, s.score_embeddings)
+    if s._calibrates:
+        s.calibrator = calibrate(s.examples, s.target_codes, lambda *decisions: fold_scorer(s, *decisions))
+
+
+def fold_scorer(suggester: Any, texts: list[str], code_ids: list[str], accepted: list[bool]) -> Any:
+    """The score function of a suggester like ``suggester`` (same model and learning) that learned only
+    these decisions: each calibration fold is scored by one that learned the other."""
+    s = suggester
+    helper = type(s)(s.codebook, s.embedder, codes=s.codes, params=s.params, context=0.0, abstain=False,
+                     few_shot_params=s.few_shot_params, learning="few-shot" if uses_head(s) else "blend")
+    helper._calibrates = False
+    helper.learn(texts, code_ids, accepted)
+    return helper.score
+
+
+def learning_params(suggester: Any, tuned: Any) -> dict[str, Any]:
+    """The parameters of what a suggester's :meth:`~qcode.suggest.Suggester.learn` trains (saved with a model)."""
+    s = suggester
+    out: dict[str, Any] = {"ranking": s.params.to_dict(), "learning": s.learning_used, "seed": s.seed, "tuned": tuned}
+    if s.learning_used == "fine-tune":
+        out["fine_tune"] = s.fine_tune_settings().to_dict()
+    if uses_head(s):
+        from .fewshot import FewShotParams
+
+        out["few_shot"] = (s.few_shot_params or FewShotParams()).to_dict()
+    return out
+
+
 def calibrate(examples: Examples, targets: list[Code],
               scorer: Callable[[list[str], list[str], list[bool]], Callable[[list[str]], np.ndarray]],
               ) -> _calibration.Calibrator:
@@ -125,4 +195,5 @@ def codebook_tuned_folder(embedder: Any) -> Path | None:
 
 
 __all__ = ["FINE_TUNE_FROM", "LEARNING_KINDS", "blend_classifiers", "calibrate", "calibrator_from",
-           "codebook_tuned_folder", "fit_classifiers"]
+           "codebook_tuned_folder", "fit_classifiers", "fit_head", "fold_scorer", "learning_params", "refit",
+           "uses_head"]

@@ -299,7 +299,8 @@ def suggest_by_scope(path: str | Path, project: Any, options: Any = None, *, cod
                     coders: Sequence[str] = (), learn_from: Sequence[str] = (), learning: str = "auto",
                     seed: int = 0, model: Any = None, backend: str = "auto", tuned: bool | str = "auto",
                     context: bool | float | str = "auto", abstain: bool | float | str = "auto",
-                    out: str | Path | None = None, **run_kwargs: Any) -> list[tuple[LearnOutcome | None, Any]]:
+                    out: str | Path | None = None, on_scope: Callable[[str, int], None] | None = None,
+                    **run_kwargs: Any) -> list[tuple[LearnOutcome | None, Any]]:
     """``qcode suggest --project P --learn``: one run per learning scope, each recording ``learned_from``.
 
     Blind (no ``learn_from``): a codebook-only run (for coders with no
@@ -307,6 +308,7 @@ def suggest_by_scope(path: str | Path, project: Any, options: Any = None, *, cod
     decisions, so a blind coder is never shown a model another coder taught.
     With ``learn_from``: one run, trained on those coders (not blind).
     ``out`` is written for the ``learn_from`` run only (per-coder runs live in the project).
+    ``on_scope(coders, decisions)`` is called before each scope learns (progress for the CLI).
     """
     if out is not None and not learn_from:
         raise InputError("--out with --learn: each coder gets a run of their own in the project; name the coders "
@@ -323,6 +325,8 @@ def suggest_by_scope(path: str | Path, project: Any, options: Any = None, *, cod
         results.append((None, suggest_corpus(path, make(learning=learning, seed=seed), options, project=project,
                                              **run_kwargs)))
     for scope in scopes_for(project, coders, learn_from):
+        if on_scope is not None:
+            on_scope(" + ".join(scope.coders), len(scoped_labels(project, scope)))
         outcome = learn_scope(project, book, scope, make, learning=learning, seed=seed, retrain=False)
         if outcome.fallback and not learn_from:
             results.append((outcome, None))  # the codebook-only run above serves this coder

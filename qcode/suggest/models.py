@@ -112,10 +112,12 @@ class PackagedModelSource(ModelSource):
         texts, code_ids, accepted = suggester.examples.decisions()
         params = suggester.fine_tune_settings()
         more = _finetune.more_needed(suggester.codebook, code_ids, accepted, params.min_accepted)
-        body, _ = _finetune.fine_tune(suggester.codebook, texts, code_ids, accepted,
+        body, report = _finetune.fine_tune(suggester.codebook, texts, code_ids, accepted,
                                       scope=LearningScope(tuple(suggester.learned_from or ())), params=params,
                                       base_model=name, root=suggester.body_root,
                                       last_event_id=suggester.last_event_id, start=codebook_tuned_folder(base))
+        if body is None and report.reason:
+            self.note = report.reason
         return body, more
 
     def load_body(self, folder: Path) -> Any:

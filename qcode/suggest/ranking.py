@@ -18,7 +18,6 @@ Example
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 from collections.abc import Sequence
 from dataclasses import replace
@@ -134,7 +133,7 @@ class Suggester:
     def __init__(self, codebook: Codebook, model: Any, *, codes: str = "leaves",
                  params: RankingParams | None = None, learning: str = "auto",
                  context: bool | float | str = "auto", abstain: bool | float | str = "auto", seed: int = 0,
-                 fine_tune_params: Any = None) -> None:
+                 fine_tune_params: Any = None, few_shot_params: Any = None) -> None:
         if not isinstance(codebook, Codebook):
             raise QcodeError(f"Suggester needs a loaded Codebook, not {type(codebook).__name__} "
                              "(qcode.suggest.make_suggester loads one by name)")
@@ -148,6 +147,8 @@ class Suggester:
         self._tfidf: tuple[Any, Any] | None = None
         self.examples = Examples()
         self._classifiers: dict[str, Any] = {}
+        self._head: Any = None  # learning="few-shot" (:mod:`.fewshot`)
+        self.head_on_body = True  # learning="fine-tune": the few-shot head on the body, else the classifiers
         if learning not in LEARNING_KINDS:
             raise QcodeError(f"learning must be one of {', '.join(LEARNING_KINDS)}, not {learning!r}")
         self.learning = learning
@@ -156,6 +157,7 @@ class Suggester:
         self.abstain = abstain
         self.seed = int(seed)
         self.fine_tune_params = fine_tune_params
+        self.few_shot_params = few_shot_params
         self.learned_from: tuple[str, ...] | None = ()
         self.last_event_id: int | None = None
         self.body_root: Path | None = None
@@ -163,6 +165,7 @@ class Suggester:
         self.more_needed: dict[str, int] = {}
         self._body: Any = None
         self._null: np.ndarray | None = None
+        self._learned_null: np.ndarray | None = None
         self.calibrator = _calibration.Calibrator()
         self._calibrates = True
         self._normaliser: tuple[np.ndarray, np.ndarray, float] | None = None
@@ -261,6 +264,8 @@ class Suggester:
         if self._classifiers:
             mixed = _learned.blend_classifiers(X, mixed, self._classifiers, self.target_codes,
                                                self.params.classifier_weight)
+        if self._head is not None:
+            mixed = self._head.combine(mixed, X)
         if self._normaliser is not None:
             mean, spread, weight = self._normaliser
             mixed = mixed + weight * (mixed - mean) / spread
@@ -310,8 +315,9 @@ class Suggester:
             return scores, np.zeros(len(texts), dtype=bool)
         if self._null is None:
             self._null = self._embed(list(_abstain.NULL_PROTOTYPES))
-        null = _abstain.null_similarity(X, self._null)
-        return scores, _abstain.abstain_mask(scores, null, margin=margin)
+        if self._learned_null is None:
+            self._learned_null = self._embed(self.examples.no_code_passages())
+        return scores, _abstain.abstain_learned(scores, X, self._null, self._learned_null, margin)
 
     def probabilities(self, scores: np.ndarray) -> np.ndarray:
         """Per-code probabilities of a score matrix (softmax with the calibrated temperature)."""
@@ -357,7 +363,8 @@ class Suggester:
 
     # -- learning --------------------------------------------------------------
     def learn(self, texts: Sequence[str], code_ids: Sequence[str], accepted: Sequence[bool], *,
-              coders: Sequence[str] | None = None, last_event_id: int | None = None) -> Suggester:
+              coders: Sequence[str] | None = None, last_event_id: int | None = None,
+              no_code: Sequence[str] = ()) -> Suggester:
         """Learn from coders' verdicts: ``accepted[i]`` says whether ``code_ids[i]`` fits ``texts[i]``.
 
         Accepted passages become examples of their code, rejected ones
@@ -368,6 +375,7 @@ class Suggester:
         least 30 accepted passages the probabilities are calibrated on the
         decisions (two-fold: each half scored by a model that learned the other).
 
+        ``no_code``: passages a coder said fit no code (learned by abstention, :mod:`.abstain`).
         ``coders`` names the coders whose decisions these are; a run records
         them (``learned_from``) and a blind coder is shown only runs trained on
         their own decisions. Without it the coders are unknown and such a run
@@ -380,6 +388,8 @@ class Suggester:
             if code_id not in self.codebook:
                 raise QcodeError(f"learn(): code {code_id!r} is not in codebook {self.codebook.name!r}")
             self.examples.add(str(text), code_id, bool(ok))
+        self.examples.no_code.extend(t for t in dict.fromkeys(map(str, no_code)) if t not in self.examples.no_code)
+        self._learned_null = None
         if len(texts):
             if coders is None or self.learned_from is None:
                 self.learned_from = None
@@ -396,6 +406,7 @@ class Suggester:
             self._body, self.more_needed = self.source.fine_tune(self, base)
             self._index = None
             self._null = None
+            self._learned_null = None
         self._refit()
         return self
 
@@ -419,41 +430,20 @@ class Suggester:
                           coders=names)
 
     def learning_for(self, decisions: int) -> str:
-        """The learning :meth:`learn` uses for ``decisions`` decisions: ``learning`` unless it is "auto",
-        which fine-tunes a packaged model from ``FINE_TUNE_FROM`` decisions when torch is installed."""
-        if self.learning != "auto":
-            return self.learning
-        if decisions < FINE_TUNE_FROM or self.source.packaged(self.embedder) is None:
-            return "blend"
-        ready = all(importlib.util.find_spec(m) is not None for m in ("torch", "sentence_transformers"))
-        return "fine-tune" if ready else "blend"
+        """``learning``, or for "auto" "few-shot" (:mod:`.fewshot`; measured by ``bench_learning.py --vs-setfit``)."""
+        return "few-shot" if self.learning == "auto" else self.learning
 
     def fine_tune_settings(self) -> Any:
         """The fine-tuning parameters in use (``fine_tune_params`` with this suggester's seed)."""
         return replace(self.fine_tune_params or FineTuneParams(), seed=self.seed)
 
     def _refit(self) -> None:
-        """Refit the classifiers and, with enough decisions, the calibration on the examples."""
-        self._classifiers = {}  # the zero-shot levels are taken with no classifier active
-        self._classifiers = _learned.fit_classifiers(self.examples, self.target_codes, self.params, self._embed,
-                                                     self.score_embeddings)
-        if self._calibrates:
-            self.calibrator = _learned.calibrate(self.examples, self.target_codes, self._fold_scorer)
-
-    def _fold_scorer(self, texts: list[str], code_ids: list[str], accepted: list[bool]) -> Any:
-        helper = Suggester(self.codebook, self.embedder, codes=self.codes, params=self.params,
-                           context=0.0, abstain=False, learning="blend")
-        helper._calibrates = False
-        helper.learn(texts, code_ids, accepted)
-        return helper.score
+        """Refit the learned layer and, with enough decisions, the calibration (:func:`.learned.refit`)."""
+        _learned.refit(self)
 
     def learning_params(self) -> dict[str, Any]:
         """The parameters of what :meth:`learn` trains (saved with a learned model)."""
-        out: dict[str, Any] = {"ranking": self.params.to_dict(), "learning": self.learning_used, "seed": self.seed,
-                               "tuned": identity_of(self.embedder).get("tuned")}
-        if self.learning_used == "fine-tune":
-            out["fine_tune"] = self.fine_tune_settings().to_dict()
-        return out
+        return _learned.learning_params(self, identity_of(self.embedder).get("tuned"))
 
     # -- state -----------------------------------------------------------------
     def state(self) -> dict[str, Any]:
@@ -462,10 +452,14 @@ class Suggester:
                 "codebook_version": self.codebook.version, "params": self.params.to_dict(),
                 "learned": self.examples.to_dict()}
 
-    def restore(self, learned: dict[str, Any]) -> Suggester:
+    def restore(self, learned: dict[str, Any], kind: str | None = None) -> Suggester:
         """Take the decisions of a saved state's ``learned`` part (classifiers are refitted deterministically)."""
         self.examples = Examples(accepted={k: list(v) for k, v in learned["accepted"].items()},
-                                 rejected={k: list(v) for k, v in learned["rejected"].items()})
+                                 rejected={k: list(v) for k, v in learned["rejected"].items()},
+                                 no_code=[str(t) for t in learned.get("no_code", [])])
+        self._learned_null = None  # kind: the learning a saved model was made with (its provenance says)
+        fresh = self.learning_for(self.examples.count()) if self.learning_used != "fine-tune" else "fine-tune"
+        self.learning_used = kind or fresh
         self._index = None
         self._tfidf = None
         if self.examples.accepted or self.examples.rejected:
@@ -478,9 +472,9 @@ class Suggester:
         if body is not None:
             self._body = body
             self._null = None
-        self.restore(learned)
+            self._learned_null = None
+        self.restore(learned, kind=str(info.get("learned_with") or info.get("learning") or self.learning_used))
         self.learned_from = tuple(info.get("learned_from") or ())
-        self.learning_used = str(info.get("learned_with") or info.get("learning") or self.learning_used)
         self.last_event_id = info.get("last_event_id")
         self.calibrator = _learned.calibrator_from(info.get("calibration"))
         return self

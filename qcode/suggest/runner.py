@@ -59,6 +59,7 @@ def run_suggest(
     on_queued: Callable[[int], None] | None = None,
     on_embedded: Callable[[int], None] | None = None,
     on_shard: Callable[[int, int | None], None] | None = None,
+    on_scope: Callable[[str, int], None] | None = None,
 ) -> SuggestOutcome:
     """Suggest codes for the corpus at ``path`` on the engine ``options.engine`` picks.
 
@@ -66,7 +67,8 @@ def run_suggest(
     trained on that coder's decisions only; ``learn_from``: one run trained on those
     coders. ``model``, ``backend``, ``tuned``, ``context``, ``abstain`` are those of
     :func:`~qcode.suggest.make_suggester`; the progress callbacks those of
-    :func:`~qcode.suggest.suggest_corpus` (``on_shard``: of the Dask engine).
+    :func:`~qcode.suggest.suggest_corpus` (``on_shard``: of the Dask engine; ``on_scope(coders, decisions)``:
+    before each learned scope trains).
 
     Example
     -------
@@ -98,7 +100,7 @@ def run_suggest(
         try:
             learned = suggest_by_scope(path, project, opts, codebook=book, learn_from=learn_from, learning=learning,
                                       model=model, backend=backend, out=out, tuned=tuned, context=context,
-                                      abstain=abstain, **progress)
+                                      abstain=abstain, on_scope=on_scope, **progress)
         except BaseException:  # interrupted or failed: the set of runs lands whole or not at all
             project.discard_runs_after(before)
             raise

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..codebook.model import Code, Codebook
+from .abstain import NULL_FROM_REJECTIONS
 from .lexical import TfidfModel
 
 #: texts -> L2-normalised embeddings of shape (len(texts), dim)
@@ -70,10 +71,12 @@ class RankingParams:
 
 @dataclass
 class Examples:
-    """Passages coders decided on, per code: accepted (examples) and rejected (counter-examples)."""
+    """Passages coders decided on, per code: accepted (examples) and rejected (counter-examples), and
+    passages given no code."""
 
     accepted: dict[str, list[str]] = field(default_factory=dict)
     rejected: dict[str, list[str]] = field(default_factory=dict)
+    no_code: list[str] = field(default_factory=list)
 
     def add(self, text: str, code_id: str, accepted: bool) -> None:
         book = self.accepted if accepted else self.rejected
@@ -94,8 +97,22 @@ class Examples:
         rows.sort()
         return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
 
+    def no_code_passages(self) -> list[str]:
+        """Passages said to fit no code: given "no code", or rejected for every code suggested
+        (at least :data:`~.abstain.NULL_FROM_REJECTIONS` rejections, no accept)."""
+        accepted = {t for ts in self.accepted.values() for t in ts}
+        counts: dict[str, int] = {}
+        for texts in self.rejected.values():
+            for text in texts:
+                counts[text] = counts.get(text, 0) + 1
+        rejected_all = [t for t, n in counts.items() if n >= NULL_FROM_REJECTIONS and t not in accepted]
+        return list(dict.fromkeys([*[t for t in self.no_code if t not in accepted], *sorted(rejected_all)]))
+
     def to_dict(self) -> dict[str, Any]:
-        return {"accepted": self.accepted, "rejected": self.rejected}
+        out: dict[str, Any] = {"accepted": self.accepted, "rejected": self.rejected}
+        if self.no_code:
+            out["no_code"] = self.no_code
+        return out
 
 
 def identity_of(embedder: Any) -> dict[str, Any]:
@@ -114,6 +131,18 @@ def description_text(code: Code, parent: Code | None) -> str:
 def evidence_texts(code: Code) -> list[str]:
     """Inclusion criteria and examples, each embedded on its own."""
     return [t for t in (*code.inclusion, *code.examples) if t.strip()]
+
+
+def anchor_texts(codebook: Codebook, targets: list[Code]) -> tuple[list[str], list[int]]:
+    """The codebook's own texts (each target's description, criteria and examples) and their columns:
+    the labelled anchors of learning="few-shot" (:mod:`.fewshot`)."""
+    texts: list[str] = []
+    owners: list[int] = []
+    for j, code in enumerate(targets):
+        for text in [description_text(code, codebook.get(code.parent) if code.parent else None), *evidence_texts(code)]:
+            texts.append(text)
+            owners.append(j)
+    return texts, owners
 
 
 def root_text(codebook: Codebook, root: Code) -> str:
@@ -204,6 +233,14 @@ def prototype_scores(X: np.ndarray, idx: dict[str, Any], params: RankingParams, 
         model, code_matrix = lexical
         mixed = mixed + p.lexical_weight * model.similarity(texts, code_matrix)
     return np.asarray(mixed)
+
+
+def codebook_scores(codebook: Codebook, targets: list[Code], params: RankingParams, embed: Embed, X: np.ndarray,
+                    texts: Sequence[str] | None) -> np.ndarray:
+    """Scores from the codebook alone, no decisions (the few-shot head's prior, :mod:`.fewshot`)."""
+    index = build_index(codebook, targets, Examples(), params, embed)
+    tfidf = lexical_model(targets, Examples(), params) if params.lexical_weight else None
+    return prototype_scores(X, index, params, len(targets), texts, tfidf)
 
 
 def rank_scores(scores: np.ndarray, probs: np.ndarray, targets: list[Code], codebook: Codebook, *,

@@ -554,6 +554,12 @@ def tune_for_codebook(codebook: Codebook, params: TuningParams | None = None, *,
         contrastive_tune(model, [groups[k] for k in groups], steps=params.steps, per_code=params.per_code,
                          learning_rate=params.learning_rate, temperature=params.temperature, seed=params.seed,
                          progress=progress)
+    except (MemoryError, RuntimeError) as exc:
+        if isinstance(exc, RuntimeError) and not out_of_memory(exc):
+            raise
+        report.reason = (f"tuning to codebook {codebook.name!r} ran out of memory: the base model is used; "
+                         f"retry with `qcode codebook tune {codebook.name}` when more memory is free")
+        return None, report
     finally:
         close()
     provenance = {"format": FORMAT, "kind": "codebook", "key": key, "base_model": spec.name,
@@ -565,6 +571,15 @@ def tune_for_codebook(codebook: Codebook, params: TuningParams | None = None, *,
     save_tuned(model, folder, provenance)
     report.folder, report.seconds = folder, time.perf_counter() - start
     return load_tuned_embedder(folder, read_provenance(folder)), report
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether an error is the allocator's (torch raises RuntimeError for a failed CPU allocation)."""
+    if isinstance(exc, MemoryError):
+        return True
+    text = str(exc).lower()
+    return any(s in text for s in ("out of memory", "can't allocate memory", "cannot allocate memory",
+                                   "defaultcpuallocator", "not enough memory"))
 
 
 def build_tuned(codebook: Codebook | str, *, base_model: str = "all-MiniLM-L6-v2", params: TuningParams | None = None,
@@ -591,6 +606,6 @@ def build_tuned(codebook: Codebook | str, *, base_model: str = "all-MiniLM-L6-v2
 
 
 __all__ = ["ONNX_FILE", "TunedEmbedder", "TuningReport", "auto_skip_reason", "build_tuned",
-           "codebook_groups", "contrastive_tune", "estimate_seconds", "export_onnx", "load_tuned_embedder",
+           "codebook_groups", "contrastive_tune", "estimate_seconds", "export_onnx", "load_tuned_embedder", "out_of_memory",
            "read_provenance", "supervised_contrastive_loss", "train_on_miss", "tune_for_codebook", "tuned_identity",
            "tuned_root", "tuning_key", "tuning_progress"]
