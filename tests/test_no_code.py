@@ -307,3 +307,47 @@ def test_another_coders_no_code_is_shown_only_outside_blind_mode(project):
     assert "ben" not in blind.render()
     lead = ReviewService(project.path, blind=False).locate(Viewer("ana", blind=False), seg)
     assert [o["status"] for o in lead["others"]] == ["no code"]
+
+
+SMALL_TALK = "Oh, wet... the dog has just come in from the garden, sorry about that"
+
+
+def _small_talk_project(tmp_path):
+    """A project on the mcn-sst codebook whose one passage ana said "no code" to, after another accept."""
+    from qcode.document import PARTICIPANT, Document, Segment, Turn, segment_id
+    from qcode.project import init_project
+
+    text = f"P1: {SMALL_TALK}\nP1: The GP never sees the hospice care plan, so the night team starts over.\n"
+    turns = [Turn(4, 4 + len(SMALL_TALK), "P1", PARTICIPANT)]
+    second = text.index("The GP")
+    turns.append(Turn(second, len(text) - 1, "P1", PARTICIPANT))
+    project = init_project(tmp_path / "study", codebook="mcn-sst")
+    project.add_documents([Document("a.txt", text, turns)])
+    segs = [Segment(segment_id("a.txt", "turn", t.start, t.end), "a.txt", t.start, t.end, text[t.start:t.end],
+                    "turn", "P1", PARTICIPANT, i) for i, t in enumerate(turns)]
+    project.add_segments(segs)
+    project.decide("ana", segs[1].id, "technology.data-sharing", "accept")
+    project.no_code("ana", segs[0].id)
+    return project
+
+
+def test_learning_takes_a_coders_no_code_decisions(tmp_path, fake_embedder):
+    """Wired with the learn branch: the explicit "no code" verdicts feed the learned abstention, in the
+    Suggester's learn_decisions and in the per-coder learning of `qcode suggest --learn` / `qcode learn`."""
+    from qcode.suggest import make_suggester
+    from qcode.suggest.coders import LearningScope
+    from qcode.suggest.learning import learn_scope, suggester_factory
+
+    project = _small_talk_project(tmp_path)
+
+    def fresh():
+        return make_suggester("mcn-sst", model=fake_embedder, context=0.0, abstain=0.0, learning="few-shot")
+
+    assert fresh().suggest([SMALL_TALK])[0]                              # suggested before
+    learned = fresh().learn_decisions(project, coder="ana")
+    assert learned.examples.no_code == [SMALL_TALK]
+    assert learned.suggest([SMALL_TALK])[0] == []
+    make = suggester_factory(project.codebook, model=fake_embedder, context=0.0, abstain=0.0)
+    outcome = learn_scope(project, project.codebook, LearningScope(("ana",)), make, learning="few-shot", save=False)
+    assert outcome.suggester.examples.no_code == [SMALL_TALK]
+    assert outcome.suggester.suggest([SMALL_TALK])[0] == []

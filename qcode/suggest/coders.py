@@ -98,4 +98,18 @@ def scoped_labels(project: Any, scope: LearningScope) -> Any:
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
-__all__ = ["EMPTY_LEARNED_STATE", "LearningScope", "run_is_independent", "scope_for", "scoped_labels"]
+def scoped_no_code(project: Any, coders: Any) -> list[str]:
+    """The passages ``coders`` said "no code" to (the ``no_code`` verdict, still standing), for learned
+    abstention (:meth:`qcode.project.Project.no_code_passages`; passages whose every decided code was
+    rejected come through the labels and are counted by the learner itself)."""
+    known = set(project.coders())
+    texts: list[str] = []
+    for coder in coders:
+        if coder in known:
+            said = project.no_code_passages(coder)
+            texts += [str(t) for t in said.loc[said["how"] == "no_code", "text"]]
+    return list(dict.fromkeys(texts))
+
+
+__all__ = ["EMPTY_LEARNED_STATE", "LearningScope", "run_is_independent", "scope_for", "scoped_labels",
+           "scoped_no_code"]

@@ -35,7 +35,7 @@ from .._io import atomic_write_text
 from ..codebook.io import load_codebook
 from ..codebook.model import Codebook
 from ..errors import InputError, ModelError
-from .coders import LearningScope, scoped_labels
+from .coders import LearningScope, scoped_labels, scoped_no_code
 from .learned import LEARNING_KINDS
 from .models import make_suggester
 from .pipeline import suggest_corpus
@@ -168,7 +168,8 @@ def learn_scope(project: Any, codebook: Codebook, scope: LearningScope,
     code_ids = labels["code_id"].tolist()
     accepted = [bool(a) for a in labels["accepted"]]
     last_id = last_event_id(project, scope)
-    key = decisions_key(texts, code_ids, accepted)
+    no_code = scoped_no_code(project, scope.coders)  # a coder's "no code" passages, learned by abstention
+    key = decisions_key([*texts, *no_code], [*code_ids, *[""] * len(no_code)], [*accepted, *[False] * len(no_code)])
     base_sha = str(base.embedder.identity.get("base_weights_sha256") or base.embedder.identity.get("weights_sha256"))
     saved = versions(project.path, scope)
     if saved:
@@ -198,7 +199,7 @@ def learn_scope(project: Any, codebook: Codebook, scope: LearningScope,
             return outcome
     suggester = make(learning=learning, seed=seed)
     suggester.body_root = scope_folder(project.path, scope) / "bodies"
-    suggester.learn(texts, code_ids, accepted, coders=scope.coders, last_event_id=last_id)
+    suggester.learn(texts, code_ids, accepted, coders=scope.coders, last_event_id=last_id, no_code=no_code)
     outcome.suggester, outcome.decisions = suggester, len(texts)
     outcome.more_needed = dict(getattr(suggester, "more_needed", {}) or {})
     if save:

@@ -33,6 +33,7 @@ from . import abstain as _abstain
 from . import calibration as _calibration
 from . import context as _context
 from . import learned as _learned
+from .coders import scoped_no_code
 from .learned import FINE_TUNE_FROM, LEARNING_KINDS
 from .params import FineTuneParams
 from .scoring import (
@@ -427,7 +428,7 @@ class Suggester:
         labels = pd.concat(frames, ignore_index=True) if frames else project.labels().iloc[0:0]
         labels = labels[labels["code_id"].isin([c.id for c in self.codebook.codes])]
         return self.learn(labels["text"].tolist(), labels["code_id"].tolist(), labels["accepted"].tolist(),
-                          coders=names)
+                          coders=names, no_code=scoped_no_code(project, names))
 
     def learning_for(self, decisions: int) -> str:
         """``learning``, or for "auto" "few-shot" (:mod:`.fewshot`; measured by ``bench_learning.py --vs-setfit``)."""
