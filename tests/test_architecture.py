@@ -143,3 +143,27 @@ def test_no_import_circle_inside_the_checked_trees():
                     seen.add(nxt)
                     stack.append((nxt, [*trail, nxt]))
     assert circles == []
+
+
+def sizes(source: str) -> tuple[int, dict[str, int]]:
+    """A module's line count and the line count of each class it defines (nested ones included)."""
+    tree = ast.parse(source)
+    classes = {node.name: (node.end_lineno or node.lineno) - node.lineno + 1
+               for node in ast.walk(tree) if isinstance(node, ast.ClassDef)}
+    return len(source.splitlines()), classes
+
+
+def test_the_size_checker_counts_modules_and_classes():
+    lines, classes = sizes("import os\n\nclass A:\n    x = 1\n\n    def f(self):\n        return 2\n")
+    assert lines == 7 and classes == {"A": 5}
+
+
+def test_no_module_over_700_lines_and_no_class_over_400():
+    """Issue 18's bars: a module that outgrows 700 lines, or a class 400, is split along its seams."""
+    too_big = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        lines, classes = sizes(path.read_text(encoding="utf-8"))
+        if lines > 700:
+            too_big.append(f"{path.relative_to(PACKAGE)}: {lines} lines")
+        too_big += [f"{path.relative_to(PACKAGE)}: class {name} {n} lines" for name, n in classes.items() if n > 400]
+    assert too_big == []

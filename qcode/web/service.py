@@ -96,15 +96,7 @@ class ReviewService:
             raise StoreUnavailableError(f"{self.path}: the project is read-only; qcode serve needs to record decisions "
                                "(check the folder's permissions)")
         self.codebook_name = project.codebook.name  # a project without a codebook cannot be reviewed: say so now
-        self.run = None if run is None else self._checked_run(project, run)
-
-    @staticmethod
-    def _checked_run(project: Any, run: int) -> int:
-        runs = project.runs()
-        if int(run) not in {int(r) for r in runs["run_id"]}:
-            known = ", ".join(str(r) for r in runs["run_id"]) or "none"
-            raise ProjectError(f"{project.path}: unknown run {run} (runs: {known})")
-        return int(run)
+        self.run = None if run is None else project.check_run(run)
 
     # -- connections and shared reads -------------------------------------------------
     def project(self) -> Any:
