@@ -91,9 +91,6 @@ def restore_cell(value: Any) -> Any:
     return value
 
 
-__all__ = ["FORMULA_PREFIXES", "escape_name", "for_terminal", "has_undecodable", "neutralise_cell", "restore_cell"]
-
-
 def _script(ch: str) -> str | None:
     if not ch.isalpha():
         return None
@@ -131,3 +128,7 @@ def plain_xml_error(message: str) -> str:
     if "XML_PARSE_HUGE" in message or "Resource limit exceeded" in message:
         return "a single text or attribute value over 10 MB, more than qcode reads from XML (a damaged or hostile file)"
     return message.strip()
+
+
+__all__ = ["FORMULA_PREFIXES", "escape_name", "for_terminal", "has_undecodable", "name_problem", "neutralise_cell",
+           "plain_xml_error", "restore_cell"]

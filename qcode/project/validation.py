@@ -13,6 +13,7 @@ from typing import Any, TypeGuard
 
 from ..document import ROLES, Document, Segment, Turn
 from ..errors import ProjectError
+from ..safetext import name_problem
 
 #: longest idempotency key a client may give a decision
 MAX_EVENT_KEY = 200
@@ -21,15 +22,6 @@ MAX_EVENT_KEY = 200
 def is_int(value: Any) -> TypeGuard[int]:
     """An int that is not a bool."""
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _script(ch: str) -> str | None:
-    if not ch.isalpha():
-        return None
-    try:
-        return unicodedata.name(ch).split()[0]
-    except ValueError:
-        return None
 
 
 def check_coder(name: Any) -> str:
@@ -46,13 +38,10 @@ def check_coder(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
         raise ProjectError(f"coder name must be non-empty text, got {name!r}")
     name = unicodedata.normalize("NFKC", name).strip()
-    if any(ord(ch) < 32 or unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs", "Zl", "Zp") for ch in name):
-        raise ProjectError(f"coder name {name.encode('ascii', 'backslashreplace').decode()!r} contains control "
-                           "characters or invisible ones")
-    scripts = {s for s in map(_script, name) if s is not None}
-    if len(scripts) > 1:
-        raise ProjectError(f"coder name {name.encode('ascii', 'backslashreplace').decode()!r} mixes alphabets "
-                           f"({', '.join(sorted(scripts)).lower()}): it would look like another name")
+    problem = name_problem(name)
+    if problem is not None:
+        why = ": it would look like another name" if problem.startswith("mixes") else ""
+        raise ProjectError(f"coder name {name.encode('ascii', 'backslashreplace').decode()!r} {problem}{why}")
     return name
 
 
