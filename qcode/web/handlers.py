@@ -6,16 +6,27 @@ Handlers under ``/r/TOKEN/`` take ``(request, access)`` and are wrapped by
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from ..errors import AgreementError
 from . import lead
-from .guard import csrf_value, json_body, site_of
+from .guard import Site, csrf_value, json_body, site_of
 from .pages import COMMON_HEADERS, REPORT_CSP, base_url
 from .payload import STATE_LABELS, Filters
 from .tokens import Access
+
+
+async def json_action(request: Request, access: Access, act: Callable[[Site, Any], Any]) -> Response:
+    """The common shape of a JSON POST: the checked body, ``act(site, data)`` in a thread, its answer as JSON."""
+    site = site_of(request)
+    data = await json_body(request, access)
+    answer = await run_in_threadpool(act, site, data)
+    return JSONResponse(answer, headers=COMMON_HEADERS)
 
 
 # -- a coder's pages ----------------------------------------------------------------------
@@ -88,12 +99,7 @@ async def disagreements(request: Request, access: Access) -> Response:
 
 
 async def adjudicate(request: Request, access: Access) -> Response:
-    site = site_of(request)
-    data = await json_body(request, access)
-
-    def act() -> JSONResponse:
-        return JSONResponse(site.service.adjudicate(data), headers=COMMON_HEADERS)
-    return await run_in_threadpool(act)
+    return await json_action(request, access, lambda site, data: site.service.adjudicate(data))
 
 
 async def agreement(request: Request, access: Access) -> Response:
@@ -129,31 +135,16 @@ async def lead_desk(request: Request, access: Access) -> Response:
 
 
 async def add_memo(request: Request, access: Access) -> Response:
-    site = site_of(request)
-    data = await json_body(request, access)
-
-    def act() -> JSONResponse:
-        return JSONResponse(lead.add_memo(site.service, access.coder, data), headers=COMMON_HEADERS)
-    return await run_in_threadpool(act)
+    return await json_action(request, access, lambda site, data: lead.add_memo(site.service, access.coder, data))
 
 
 async def edit_memo(request: Request, access: Access) -> Response:
-    site = site_of(request)
-    data = await json_body(request, access)
-
-    def act() -> JSONResponse:
-        return JSONResponse(lead.edit_memo(site.service, access.coder, data), headers=COMMON_HEADERS)
-    return await run_in_threadpool(act)
+    return await json_action(request, access, lambda site, data: lead.edit_memo(site.service, access.coder, data))
 
 
 async def make_code(request: Request, access: Access) -> Response:
-    site = site_of(request)
-    data = await json_body(request, access)
-
-    def act() -> JSONResponse:
-        return JSONResponse(lead.make_code(site.service, access.coder, site.candidates, data),
-                            headers=COMMON_HEADERS)
-    return await run_in_threadpool(act)
+    return await json_action(request, access, lambda site, data: lead.make_code(site.service, access.coder,
+                                                                                 site.candidates, data))
 
 
 # -- outside the token --------------------------------------------------------------------
