@@ -554,8 +554,8 @@ def tune_for_codebook(codebook: Codebook, params: TuningParams | None = None, *,
         contrastive_tune(model, [groups[k] for k in groups], steps=params.steps, per_code=params.per_code,
                          learning_rate=params.learning_rate, temperature=params.temperature, seed=params.seed,
                          progress=progress)
-    except (MemoryError, RuntimeError) as exc:
-        if isinstance(exc, RuntimeError) and not out_of_memory(exc):
+    except (MemoryError, RuntimeError, OSError, ImportError) as exc:
+        if not out_of_memory(exc):
             raise
         report.reason = (f"tuning to codebook {codebook.name!r} ran out of memory: the base model is used; "
                          f"retry with `qcode codebook tune {codebook.name}` when more memory is free")
@@ -574,12 +574,14 @@ def tune_for_codebook(codebook: Codebook, params: TuningParams | None = None, *,
 
 
 def out_of_memory(exc: BaseException) -> bool:
-    """Whether an error is the allocator's (torch raises RuntimeError for a failed CPU allocation)."""
+    """Whether an error is the allocator's (torch raises RuntimeError for a failed CPU allocation; a shared
+    library that cannot be mapped raises ImportError or OSError)."""
     if isinstance(exc, MemoryError):
         return True
     text = str(exc).lower()
     return any(s in text for s in ("out of memory", "can't allocate memory", "cannot allocate memory",
-                                   "defaultcpuallocator", "not enough memory"))
+                                   "defaultcpuallocator", "not enough memory",
+                                   "failed to map segment"))
 
 
 def build_tuned(codebook: Codebook | str, *, base_model: str = "all-MiniLM-L6-v2", params: TuningParams | None = None,
