@@ -64,6 +64,7 @@ def test_cases_errors_are_one_line_and_change_nothing(study, tmp_path):
     assert open_project(study).case_history().empty
 
 
+@pytest.mark.slow
 def test_memo_commands(study, tmp_path):
     seg = open_project(study).segments().segment_id.iloc[1]
     assert qcode("memo", "add", study, "--on", "project", "--text", "Start here.", "--author", "alice"

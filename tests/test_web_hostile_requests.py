@@ -91,6 +91,7 @@ def test_a_retried_adjudication_gets_the_first_answer(project, site):
     assert len(live_events(project, "adjudicator")) == 4   # nothing recorded twice
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("http", ["h11", "httptools"])
 def test_slow_connections_without_a_token_cannot_crowd_out_a_coder(project, http):
     """300 loopback connections that send half a request and wait: past the cap the oldest are closed, each
