@@ -220,17 +220,11 @@ def find_labels(text: str, *, start_only_at: Iterable[int] | None = None) -> lis
     """
     allowed = None if start_only_at is None else set(start_only_at)
     labels: list[Label] = []
-    line_start = 0
-    length = len(text)
-    while line_start < length:
-        line_end = text.find("\n", line_start)
-        if line_end < 0:
-            line_end = length
+    for line_start, line_end in _lines_of(text):
         if allowed is None or line_start in allowed:
             label = _match_line(text, line_start, line_end)
             if label is not None:
                 labels.append(label)
-        line_start = line_end + 1
     return labels
 
 

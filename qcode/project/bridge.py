@@ -215,6 +215,17 @@ def import_codebook(project: Project, codebook: Codebook) -> dict[str, Any]:
     return {"codes_added": added, "codebook_version": merged.version}
 
 
+def import_suffix(file: Path) -> str:
+    """The suffix of a file ``qcode import`` can read, once it is known to exist (else a one-line error)."""
+    suffix = file.suffix.lower()
+    if suffix not in IMPORT_SUFFIXES:
+        raise InterchangeError(f"{file}: cannot import {suffix or 'a file without extension'!r} "
+                               f"(use {', '.join(IMPORT_SUFFIXES)})")
+    if not file.is_file():
+        raise InterchangeError(f"{file}: no such file")
+    return suffix
+
+
 def import_file(project_path: str | Path, file: str | Path, coder: str | None = None, shape: str | None = None,
                 sheet: str | None = None, encoding_fallback: str | None = None,
                 codebook_name: str | None = None, nfc: bool = False,
@@ -238,12 +249,7 @@ def import_file(project_path: str | Path, file: str | Path, coder: str | None = 
                                    encoding_fallback=encoding_fallback, nfc=nfc, codebook_name=codebook_name,
                                    map_coder=map_coder)
     project_path, file = Path(project_path), Path(file)
-    suffix = file.suffix.lower()
-    if suffix not in IMPORT_SUFFIXES:
-        raise InterchangeError(f"{file}: cannot import {suffix or 'a file without extension'!r} "
-                               f"(use {', '.join(IMPORT_SUFFIXES)})")
-    if not file.is_file():
-        raise InterchangeError(f"{file}: no such file")
+    suffix = import_suffix(file)
     exists = (project_path / DB_NAME).is_file()
     if suffix in (".csv", ".xlsx"):
         if not exists:
@@ -280,12 +286,7 @@ def _import_into_server(url: str, file: Path, *, coder: str | None, shape: str |
                         encoding_fallback: str | None, nfc: bool, codebook_name: str | None,
                         map_coder: dict[str, str] | None) -> dict:
     """:func:`import_file` into a PostgreSQL project, which must exist; all or nothing, as for a folder."""
-    suffix = file.suffix.lower()
-    if suffix not in IMPORT_SUFFIXES:
-        raise InterchangeError(f"{file}: cannot import {suffix or 'a file without extension'!r} "
-                               f"(use {', '.join(IMPORT_SUFFIXES)})")
-    if not file.is_file():
-        raise InterchangeError(f"{file}: no such file")
+    suffix = import_suffix(file)
     warnings: list[str] = []
     payload: Any = None
     if suffix == ".qdpx":
@@ -469,5 +470,5 @@ def export_file(project: Project, out: str | Path, what: str = "codings", coder:
 
 __all__ = ["IMPORT_SUFFIXES", "TABLE_FORMATS", "WHAT", "current_codings", "export_codings_table", "export_file",
            "export_frame", "export_project", "export_qdpx", "export_table", "frame_to_bytes", "import_codebook",
-           "import_codings_table", "import_file", "import_project", "import_qdpx", "import_refi_project",
+           "import_codings_table", "import_file", "import_project", "import_suffix", "import_qdpx", "import_refi_project",
            "merge_codebooks", "project_to_refi"]
